@@ -1,0 +1,267 @@
+"""Friday Night — every door into the system, on one screen.
+
+Routes authenticate, parse, call one use case in chalicelib and shape the
+answer. Rules live one hop away: tickets.py, people.py, escalation/, channels/.
+"""
+from __future__ import annotations
+
+import functools
+
+from chalice import Chalice, Response
+
+from chalicelib import auth, channels, clock, config, openapi, people, tickets, validate
+from chalicelib.errors import ApiError, BadRequest, NotFound, TooLarge
+from chalicelib.logs import logger
+
+app = Chalice(app_name="friday-night")
+app.api.binary_types = []  # every answer here is text (JSON, TwiML, HTML)
+
+
+# --- edges: errors, auth, JSON -------------------------------------------------
+
+_CHALICE_CODES = {  # Chalice's own error bodies, mapped into the contract's shape
+    "UnsupportedMediaType": "unsupported_media_type",
+    "MethodNotAllowedError": "method_not_allowed",
+    "BadRequestError": "bad_request",
+    "NotFoundError": "not_found",
+}
+
+
+@app.middleware("http")
+def contract_errors(event, get_response):
+    """Body limit, ApiError → contract shape, and no Chalice-shaped errors."""
+    raw = event.raw_body if event is not None else b""
+    if raw and len(raw) > config.MAX_BODY_BYTES:
+        err = TooLarge(f"the body is {len(raw)} bytes; at most {config.MAX_BODY_BYTES} are accepted")
+        return _error(err)
+    try:
+        response = get_response(event)
+    except ApiError as err:
+        return _error(err)
+    except Exception:  # noqa: BLE001 - the last line of defence: log, answer in shape
+        logger.exception("unhandled error", extra={"path": getattr(event, "path", "?")})
+        return Response({"error": {"code": "internal", "message": "something went wrong on our side"}},
+                        status_code=500)
+    body = response.body
+    if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
+        code = _CHALICE_CODES.get(body["Code"], "error")
+        response.body = {"error": {"code": code, "message": str(body.get("Message", ""))}}
+    return response
+
+
+def _error(err: ApiError) -> Response:
+    return Response(err.body(), status_code=err.status, headers={"Content-Type": "application/json"})
+
+
+def staff(role: str = "agent"):
+    """Route decorator: bearer API key required; `role="admin"` for admin routes."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = auth.authenticate(app.current_request.headers.get("authorization"))
+            auth.require(principal, role)
+            return view(principal, *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def body() -> dict:
+    return validate.json_object(app.current_request.raw_body)
+
+
+def query() -> dict:
+    return dict(app.current_request.query_params or {})
+
+
+def ticket_number(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 12:
+        raise BadRequest("ticket_id", f"{raw[:20]!r} is not a ticket number; use digits like 42")
+    return int(raw)
+
+
+def created(payload: dict) -> Response:
+    return Response(payload, status_code=201)
+
+
+# --- meta ----------------------------------------------------------------------
+
+
+@app.route("/openapi.json", methods=["GET"])
+def openapi_document():
+    return openapi.document(config.public_base_url())
+
+
+@app.route("/chat", methods=["GET"])
+def chat_page():
+    from chalicelib.channels import webchat
+
+    return Response(webchat.page(), headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+# --- people --------------------------------------------------------------------
+
+
+@app.route("/people", methods=["POST"])
+@staff("admin")
+def create_person(principal):
+    person, key = people.create(body(), clock.now())
+    return created(people.person_json(person, api_key=key))
+
+
+@app.route("/people", methods=["GET"])
+@staff("admin")
+def list_people(principal):
+    from chalicelib import store
+
+    q = query()
+    try:
+        cursor = store.decode_cursor(q.get("cursor"))
+    except ValueError as exc:
+        raise BadRequest("cursor", str(exc)) from None
+    items, last = store.list_people(limit=validate.query_int(q, "limit", maximum=100) or 100, cursor=cursor)
+    return {"items": [people.person_json(p) for p in items], "next": store.encode_cursor(last)}
+
+
+@app.route("/people/me", methods=["GET"])
+@staff()
+def my_profile(principal):
+    return people.person_json(people.get(principal.actor.id)) if principal.actor.id != auth.BOOTSTRAP_ID \
+        else {"id": auth.BOOTSTRAP_ID, "name": "Admin", "role": "admin"}
+
+
+@app.route("/people/{person_id}", methods=["GET"])
+@staff("admin")
+def get_person(principal, person_id):
+    return people.person_json(people.get(person_id))
+
+
+@app.route("/people/{person_id}", methods=["PATCH"])
+@staff("admin")
+def update_person(principal, person_id):
+    return people.person_json(people.update(person_id, body()))
+
+
+@app.route("/people/{person_id}", methods=["DELETE"])
+@staff("admin")
+def delete_person(principal, person_id):
+    people.delete(person_id)
+    return Response("", status_code=204)
+
+
+# --- tickets -------------------------------------------------------------------
+
+
+@app.route("/tickets", methods=["GET"])
+@staff()
+def list_tickets(principal):
+    from chalicelib import store
+
+    q = query()
+    status = q.get("status") or None
+    if status is not None and status not in tickets.STATUSES:
+        raise BadRequest("status", f"must be one of {', '.join(tickets.STATUSES)}")
+    channel = q.get("channel") or None
+    if channel is not None and channel not in tickets.CHANNELS:
+        raise BadRequest("channel", f"must be one of {', '.join(tickets.CHANNELS)}")
+    try:
+        cursor = store.decode_cursor(q.get("cursor"))
+    except ValueError as exc:
+        raise BadRequest("cursor", str(exc)) from None
+    items, last = store.query_tickets(
+        status=status, owner=q.get("owner") or None, tier=validate.query_int(q, "tier", maximum=10),
+        channel=channel, limit=validate.query_int(q, "limit", maximum=100) or 50, cursor=cursor)
+    return {"items": [tickets.summary_json(t) for t in items], "next": store.encode_cursor(last)}
+
+
+@app.route("/tickets", methods=["POST"])
+@staff()
+def open_ticket(principal):
+    """Staff open a ticket for a customer who reached them another way."""
+    data = body()
+    validate.unknown_fields(data, {"channel", "customer_name", "contact", "text", "priority"})
+    channel = validate.choice(data, "channel", tickets.CHANNELS, required=False, default="sms")
+    contact = validate.phone(data, "contact", required=channel != "webchat")
+    ticket = tickets.open_ticket(
+        channel=channel, now=clock.now(), contact=contact,
+        contact_key=f"phone#{contact}" if contact else None,
+        customer_name=validate.text(data, "customer_name", required=False, max_len=100),
+        text=validate.text(data, "text"), priority=validate.choice(
+            data, "priority", tickets.PRIORITIES, required=False, default="normal"),
+        actor=principal.actor)
+    return created(tickets.detail_json(ticket))
+
+
+@app.route("/tickets/{ticket_id}", methods=["GET"])
+@staff()
+def get_ticket(principal, ticket_id):
+    return tickets.detail_json(tickets.get(ticket_number(ticket_id)))
+
+
+@app.route("/tickets/{ticket_id}/reply", methods=["POST"])
+@staff()
+def reply_ticket(principal, ticket_id):
+    data = body()
+    validate.unknown_fields(data, {"text", "template"})
+    if data.get("template") is not None:
+        raise BadRequest("template", "templates are not available yet; send text instead",
+                         code="templates_unavailable")
+    now = clock.now()
+    ticket, message = tickets.reply(ticket_number(ticket_id), validate.text(data, "text"), principal.actor, now)
+    channels.deliver(ticket, message, now)
+    return created(tickets.message_json(message))
+
+
+@app.route("/tickets/{ticket_id}/ack", methods=["POST"])
+@staff()
+def ack_ticket(principal, ticket_id):
+    return tickets.summary_json(tickets.ack(ticket_number(ticket_id), principal.actor, clock.now()))
+
+
+@app.route("/tickets/{ticket_id}/resolve", methods=["POST"])
+@staff()
+def resolve_ticket(principal, ticket_id):
+    return tickets.summary_json(tickets.resolve(ticket_number(ticket_id), principal.actor, clock.now()))
+
+
+@app.route("/tickets/{ticket_id}/pending", methods=["POST"])
+@staff()
+def pending_ticket(principal, ticket_id):
+    return tickets.summary_json(tickets.set_pending(ticket_number(ticket_id), principal.actor, clock.now()))
+
+
+@app.route("/tickets/{ticket_id}/close", methods=["POST"])
+@staff()
+def close_ticket(principal, ticket_id):
+    return tickets.summary_json(tickets.close(ticket_number(ticket_id), principal.actor, clock.now()))
+
+
+@app.route("/tickets/{ticket_id}/reopen", methods=["POST"])
+@staff()
+def reopen_ticket(principal, ticket_id):
+    return tickets.summary_json(tickets.reopen(ticket_number(ticket_id), principal.actor, clock.now()))
+
+
+@app.route("/tickets/{ticket_id}/pass-up", methods=["POST"])
+@staff()
+def pass_up_ticket(principal, ticket_id):
+    data = body()
+    validate.unknown_fields(data, {"reason"})
+    reason = validate.text(data, "reason", max_len=500)
+    return tickets.summary_json(tickets.pass_up(ticket_number(ticket_id), principal.actor, reason, clock.now()))
+
+
+@app.route("/tickets/{ticket_id}/assign", methods=["POST"])
+@staff()
+def assign_ticket(principal, ticket_id):
+    data = body()
+    validate.unknown_fields(data, {"person_id"})
+    person_id = validate.text(data, "person_id", max_len=64)
+    try:
+        person = people.get(person_id)
+    except NotFound:
+        raise BadRequest("person_id", f"no person has the id {person_id!r}; see GET /people") from None
+    return tickets.summary_json(tickets.assign(ticket_number(ticket_id), person.id, principal.actor, clock.now()))
+

@@ -1,0 +1,1 @@
+"""Friday Night: round-the-clock customer service for small teams."""

@@ -1,0 +1,1 @@
+"""Escalation: the rota (who holds the phone), paging, and the support tiers."""

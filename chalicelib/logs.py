@@ -1,0 +1,52 @@
+"""Structured JSON logs with customer data masked.
+
+Phone numbers are masked to their last two digits wherever they appear, and
+the values of message-body fields are replaced by their length: logs never
+carry who wrote what.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+from aws_lambda_powertools import Logger
+
+# Not the Chalice app's name: Powertools would otherwise duplicate Chalice's lines.
+SERVICE = "friday-night-core"
+
+# E.164-ish and loosely written phone numbers: +49 151 1234 5678, 0151-12345678
+_PHONE = re.compile(r"(?<![\w])\+?\d[\d\s().-]{6,}\d")
+_BODY_KEYS = {"text", "body", "Body", "transcript", "TranscriptionText", "reason"}
+_PHONE_KEYS = {"phone", "From", "To", "Caller", "Called", "contact", "customer_contact", "to", "from_"}
+
+
+def mask_phone(value: str | None) -> str:
+    if not value:
+        return ""
+    digits = re.sub(r"\D", "", value)
+    return "+***" + digits[-2:] if len(digits) >= 4 else "***"
+
+
+def mask_text(value: str) -> str:
+    return _PHONE.sub(lambda m: mask_phone(m.group(0)), value)
+
+
+def _scrub(value, key: str | None = None):
+    if isinstance(value, dict):
+        return {k: _scrub(v, k) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(v) for v in value]
+    if isinstance(value, str):
+        if key in _BODY_KEYS:
+            return f"<{len(value)} chars>"
+        if key in _PHONE_KEYS:
+            return mask_phone(value)
+        return mask_text(value)
+    return value
+
+
+def _serialize(record: dict) -> str:
+    return json.dumps(_scrub(record), default=str, ensure_ascii=False)
+
+
+logger = Logger(service=SERVICE, json_serializer=_serialize)

@@ -1,0 +1,218 @@
+"""The OpenAPI 3.1 document of every route (GET /openapi.json).
+
+A test fails when app.py has a route this document does not describe, so
+keep them together: add the route, then its entry here.
+"""
+from __future__ import annotations
+
+import copy
+
+_STR = {"type": "string"}
+_TIME = {"type": "string", "format": "date-time"}
+_NULL_STR = {"type": ["string", "null"]}
+_NULL_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+SCHEMAS: dict = {
+    "Error": {
+        "type": "object", "required": ["error"],
+        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+            "code": _STR, "message": _STR, "field": _STR}}},
+    },
+    "Customer": {"type": "object", "properties": {"name": _NULL_STR, "contact": _NULL_STR}},
+    "Ticket": {
+        "type": "object",
+        "required": ["id", "status", "channel", "priority", "tier", "owner", "customer"],
+        "properties": {
+            "id": {"type": "integer"},
+            "status": {"enum": ["open", "pending", "resolved", "closed"]},
+            "channel": {"enum": ["sms", "voice", "webchat"]},
+            "priority": {"enum": ["normal", "urgent"]},
+            "tier": {"type": "integer"},
+            "owner": {"type": "string", "description": "person id, or 'up-for-grabs'"},
+            "customer": {"$ref": "#/components/schemas/Customer"},
+            "subject": _NULL_STR,
+            "created_at": _TIME, "updated_at": _TIME,
+            "tier_due_at": _NULL_TIME, "acked_at": _NULL_TIME, "resolved_at": _NULL_TIME,
+            "reopen_count": {"type": "integer"}, "version": {"type": "integer"},
+        },
+    },
+    "Message": {
+        "type": "object", "required": ["id", "author", "text", "at"],
+        "properties": {"id": _STR, "author": {"enum": ["customer", "agent", "system"]}, "text": _STR,
+                       "at": _TIME, "channel": _NULL_STR, "author_name": _STR,
+                       "media": {"type": "array", "items": _STR}},
+    },
+    "Event": {
+        "type": "object", "required": ["type", "at", "actor"],
+        "properties": {"type": _STR, "at": _TIME, "actor": _STR},
+        "additionalProperties": True,
+    },
+    "TicketDetail": {
+        "allOf": [{"$ref": "#/components/schemas/Ticket"}, {
+            "type": "object", "required": ["messages", "events"],
+            "properties": {"messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
+                           "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}}],
+    },
+    "TicketList": {
+        "type": "object", "required": ["items", "next"],
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
+                       "next": _NULL_STR},
+    },
+    "Person": {
+        "type": "object", "required": ["id", "name", "role", "tier", "timezone"],
+        "properties": {"id": _STR, "name": _STR, "phone": _NULL_STR, "role": {"enum": ["admin", "agent"]},
+                       "tier": {"type": "integer"}, "timezone": _STR, "created_at": _TIME},
+    },
+    "PersonCreated": {
+        "allOf": [{"$ref": "#/components/schemas/Person"},
+                  {"type": "object", "required": ["api_key"],
+                   "properties": {"api_key": {"type": "string", "description": "shown once"}}}],
+    },
+    "PersonList": {
+        "type": "object", "required": ["items", "next"],
+        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Person"}},
+                       "next": _NULL_STR},
+    },
+    "PersonInput": {
+        "type": "object", "additionalProperties": False, "required": ["name"],
+        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100},
+                       "phone": {"type": "string", "example": "+4915112345678"},
+                       "role": {"enum": ["admin", "agent"]},
+                       "tier": {"type": "integer", "minimum": 1, "maximum": 10},
+                       "timezone": {"type": "string", "example": "Europe/Berlin"}},
+    },
+    "PersonPatch": {
+        "type": "object", "additionalProperties": False, "minProperties": 1,
+        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100},
+                       "phone": {"type": "string"}, "role": {"enum": ["admin", "agent"]},
+                       "tier": {"type": "integer", "minimum": 1, "maximum": 10}, "timezone": _STR},
+    },
+    "TicketInput": {
+        "type": "object", "additionalProperties": False, "required": ["text"],
+        "properties": {"channel": {"enum": ["sms", "voice", "webchat"]}, "customer_name": _STR,
+                       "contact": {"type": "string", "example": "+4915112345678"},
+                       "text": {"type": "string", "minLength": 1, "maxLength": 1600},
+                       "priority": {"enum": ["normal", "urgent"]}},
+    },
+    "ReplyInput": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 1600}, "template": _STR},
+    },
+    "PassUpInput": {
+        "type": "object", "additionalProperties": False, "required": ["reason"],
+        "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
+    },
+    "AssignInput": {
+        "type": "object", "additionalProperties": False, "required": ["person_id"],
+        "properties": {"person_id": _STR},
+    },
+}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(name: str) -> dict:
+    return {"application/json": {"schema": _ref(name)}}
+
+
+def _errors(*codes: int) -> dict:
+    text = {400: "Bad input (names the field)", 401: "Missing or invalid API key", 403: "Not allowed",
+            404: "Not found", 409: "Conflict", 413: "Body too large", 415: "Unsupported media type"}
+    return {str(c): {"description": text[c], "content": _json("Error")} for c in codes}
+
+
+def _op(summary: str, ok: int, ok_schema: str | None, *, body: str | None = None, auth: bool = True,
+        params: list | None = None, errors: tuple = (), content_type: str = "application/json",
+        ok_content: dict | None = None) -> dict:
+    op: dict = {"summary": summary, "responses": {}}
+    if ok_content is not None:
+        op["responses"][str(ok)] = {"description": "OK", "content": ok_content}
+    elif ok_schema:
+        op["responses"][str(ok)] = {"description": "OK", "content": _json(ok_schema)}
+    else:
+        op["responses"][str(ok)] = {"description": "Done"}
+    codes = set(errors)
+    if auth:
+        op["security"] = [{"bearer": []}]
+        codes |= {401}
+    if body:
+        op["requestBody"] = {"required": True, "content": {content_type: {"schema": _ref(body)}}}
+        codes |= {400, 413}
+    op["responses"].update(_errors(*sorted(codes)))
+    if params:
+        op["parameters"] = params
+    return op
+
+
+def _path(name: str, desc: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": desc, "schema": schema or _STR}
+
+
+def _q(name: str, schema: dict, desc: str = "") -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema, "description": desc}
+
+
+_TICKET_ID = _path("ticket_id", "ticket number", {"type": "string", "pattern": "^[0-9]{1,12}$"})
+_PERSON_ID = _path("person_id", "person id")
+_LIST = [_q("cursor", _STR, "the `next` of the previous page"), _q("limit", {"type": "integer", "minimum": 1,
+                                                                              "maximum": 100})]
+
+
+def _ticket_action(summary: str, body: str | None = None, ok: str = "Ticket") -> dict:
+    return {"post": _op(summary, 201 if ok == "Message" else 200, ok, body=body, params=[_TICKET_ID],
+                        errors=(400, 403, 404, 409))}
+
+
+PATHS: dict = {
+    "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {
+        "description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    "/chat": {"get": _op("The customer chat page", 200, None, auth=False,
+                         ok_content={"text/html": {"schema": _STR}})},
+    "/people": {
+        "post": _op("Add a person; the API key is shown once", 201, "PersonCreated", body="PersonInput",
+                    errors=(403, 409)),
+        "get": _op("List people", 200, "PersonList", params=_LIST, errors=(400, 403)),
+    },
+    "/people/me": {"get": _op("The caller's own profile", 200, "Person")},
+    "/people/{person_id}": {
+        "get": _op("One person", 200, "Person", params=[_PERSON_ID], errors=(403, 404)),
+        "patch": _op("Change a person", 200, "Person", body="PersonPatch", params=[_PERSON_ID],
+                     errors=(403, 404, 409)),
+        "delete": _op("Remove a person and their API key", 204, None, params=[_PERSON_ID], errors=(403, 404)),
+    },
+    "/tickets": {
+        "get": _op("List tickets, newest first", 200, "TicketList", errors=(400,), params=[
+            _q("status", {"enum": ["open", "pending", "resolved", "closed"]}),
+            _q("owner", _STR, "person id"), _q("tier", {"type": "integer", "minimum": 1, "maximum": 10}),
+            _q("channel", {"enum": ["sms", "voice", "webchat"]}), *_LIST]),
+        "post": _op("Open a ticket for a customer (staff-opened)", 201, "TicketDetail", body="TicketInput"),
+    },
+    "/tickets/{ticket_id}": {"get": _op("A ticket with its messages and events", 200, "TicketDetail",
+                                        params=[_TICKET_ID], errors=(400, 404))},
+    "/tickets/{ticket_id}/reply": _ticket_action("Answer the customer over the ticket's channel",
+                                                 "ReplyInput", ok="Message"),
+    "/tickets/{ticket_id}/ack": _ticket_action("Acknowledge: stops paging, the caller becomes owner"),
+    "/tickets/{ticket_id}/resolve": _ticket_action("Resolve"),
+    "/tickets/{ticket_id}/pending": _ticket_action("Wait on the customer (stops the tier clock)"),
+    "/tickets/{ticket_id}/close": _ticket_action("Close a resolved ticket"),
+    "/tickets/{ticket_id}/reopen": _ticket_action("Reopen a resolved or closed ticket"),
+    "/tickets/{ticket_id}/pass-up": _ticket_action("Pass up one tier now, with a reason", "PassUpInput"),
+    "/tickets/{ticket_id}/assign": _ticket_action("Give the ticket to a person", "AssignInput"),
+}
+
+
+def document(base_url: str = "") -> dict:
+    doc = {
+        "openapi": "3.1.0",
+        "info": {"title": "Friday Night", "version": "1.0.0",
+                 "description": "Round-the-clock customer service for small teams. "
+                                "Errors are {\"error\": {\"code\", \"message\"}}."},
+        "paths": copy.deepcopy(PATHS),
+        "components": {"schemas": copy.deepcopy(SCHEMAS),
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    }
+    if base_url:
+        doc["servers"] = [{"url": base_url}]
+    return doc

@@ -1,0 +1,85 @@
+"""People: the staff who own tickets and hold the emergency phone."""
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from chalicelib import auth, store, validate
+from chalicelib.errors import BadRequest, Conflict, NotFound
+from chalicelib.store import ApiKey, Person
+
+FIELDS = {"name", "phone", "role", "tier", "timezone"}
+
+
+def _check_phone_free(phone: str | None, person_id: str | None = None) -> None:
+    if phone:
+        other = store.person_by_phone(phone)
+        if other is not None and other.id != person_id:
+            raise Conflict(f"phone: another person ({other.name}) already has this number", code="phone_taken")
+
+
+def create(body: dict, now: datetime) -> tuple[Person, str]:
+    validate.unknown_fields(body, FIELDS)
+    person = Person(
+        id="p_" + secrets.token_hex(6),
+        name=validate.text(body, "name", max_len=100),
+        phone=validate.phone(body, "phone", required=False),
+        role=validate.choice(body, "role", auth.ROLES, required=False, default="agent"),
+        tier=validate.integer(body, "tier", required=False, minimum=1, maximum=10, default=1),
+        timezone=validate.timezone(body, "timezone", required=False, default="Europe/Berlin"),
+        created_at=now,
+    )
+    _check_phone_free(person.phone)
+    key = auth.new_key()
+    person.key_hash = auth.hash_key(key)
+    store.create_person(person, ApiKey(key_hash=person.key_hash, person_id=person.id, role=person.role,
+                                       created_at=now))
+    return person, key
+
+
+def get(person_id: str) -> Person:
+    person = store.get_person(person_id)
+    if person is None:
+        raise NotFound(f"person {person_id} does not exist", code="person_not_found")
+    return person
+
+
+def update(person_id: str, body: dict) -> Person:
+    validate.unknown_fields(body, FIELDS)
+    if not body:
+        raise BadRequest("body", f"name at least one field to change: {', '.join(sorted(FIELDS))}")
+    person = get(person_id)
+    if "name" in body:
+        person.name = validate.text(body, "name", max_len=100)
+    if "phone" in body:
+        person.phone = validate.phone(body, "phone", required=False)
+        _check_phone_free(person.phone, person.id)
+    if "tier" in body:
+        person.tier = validate.integer(body, "tier", minimum=1, maximum=10)
+    if "timezone" in body:
+        person.timezone = validate.timezone(body, "timezone")
+    key = None
+    if "role" in body:
+        person.role = validate.choice(body, "role", auth.ROLES)
+        if person.key_hash:
+            key = store.get_api_key(person.key_hash)
+            if key is not None:
+                key.role = person.role
+    try:
+        store.save_person(person, key)
+    except store.ConditionFailed:
+        raise Conflict(f"person {person_id} was changed meanwhile; fetch it and try again",
+                       code="person_busy") from None
+    return person
+
+
+def delete(person_id: str) -> None:
+    store.delete_person(get(person_id))
+
+
+def person_json(p: Person, api_key: str | None = None) -> dict:
+    out = {"id": p.id, "name": p.name, "phone": p.phone, "role": p.role, "tier": p.tier,
+           "timezone": p.timezone, "created_at": p.created_at.isoformat()}
+    if api_key:
+        out["api_key"] = api_key
+    return out

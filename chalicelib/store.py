@@ -1,0 +1,543 @@
+"""Persistence: the PynamoDB models and the only code that talks to DynamoDB.
+
+Tables (names are TABLE_PREFIX + base name, bound lazily so tests and stages
+can use their own prefixes):
+
+- ``counters``     atomic counters (short sequential ticket numbers)
+- ``tickets``      one item per ticket, optimistic locking by ``version``
+- ``ticket_items`` append-only messages and events of a ticket (same
+                   partition, sort key by time), never a list in the ticket
+- ``people``       staff; GSI by phone (who is texting us?)
+- ``api_keys``     bearer keys, stored as SHA-256 hashes only
+- ``idempotency``  provider ids / request keys claimed with a conditional put;
+                   TTL removes them
+
+Every racing write is conditional; no Scan anywhere (lists use GSIs).
+"""
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime, timedelta
+from typing import Any, Iterable
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.connection import Connection
+from pynamodb.exceptions import (
+    DeleteError,
+    DoesNotExist,
+    PutError,
+    TransactWriteError,
+    UpdateError,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
+
+from chalicelib import config
+
+# --- stats: DynamoDB round trips, counted for the benchmarks -----------------
+
+ROUND_TRIPS = {"count": 0}
+
+
+def _count(n: int = 1) -> None:
+    ROUND_TRIPS["count"] += n
+
+
+class ConditionFailed(Exception):
+    """A conditional write lost a race (someone else wrote first)."""
+
+
+# --- lazy table names ---------------------------------------------------------
+
+
+class _Meta:
+    """Model.Meta whose table name follows TABLE_PREFIX at call time."""
+
+    billing_mode = "PAY_PER_REQUEST"
+
+    def __init__(self, base: str):
+        self.base = base
+
+    @property
+    def table_name(self) -> str:
+        return config.table_prefix() + self.base
+
+
+class _IndexMeta:
+    def __init__(self, name: str, projection=None):
+        self.index_name = name
+        self.projection = projection or AllProjection()
+
+
+def _index(name: str, projection=None):
+    return _IndexMeta(name, projection)
+
+
+# --- models -------------------------------------------------------------------
+
+
+class Counter(Model):
+    Meta = _Meta("counters")
+    name = UnicodeAttribute(hash_key=True)
+    value = NumberAttribute(default=0)
+
+
+class TicketsByContact(GlobalSecondaryIndex):
+    Meta = _index("by_contact")
+    contact_key = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class TicketsByStatus(GlobalSecondaryIndex):
+    Meta = _index("by_status")
+    status = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class TicketsByOwner(GlobalSecondaryIndex):
+    Meta = _index("by_owner")
+    owner = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class TicketsByCreated(GlobalSecondaryIndex):
+    """All tickets, newest first: one partition is fine for a small team."""
+
+    Meta = _index("by_created")
+    list_pk = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class TicketsByTierDue(GlobalSecondaryIndex):
+    """Sparse: ``tier_due_pk`` exists only while a tier deadline runs."""
+
+    Meta = _index("by_tier_due", KeysOnlyProjection())
+    tier_due_pk = UnicodeAttribute(hash_key=True)
+    tier_due_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Ticket(Model):
+    Meta = _Meta("tickets")
+    id = NumberAttribute(hash_key=True)
+    status = UnicodeAttribute()  # open | pending | resolved | closed
+    channel = UnicodeAttribute()  # sms | voice | webchat
+    priority = UnicodeAttribute(default="normal")  # normal | urgent
+    tier = NumberAttribute(default=1)
+    owner = UnicodeAttribute()  # a person id, or UP_FOR_GRABS
+    customer_name = UnicodeAttribute(null=True)
+    customer_contact = UnicodeAttribute(null=True)  # E.164 phone, or chat session id
+    contact_key = UnicodeAttribute(null=True)  # "<channel-kind>#<contact>" for by_contact
+    subject = UnicodeAttribute(null=True)
+    list_pk = UnicodeAttribute(default="ticket")
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    tier_entered_at = UTCDateTimeAttribute(null=True)
+    tier_due_pk = UnicodeAttribute(null=True)
+    tier_due_at = UTCDateTimeAttribute(null=True)
+    tier_remaining_seconds = NumberAttribute(null=True)
+    acked_at = UTCDateTimeAttribute(null=True)
+    acked_by = UnicodeAttribute(null=True)
+    resolved_at = UTCDateTimeAttribute(null=True)
+    reopen_count = NumberAttribute(default=0)
+    opened_by = UnicodeAttribute(default="customer")  # customer | <person id>
+    seq = NumberAttribute(default=0)  # last item sequence number (messages + events)
+    version = VersionAttribute()
+
+    by_contact = TicketsByContact()
+    by_status = TicketsByStatus()
+    by_owner = TicketsByOwner()
+    by_created = TicketsByCreated()
+    by_tier_due = TicketsByTierDue()
+
+
+class ItemsByMonth(GlobalSecondaryIndex):
+    """Events of one month, for reports (sparse: only events carry ``month``)."""
+
+    Meta = _index("by_month")
+    month = UnicodeAttribute(hash_key=True)
+    at = UTCDateTimeAttribute(range_key=True)
+
+
+class TicketItem(Model):
+    """A message or an event of a ticket. Append-only."""
+
+    Meta = _Meta("ticket_items")
+    ticket_id = NumberAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)  # "msg#<seq>" | "evt#<seq>": one total order per ticket
+    kind = UnicodeAttribute()  # message | event
+    at = UTCDateTimeAttribute()
+    type = UnicodeAttribute(null=True)  # event type
+    actor = UnicodeAttribute(null=True)
+    author = UnicodeAttribute(null=True)  # customer | agent | system
+    author_name = UnicodeAttribute(null=True)
+    text = UnicodeAttribute(null=True)
+    channel = UnicodeAttribute(null=True)
+    media = ListAttribute(null=True, of=UnicodeAttribute)
+    data = JSONAttribute(null=True)
+    month = UnicodeAttribute(null=True)
+
+    by_month = ItemsByMonth()
+
+
+class PeopleByPhone(GlobalSecondaryIndex):
+    Meta = _index("by_phone")
+    phone = UnicodeAttribute(hash_key=True)
+
+
+class PeopleAll(GlobalSecondaryIndex):
+    Meta = _index("all_people")
+    kind = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(range_key=True)
+
+
+class Person(Model):
+    Meta = _Meta("people")
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="person")
+    name = UnicodeAttribute()
+    phone = UnicodeAttribute(null=True)
+    role = UnicodeAttribute()  # admin | agent
+    tier = NumberAttribute(default=1)
+    timezone = UnicodeAttribute(default="Europe/Berlin")
+    key_hash = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    by_phone = PeopleByPhone()
+    all_people = PeopleAll()
+
+
+class ApiKey(Model):
+    Meta = _Meta("api_keys")
+    key_hash = UnicodeAttribute(hash_key=True)
+    person_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+
+
+class IdempotencyKey(Model):
+    Meta = _Meta("idempotency")
+    key = UnicodeAttribute(hash_key=True)
+    expires_at = TTLAttribute()
+    result = UnicodeAttribute(null=True)
+    done = BooleanAttribute(default=False)
+
+
+class Setting(Model):
+    """Small named documents: the tier policy, the rota."""
+
+    Meta = _Meta("settings")
+    name = UnicodeAttribute(hash_key=True)
+    data = JSONAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+
+MODELS: list[type[Model]] = [Counter, Ticket, TicketItem, Person, ApiKey, IdempotencyKey, Setting]
+TTL_ATTRIBUTES = {IdempotencyKey: "expires_at"}
+
+
+# --- tables -------------------------------------------------------------------
+
+
+def create_tables() -> None:
+    """Create every table the app needs; idempotent."""
+    for model in MODELS:
+        if not model.exists():
+            model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
+            ttl = TTL_ATTRIBUTES.get(model)
+            if ttl:
+                _conn(model).client.update_time_to_live(
+                    TableName=model.Meta.table_name,
+                    TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl},
+                )
+
+
+def reset_connections() -> None:
+    """Forget cached connections (tests switch endpoints and prefixes)."""
+    for model in MODELS:
+        model._connection = None
+    _CONNECTIONS.clear()
+
+
+def table_schemas() -> dict[str, dict]:
+    """CreateTable-shaped schemas of every model, for the package template."""
+    out = {}
+    for model in MODELS:
+        schema = model._get_schema()
+        out[model.Meta.base] = {
+            "schema": schema,
+            "ttl": TTL_ATTRIBUTES.get(model),
+        }
+    return out
+
+
+# --- cursors ------------------------------------------------------------------
+
+
+def encode_cursor(last_key: dict | None) -> str | None:
+    if not last_key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict | None:
+    """Returns the LastEvaluatedKey, or raises ValueError for a forged cursor."""
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except Exception as exc:  # noqa: BLE001 - any decoding problem is the caller's input
+        raise ValueError("not a cursor returned by this API") from exc
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ValueError("not a cursor returned by this API")
+    return value
+
+
+# --- counters -----------------------------------------------------------------
+
+
+def next_number(name: str) -> int:
+    """Atomically increments and returns the counter (ADD is race-free)."""
+    _count()
+    counter = Counter(name=name)
+    counter.update(actions=[Counter.value.add(1)])
+    return int(counter.value)
+
+
+# --- tickets ------------------------------------------------------------------
+
+
+def get_ticket(ticket_id: int, consistent: bool = True) -> Ticket | None:
+    _count()
+    try:
+        return Ticket.get(ticket_id, consistent_read=consistent)
+    except DoesNotExist:
+        return None
+
+
+def save_ticket(ticket: Ticket, items: Iterable[TicketItem] = (), new: bool = False) -> None:
+    """Writes the ticket and its new items in one transaction.
+
+    The ticket write is conditional on its version (or on not existing yet):
+    a concurrent writer makes this raise ConditionFailed, never lose data.
+    """
+    items = list(items)
+    _count()
+    try:
+        with TransactWrite(connection=_conn(Ticket)) as tx:
+            if new:
+                tx.save(ticket, condition=Ticket.id.does_not_exist())
+            else:
+                tx.save(ticket)
+            for item in items:
+                tx.save(item, condition=TicketItem.sk.does_not_exist())
+    except TransactWriteError as exc:
+        if _is_condition_failure(exc):
+            raise ConditionFailed(str(exc)) from exc
+        raise
+
+
+def ticket_items(ticket_id: int, prefix: str | None = None, after: str | None = None,
+                 limit: int | None = None) -> list[TicketItem]:
+    """Items of one ticket in sort-key order; one Query (paged by PynamoDB)."""
+    _count()
+    cond = None
+    if after is not None:
+        cond = TicketItem.sk > after
+        if prefix:
+            cond = TicketItem.sk.between(after + "\x00", prefix + "\uffff")
+    elif prefix:
+        cond = TicketItem.sk.startswith(prefix)
+    return list(TicketItem.query(ticket_id, range_key_condition=cond, limit=limit,
+                                 consistent_read=True))
+
+
+def query_tickets(*, status: str | None = None, owner: str | None = None,
+                  tier: int | None = None, channel: str | None = None,
+                  limit: int = 50, cursor: dict | None = None) -> tuple[list[Ticket], dict | None]:
+    """Newest first, through the most selective GSI; other filters server-side."""
+    filters = []
+    if owner is not None:
+        index, key = Ticket.by_owner, owner
+        if status is not None:
+            filters.append(Ticket.status == status)
+    elif status is not None:
+        index, key = Ticket.by_status, status
+    else:
+        index, key = Ticket.by_created, "ticket"
+    if tier is not None:
+        filters.append(Ticket.tier == tier)
+    if channel is not None:
+        filters.append(Ticket.channel == channel)
+    cond = None
+    for f in filters:
+        cond = f if cond is None else cond & f
+    _count()
+    result = index.query(key, filter_condition=cond, scan_index_forward=False,
+                         limit=limit, last_evaluated_key=cursor)
+    items = list(result)
+    return items, result.last_evaluated_key
+
+
+def latest_ticket_for_contact(contact_key: str) -> Ticket | None:
+    """The newest ticket of a customer contact (GSI; may lag a write by ms)."""
+    _count()
+    for t in Ticket.by_contact.query(contact_key, scan_index_forward=False, limit=1):
+        return get_ticket(t.id)
+    return None
+
+
+def count_open_by_owner(owner: str) -> int:
+    _count()
+    return Ticket.by_owner.count(owner, filter_condition=Ticket.status.is_in("open", "pending"))
+
+
+# --- people and keys ----------------------------------------------------------
+
+
+def get_person(person_id: str) -> Person | None:
+    _count()
+    try:
+        return Person.get(person_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def person_by_phone(phone: str) -> Person | None:
+    _count()
+    for p in Person.by_phone.query(phone, limit=1):
+        return p
+    return None
+
+
+def list_people(limit: int = 100, cursor: dict | None = None) -> tuple[list[Person], dict | None]:
+    _count()
+    result = Person.all_people.query("person", limit=limit, last_evaluated_key=cursor)
+    return list(result), result.last_evaluated_key
+
+
+def all_people() -> list[Person]:
+    _count()
+    return list(Person.all_people.query("person"))
+
+
+def create_person(person: Person, key: ApiKey) -> None:
+    _count()
+    with TransactWrite(connection=_conn(Person)) as tx:
+        tx.save(person, condition=Person.id.does_not_exist())
+        tx.save(key, condition=ApiKey.key_hash.does_not_exist())
+
+
+def save_person(person: Person, key: ApiKey | None = None) -> None:
+    """Conditional on the person's version; keeps the key's role in step."""
+    _count()
+    try:
+        with TransactWrite(connection=_conn(Person)) as tx:
+            tx.save(person)
+            if key is not None:
+                tx.save(key)
+    except TransactWriteError as exc:
+        if _is_condition_failure(exc):
+            raise ConditionFailed(str(exc)) from exc
+        raise
+
+
+def delete_person(person: Person) -> None:
+    _count()
+    with TransactWrite(connection=_conn(Person)) as tx:
+        tx.delete(person)
+        if person.key_hash:
+            tx.delete(ApiKey(key_hash=person.key_hash))
+
+
+def get_api_key(key_hash: str) -> ApiKey | None:
+    _count()
+    try:
+        return ApiKey.get(key_hash)
+    except DoesNotExist:
+        return None
+
+
+# --- settings -----------------------------------------------------------------
+
+
+def get_setting(name: str) -> dict | None:
+    _count()
+    try:
+        return Setting.get(name).data
+    except DoesNotExist:
+        return None
+
+
+def put_setting(name: str, data: dict, now: datetime) -> None:
+    """Last writer wins for whole documents (admins replace policy/rota as a unit)."""
+    _count()
+    Setting(name=name, data=data, updated_at=now).save(add_version_condition=False)
+
+
+# --- idempotency --------------------------------------------------------------
+
+
+def claim(key: str, now: datetime, ttl: timedelta = timedelta(days=2)) -> bool:
+    """Claims `key` once: True for the first caller, False for every retry."""
+    _count()
+    item = IdempotencyKey(key=key, expires_at=now + ttl)
+    try:
+        item.save(condition=IdempotencyKey.key.does_not_exist())
+        return True
+    except PutError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise
+
+
+def release(key: str) -> None:
+    """Gives a claim back (the work it guarded failed and may be retried)."""
+    _count()
+    try:
+        IdempotencyKey(key=key).delete()
+    except DeleteError:
+        pass
+
+
+# --- helpers ------------------------------------------------------------------
+
+
+_CONNECTIONS: dict[tuple, Connection] = {}
+
+
+def _conn(model: type[Model]) -> Connection:
+    """One cached Connection (and botocore client) per endpoint, for transactions."""
+    key = (model.Meta.region, model.Meta.host)
+    if key not in _CONNECTIONS:
+        _CONNECTIONS[key] = Connection(region=model.Meta.region, host=model.Meta.host)
+    return _CONNECTIONS[key]
+
+
+def _is_condition_failure(exc: Exception) -> bool:
+    code = getattr(exc, "cause_response_code", None)
+    if code in ("ConditionalCheckFailedException",):
+        return True
+    if code == "TransactionCanceledException":
+        reasons = getattr(exc, "cancellation_reasons", None) or []
+        return any(r is not None and r.code == "ConditionalCheckFailed" for r in reasons)
+    return False
+
+
+__all__ = [
+    "ApiKey", "ConditionFailed", "Counter", "DoesNotExist", "IdempotencyKey", "Person",
+    "Ticket", "TicketItem", "UpdateError", "Any",
+]

@@ -1,0 +1,329 @@
+"""Tickets: the lifecycle, the one-owner rule and the event history.
+
+open → pending → resolved → closed, and reopen. A ticket has exactly one
+owner at every moment (a person, or the UP_FOR_GRABS placeholder when a tier
+has nobody in it, as FogBugz does). Every change writes an event item with
+its actor and time, in the same transaction as the ticket, conditional on the
+ticket's version: two people acting at once never lose each other's change.
+
+Every function takes `now`; none reads the clock.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from chalicelib import store
+from chalicelib.errors import Conflict, NotFound
+from chalicelib.escalation import tiers
+from chalicelib.store import Ticket, TicketItem
+
+UP_FOR_GRABS = "up-for-grabs"
+STATUSES = ("open", "pending", "resolved", "closed")
+CHANNELS = ("sms", "voice", "webchat")
+PRIORITIES = ("normal", "urgent")
+REOPEN_WINDOW = timedelta(days=7)  # a customer back within this counts as a repeat contact
+_RETRIES = 5
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: a person id, or 'customer' / 'system'."""
+
+    id: str
+    name: str = ""
+
+    @property
+    def first_name(self) -> str:
+        return (self.name or self.id).split()[0]
+
+
+CUSTOMER = Actor("customer", "Customer")
+SYSTEM = Actor("system", "Friday Night")
+
+
+# --- reading ------------------------------------------------------------------
+
+
+def get(ticket_id: int) -> Ticket:
+    ticket = store.get_ticket(ticket_id)
+    if ticket is None:
+        raise NotFound(f"ticket {ticket_id} does not exist", code="ticket_not_found")
+    return ticket
+
+
+def history(ticket_id: int) -> tuple[list[TicketItem], list[TicketItem]]:
+    """(messages, events) of a ticket in order; one Query."""
+    items = store.ticket_items(ticket_id)
+    return [i for i in items if i.kind == "message"], [i for i in items if i.kind == "event"]
+
+
+# --- writing helpers ----------------------------------------------------------
+
+
+def _item(ticket: Ticket, kind: str, now: datetime, **attrs) -> TicketItem:
+    ticket.seq = (ticket.seq or 0) + 1
+    prefix = "msg" if kind == "message" else "evt"
+    item = TicketItem(ticket_id=ticket.id, sk=f"{prefix}#{ticket.seq:09d}", kind=kind, at=now, **attrs)
+    if kind == "event":
+        item.month = now.strftime("%Y-%m")
+    return item
+
+
+def _event(ticket: Ticket, type_: str, actor: Actor, now: datetime, **data) -> TicketItem:
+    data = {k: v for k, v in data.items() if v is not None}
+    return _item(ticket, "event", now, type=type_, actor=actor.id, data=data or None)
+
+
+def _set_owner(ticket: Ticket, owner: str, actor: Actor, now: datetime, reason: str) -> list[TicketItem]:
+    if ticket.owner == owner:
+        return []
+    previous = ticket.owner
+    ticket.owner = owner
+    return [_event(ticket, "assigned", actor, now, owner=owner, previous=previous, reason=reason)]
+
+
+def _mutate(ticket_id: int, now: datetime, change: Callable[[Ticket], list[TicketItem]]) -> Ticket:
+    """Load, apply `change`, write conditionally; on a lost race, redo on fresh data.
+
+    `change` re-validates against the fresh ticket, so two compatible changes
+    both land and an incompatible second one fails with a clear 409.
+    """
+    for _ in range(_RETRIES):
+        ticket = get(ticket_id)
+        items = change(ticket)
+        if not items:
+            return ticket
+        ticket.updated_at = now
+        try:
+            store.save_ticket(ticket, items)
+            return ticket
+        except store.ConditionFailed:
+            continue
+    raise Conflict(f"ticket {ticket_id} is being changed by someone else; try again", code="ticket_busy")
+
+
+def _require(ticket: Ticket, allowed: tuple[str, ...], action: str) -> None:
+    if ticket.status not in allowed:
+        raise Conflict(
+            f"ticket {ticket.id} is {ticket.status}; it can be {action} only when {' or '.join(allowed)}",
+            code="invalid_transition",
+        )
+
+
+# --- use cases ----------------------------------------------------------------
+
+
+def open_ticket(*, channel: str, now: datetime, contact: str | None = None, contact_key: str | None = None,
+                customer_name: str | None = None, text: str | None = None, priority: str = "normal",
+                actor: Actor = CUSTOMER, media: list[str] | None = None, provider_id: str | None = None) -> Ticket:
+    """Opens a ticket in tier 1 with an owner; the first message goes with it."""
+    number = store.next_number("ticket")
+    ticket = Ticket(
+        id=number, status="open", channel=channel, priority=priority, tier=1, owner=UP_FOR_GRABS,
+        customer_name=customer_name, customer_contact=contact, contact_key=contact_key,
+        subject=_subject(text), created_at=now, updated_at=now,
+        opened_by=actor.id if actor is not CUSTOMER else "customer", seq=0,
+    )
+    items = [_event(ticket, "created", actor, now, channel=channel, priority=priority)]
+    owner = tiers.choose_owner(1, priority=priority, now=now)
+    items += _set_owner(ticket, owner, SYSTEM, now, reason="new ticket")
+    tiers.enter_tier(ticket, 1, now)
+    if text is not None or media:
+        items.append(_message(ticket, "customer", text or "", now, author_name=customer_name,
+                              media=media, provider_id=provider_id))
+        items.append(_event(ticket, "message_in", actor, now, channel=channel))
+    store.save_ticket(ticket, items, new=True)
+    return ticket
+
+
+def _message(ticket: Ticket, author: str, text: str, now: datetime, *, author_name: str | None = None,
+             media: list[str] | None = None, provider_id: str | None = None,
+             channel: str | None = None) -> TicketItem:
+    data = {"provider_id": provider_id} if provider_id else None
+    return _item(ticket, "message", now, author=author, author_name=author_name, text=text,
+                 channel=channel or ticket.channel, media=media or None, data=data)
+
+
+def add_customer_message(ticket_id: int, text: str, now: datetime, *, media: list[str] | None = None,
+                         provider_id: str | None = None, channel: str | None = None) -> Ticket:
+    """A customer wrote again: append; pending restarts, a recent resolve reopens."""
+
+    def change(t: Ticket) -> list[TicketItem]:
+        items = [_message(t, "customer", text, now, author_name=t.customer_name, media=media,
+                          provider_id=provider_id, channel=channel),
+                 _event(t, "message_in", CUSTOMER, now, channel=channel or t.channel)]
+        if t.status == "pending":
+            t.status = "open"
+            tiers.resume_clock(t, now)
+            items.append(_event(t, "customer_replied", CUSTOMER, now))
+        elif t.status in ("resolved", "closed"):
+            items += _reopen(t, CUSTOMER, now, repeat=True)
+        return items
+
+    return _mutate(ticket_id, now, change)
+
+
+def reply(ticket_id: int, text: str, actor: Actor, now: datetime, *, template_id: str | None = None,
+          automated: bool = False) -> tuple[Ticket, TicketItem]:
+    """Staff answer the customer; stored here, delivered by the channel layer."""
+    box: dict = {}
+
+    def change(t: Ticket) -> list[TicketItem]:
+        _require(t, ("open", "pending", "resolved"), "answered")
+        msg = _message(t, "system" if automated else "agent", text, now,
+                       author_name=None if automated else actor.first_name)
+        box["message"] = msg
+        return [msg, _event(t, "message_out", actor, now, template=template_id, automated=automated or None)]
+
+    ticket = _mutate(ticket_id, now, change)
+    return ticket, box["message"]
+
+
+def ack(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
+    """The acknowledger takes the ticket: escalation of its page stops."""
+
+    def change(t: Ticket) -> list[TicketItem]:
+        _require(t, ("open", "pending"), "acknowledged")
+        if t.acked_at is not None and t.owner == actor.id:
+            return []  # acknowledging twice is harmless
+        t.acked_at, t.acked_by = now, actor.id
+        items = [_event(t, "acked", actor, now)]
+        return items + _set_owner(t, actor.id, actor, now, reason="acknowledged")
+
+    return _mutate(ticket_id, now, change)
+
+
+def resolve(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
+    def change(t: Ticket) -> list[TicketItem]:
+        _require(t, ("open", "pending"), "resolved")
+        t.status, t.resolved_at = "resolved", now
+        tiers.stop_clock(t, now)
+        return [_event(t, "resolved", actor, now, owner=t.owner, tier=t.tier)]
+
+    return _mutate(ticket_id, now, change)
+
+
+def set_pending(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
+    """Waiting on the customer: the tier clock stops until they reply."""
+
+    def change(t: Ticket) -> list[TicketItem]:
+        _require(t, ("open",), "set pending")
+        t.status = "pending"
+        tiers.pause_clock(t, now)
+        return [_event(t, "pending", actor, now)]
+
+    return _mutate(ticket_id, now, change)
+
+
+def close(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
+    def change(t: Ticket) -> list[TicketItem]:
+        _require(t, ("resolved",), "closed")
+        t.status = "closed"
+        return [_event(t, "closed", actor, now)]
+
+    return _mutate(ticket_id, now, change)
+
+
+def reopen(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
+    def change(t: Ticket) -> list[TicketItem]:
+        _require(t, ("resolved", "closed"), "reopened")
+        return _reopen(t, actor, now, repeat=False)
+
+    return _mutate(ticket_id, now, change)
+
+
+def _reopen(t: Ticket, actor: Actor, now: datetime, repeat: bool) -> list[TicketItem]:
+    repeat_contact = repeat and t.resolved_at is not None and now - t.resolved_at <= REOPEN_WINDOW
+    t.status = "open"
+    t.reopen_count = (t.reopen_count or 0) + 1
+    t.resolved_at = None
+    tiers.enter_tier(t, t.tier, now)
+    return [_event(t, "reopened", actor, now, repeat_contact=repeat_contact or None)]
+
+
+def assign(ticket_id: int, person_id: str, actor: Actor, now: datetime) -> Ticket:
+    def change(t: Ticket) -> list[TicketItem]:
+        _require(t, ("open", "pending"), "assigned")
+        return _set_owner(t, person_id, actor, now, reason="assigned")
+
+    return _mutate(ticket_id, now, change)
+
+
+def pass_up(ticket_id: int, actor: Actor, reason: str, now: datetime) -> Ticket:
+    """A person hands the ticket to the next tier now (recorded as passed_up)."""
+
+    def change(t: Ticket) -> list[TicketItem]:
+        _require(t, ("open", "pending"), "passed up")
+        top = tiers.top_tier()
+        if t.tier >= top:
+            raise Conflict(f"ticket {t.id} is already in the top tier ({top})", code="top_tier")
+        previous_owner = t.owner
+        t.tier += 1
+        tiers.enter_tier(t, t.tier, now)
+        items = [_event(t, "passed_up", actor, now, from_tier=t.tier - 1, to_tier=t.tier,
+                        reason=reason, previous_owner=previous_owner)]
+        owner = tiers.choose_owner(t.tier, priority=t.priority, now=now)
+        return items + _set_owner(t, owner, SYSTEM, now, reason="passed up")
+
+    return _mutate(ticket_id, now, change)
+
+
+def record_event(ticket_id: int, type_: str, actor: Actor, now: datetime, **data) -> Ticket:
+    """An event that changes nothing else on the ticket (e.g. paged, survey_sent)."""
+    return _mutate(ticket_id, now, lambda t: [_event(t, type_, actor, now, **data)])
+
+
+def _subject(text: str | None) -> str | None:
+    if not text:
+        return None
+    words = text.split()
+    return " ".join(words[:12])[:120]
+
+
+# --- views --------------------------------------------------------------------
+
+
+def summary_json(t: Ticket) -> dict:
+    return {
+        "id": t.id,
+        "status": t.status,
+        "channel": t.channel,
+        "priority": t.priority,
+        "tier": t.tier,
+        "owner": t.owner,
+        "customer": {"name": t.customer_name, "contact": t.customer_contact},
+        "subject": t.subject,
+        "created_at": t.created_at.isoformat(),
+        "updated_at": t.updated_at.isoformat(),
+        "tier_due_at": t.tier_due_at.isoformat() if t.tier_due_at else None,
+        "acked_at": t.acked_at.isoformat() if t.acked_at else None,
+        "resolved_at": t.resolved_at.isoformat() if t.resolved_at else None,
+        "reopen_count": t.reopen_count or 0,
+        "version": t.version,
+    }
+
+
+def message_json(m: TicketItem) -> dict:
+    out = {"id": m.sk, "author": m.author, "text": m.text, "at": m.at.isoformat(), "channel": m.channel}
+    if m.author_name:
+        out["author_name"] = m.author_name
+    if m.media:
+        out["media"] = list(m.media)
+    return out
+
+
+def event_json(e: TicketItem) -> dict:
+    out = {"type": e.type, "at": e.at.isoformat(), "actor": e.actor}
+    if e.data:
+        out.update({k: v for k, v in e.data.items() if k not in out})
+    return out
+
+
+def detail_json(t: Ticket) -> dict:
+    messages, events = history(t.id)
+    out = summary_json(t)
+    out["messages"] = [message_json(m) for m in messages]
+    out["events"] = [event_json(e) for e in events]
+    return out

@@ -1,0 +1,128 @@
+"""Input checks that turn bad input into a 400 naming the field."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from chalicelib import phones
+from chalicelib.errors import BadRequest
+
+_MISSING = object()
+
+
+def json_object(raw: bytes | None) -> dict:
+    if not raw:
+        raise BadRequest("body", "a JSON object is required", code="invalid_body")
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("body", "is not valid JSON; send a JSON object", code="invalid_body") from None
+    if not isinstance(value, dict):
+        raise BadRequest("body", "must be a JSON object", code="invalid_body")
+    return value
+
+
+def unknown_fields(body: dict, allowed: set[str]) -> None:
+    extra = sorted(set(body) - allowed)
+    if extra:
+        raise BadRequest(extra[0], f"is not a known field; expected one of {', '.join(sorted(allowed))}")
+
+
+def text(body: dict, field: str, *, required: bool = True, max_len: int = 1600,
+         default: str | None = None) -> str | None:
+    value = body.get(field, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise BadRequest(field, "is required (a non-empty string)", code="missing_field")
+        return default
+    if not isinstance(value, str):
+        raise BadRequest(field, "must be a string")
+    value = value.strip()
+    if required and not value:
+        raise BadRequest(field, "must not be empty", code="missing_field")
+    if len(value) > max_len:
+        raise BadRequest(field, f"is {len(value)} characters long; at most {max_len} are allowed")
+    return value
+
+
+def integer(body: dict, field: str, *, required: bool = True, minimum: int | None = None,
+            maximum: int | None = None, default: int | None = None) -> int | None:
+    value = body.get(field, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise BadRequest(field, "is required (an integer)", code="missing_field")
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequest(field, "must be an integer")
+    if minimum is not None and value < minimum:
+        raise BadRequest(field, f"must be at least {minimum}")
+    if maximum is not None and value > maximum:
+        raise BadRequest(field, f"must be at most {maximum}")
+    return value
+
+
+def choice(body: dict, field: str, options: tuple[str, ...], *, required: bool = True,
+           default: str | None = None) -> str | None:
+    value = body.get(field, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise BadRequest(field, f"is required: one of {', '.join(options)}", code="missing_field")
+        return default
+    if value not in options:
+        raise BadRequest(field, f"{json.dumps(value)[:40]} is not one of {', '.join(options)}")
+    return value
+
+
+def phone(body: dict, field: str, *, required: bool = True) -> str | None:
+    value = body.get(field, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise BadRequest(field, "is required (a phone number like +4915112345678)", code="missing_field")
+        return None
+    normalized = phones.normalize(value) if isinstance(value, str) else None
+    if normalized is None:
+        shown = json.dumps(value)[:24]
+        raise BadRequest(field, f"{shown} is not a valid phone number; use E.164 like +4915112345678")
+    return normalized
+
+
+def timezone(body: dict, field: str, *, required: bool = True, default: str | None = None) -> str | None:
+    value = body.get(field, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise BadRequest(field, "is required (an IANA time zone like Europe/Berlin)", code="missing_field")
+        return default
+    if not isinstance(value, str) or "/" not in value and value != "UTC":
+        raise BadRequest(field, "must be an IANA time zone like Europe/Berlin")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadRequest(field, f"{value[:40]!r} is not a known IANA time zone; use one like Europe/Berlin") from None
+    return value
+
+
+def query_int(params: dict, field: str, *, minimum: int = 1, maximum: int = 1000) -> int | None:
+    raw = params.get(field)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(field, f"must be an integer between {minimum} and {maximum}") from None
+    if not minimum <= value <= maximum:
+        raise BadRequest(field, f"must be an integer between {minimum} and {maximum}")
+    return value
+
+
+def instant(raw: str | None, field: str) -> datetime | None:
+    """ISO 8601 with an offset (API.md); a naive time is ambiguous and refused."""
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadRequest(field, "must be an ISO 8601 time with offset, like 2026-11-20T18:00:00+01:00") from None
+    if value.tzinfo is None:
+        raise BadRequest(field, "needs a UTC offset, like 2026-11-20T18:00:00+01:00")
+    return value

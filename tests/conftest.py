@@ -1,0 +1,116 @@
+"""Shared fixtures: fresh tables per test, a clock the test moves, API helpers."""
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+# Before anything creates a botocore client: fake credentials, a region, no real AWS.
+os.environ.update({
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-central-1", "FRIDAY_STAGE": "test", "TABLE_PREFIX": "test-",
+    "ADMIN_API_KEY": "test-admin-key", "SUPPORT_NUMBER": "+4930901820", "EMERGENCY_NUMBER": "+4930901821",
+    "PUBLIC_BASE_URL": "https://friday.example/api", "TWILIO_AUTH_TOKEN": "test-auth-token",
+})
+os.environ.pop("TWILIO_ACCOUNT_SID", None)
+os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+
+from chalice.test import Client  # noqa: E402
+from moto import mock_aws  # noqa: E402
+
+from app import app  # noqa: E402
+from chalicelib import clock, notify, store  # noqa: E402
+
+ADMIN_KEY = "test-admin-key"
+# Friday 2026-11-20, 22:00 in Berlin: the moment the product is built for.
+FRIDAY_NIGHT = datetime(2026, 11, 20, 21, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def tables():
+    with mock_aws():
+        store.reset_connections()
+        store.create_tables()
+        notify.clear_outbox()
+        yield
+    store.reset_connections()
+
+
+class Clock:
+    def __init__(self, start: datetime):
+        self.set(start)
+
+    def set(self, when: datetime) -> None:
+        self.now = when
+        clock.set_now(when)
+
+    def advance(self, **delta) -> datetime:
+        self.set(self.now + timedelta(**delta))
+        return self.now
+
+
+@pytest.fixture
+def clock_at():
+    c = Clock(FRIDAY_NIGHT)
+    yield c
+    clock.set_now(None)
+
+
+class Api:
+    """chalice.test.Client with JSON and bearer keys: api.post("/people", {...}, key=...)."""
+
+    def __init__(self, client: Client):
+        self.http = client.http
+        self.key = ADMIN_KEY
+
+    def call(self, method: str, path: str, payload=None, *, key: str | None = "default", headers=None,
+             raw: bytes | str | None = None):
+        hdrs = {"Content-Type": "application/json"}
+        key = self.key if key == "default" else key
+        if key:
+            hdrs["Authorization"] = f"Bearer {key}"
+        hdrs.update(headers or {})
+        body = raw if raw is not None else (json.dumps(payload) if payload is not None else None)
+        return getattr(self.http, method)(path, headers=hdrs, body=body)
+
+    def get(self, path, **kw):
+        return self.call("get", path, **kw)
+
+    def post(self, path, payload=None, **kw):
+        return self.call("post", path, payload, **kw)
+
+    def patch(self, path, payload=None, **kw):
+        return self.call("patch", path, payload, **kw)
+
+    def put(self, path, payload=None, **kw):
+        return self.call("put", path, payload, **kw)
+
+    def delete(self, path, **kw):
+        return self.call("delete", path, **kw)
+
+    # stories
+    def person(self, name: str, phone: str | None = None, role: str = "agent", tier: int = 1) -> dict:
+        payload = {"name": name, "role": role, "tier": tier}
+        if phone:
+            payload["phone"] = phone
+        r = self.post("/people", payload, key=ADMIN_KEY)
+        assert r.status_code == 201, r.body
+        return r.json_body
+
+    def ticket(self, text: str = "our shop is down", contact: str = "+4915112345678", **extra) -> dict:
+        r = self.post("/tickets", {"text": text, "contact": contact, **extra}, key=ADMIN_KEY)
+        assert r.status_code == 201, r.body
+        return r.json_body
+
+
+@pytest.fixture
+def client():
+    with Client(app, stage_name="test") as c:
+        yield c
+
+
+@pytest.fixture
+def api(client, clock_at):
+    return Api(client)
