@@ -255,13 +255,8 @@ def create_tables() -> None:
     """Create every table the app needs; idempotent."""
     for model in MODELS:
         if not model.exists():
+            # PynamoDB also enables TTL on the model's TTLAttribute.
             model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
-            ttl = TTL_ATTRIBUTES.get(model)
-            if ttl:
-                _conn(model).client.update_time_to_live(
-                    TableName=model.Meta.table_name,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl},
-                )
 
 
 def reset_connections() -> None:

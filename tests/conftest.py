@@ -30,12 +30,12 @@ FRIDAY_NIGHT = datetime(2026, 11, 20, 21, 0, tzinfo=timezone.utc)
 
 @pytest.fixture(autouse=True)
 def tables():
+    # botocore clients survive across tests (creating them costs ~0.1 s each);
+    # moto intercepts every call at send time, so each test still gets empty tables.
     with mock_aws():
-        store.reset_connections()
         store.create_tables()
         notify.clear_outbox()
         yield
-    store.reset_connections()
 
 
 class Clock:

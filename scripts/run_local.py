@@ -1,0 +1,125 @@
+"""`make run`: Friday Night on this machine, no AWS or Twilio account needed.
+
+Starts moto's DynamoDB on loopback, creates the tables, seeds a demo team,
+serves the Chalice app on 127.0.0.1:$PORT, runs every @app.schedule handler
+on its schedule in a background thread, and prints outbound SMS/calls
+(the outbox, also at GET /dev/outbox). Ctrl-C stops everything.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS = {
+    "ADMIN_API_KEY": "local-admin-key",
+    "TWILIO_AUTH_TOKEN": "local-auth-token",
+    "SUPPORT_NUMBER": "+15005550006",
+    "EMERGENCY_NUMBER": "+15005550007",
+}
+
+
+def _env(port: int) -> dict[str, str]:
+    """Fills unset variables with development defaults; returns what it chose."""
+    chosen = {}
+    defaults = dict(DEFAULTS, PUBLIC_BASE_URL=f"http://127.0.0.1:{port}")
+    for name, value in defaults.items():
+        if not os.environ.get(name):
+            os.environ[name] = value
+            chosen[name] = value
+    # Fake AWS credentials: the embedded DynamoDB accepts anything, real AWS is never called.
+    for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+                        "AWS_DEFAULT_REGION": "eu-central-1"}.items():
+        os.environ.setdefault(name, value)
+    os.environ.pop("AWS_PROFILE", None)
+    return chosen
+
+
+def _scheduler(app, stop: threading.Event, tick_seconds: float) -> threading.Thread:
+    """Runs every schedule handler each `tick_seconds` (each is rate(1 minute) or finer-grained in code)."""
+    from chalice.app import ScheduledEventConfig
+
+    handlers = [(s.name, app.handler_map[s.name]) for s in app.event_sources
+                if isinstance(s, ScheduledEventConfig)]
+
+    def loop():
+        while not stop.wait(tick_seconds):
+            for name, handler in handlers:
+                event = {"id": "local", "detail-type": "Scheduled Event", "source": "aws.events",
+                         "time": datetime.now(timezone.utc).isoformat(), "resources": [], "detail": {}}
+                try:
+                    handler(event, None)
+                except Exception as exc:  # noqa: BLE001 - keep the loop alive, show the failure
+                    print(f"[schedule] {name} failed: {exc!r}", flush=True)
+
+    thread = threading.Thread(target=loop, name="schedules", daemon=True)
+    thread.start()
+    print(f"Schedules: {', '.join(n for n, _ in handlers) or 'none'} every {tick_seconds:g}s", flush=True)
+    return thread
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "8000"))
+    chosen = _env(port)
+    os.chdir(ROOT)
+    sys.path.insert(0, str(ROOT))
+
+    from moto.server import ThreadedMotoServer
+
+    dynamo = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    dynamo.start()
+    host, dport = dynamo.get_host_and_port()
+    os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = f"http://{host}:{dport}"
+
+    from chalice.cli.factory import CLIFactory
+    from chalice.local import create_local_server
+
+    factory = CLIFactory(str(ROOT))
+    config = factory.create_config_obj(chalice_stage_name="local")
+    for name, value in config.environment_variables.items():
+        os.environ.setdefault(name, value)
+
+    from app import app
+    from chalicelib import devtools, notify, store
+
+    store.create_tables()
+    seeded = devtools.seed(datetime.now(timezone.utc))
+    devtools.register(app)
+    notify.echo = lambda e: print(f"[outbox] {e['kind']} to {e['to']}: {e.get('body') or e.get('url')}",
+                                  flush=True)
+
+    print(f"Embedded DynamoDB (moto) on http://{host}:{dport}", flush=True)
+    for name, value in chosen.items():
+        print(f"  {name}={value}   (development default)", flush=True)
+    print(f"Admin API key: {os.environ['ADMIN_API_KEY']}", flush=True)
+    for person, key in seeded:
+        print(f"  demo {person['role']:5} {person['name']:<13} {person['phone']}  key {key}", flush=True)
+
+    stop = threading.Event()
+    _scheduler(app, stop, float(os.environ.get("SCHEDULE_TICK_SECONDS", "60")))
+    server = create_local_server(app, config, "127.0.0.1", port)
+
+    def shutdown(*_):
+        stop.set()
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGTERM, shutdown)
+    print(f"Try: curl -s http://127.0.0.1:{port}/tickets -H 'Authorization: Bearer "
+          f"{os.environ['ADMIN_API_KEY']}'", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        stop.set()
+        dynamo.stop()
+        print("Stopped.", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
