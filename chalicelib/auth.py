@@ -52,10 +52,7 @@ def authenticate(authorization: str | None) -> Principal:
     key = store.get_api_key(hash_key(token))
     if key is None:
         raise Unauthorized("the API key is not valid", code="invalid_credentials")
-    person = store.get_person(key.person_id)
-    if person is None:
-        raise Unauthorized("the API key's person no longer exists", code="invalid_credentials")
-    return Principal(Actor(person.id, person.name), person.role)
+    return Principal(Actor(key.person_id, key.name or key.person_id), key.role)
 
 
 def require(principal: Principal, role: str) -> None:

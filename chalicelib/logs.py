@@ -14,8 +14,10 @@ from aws_lambda_powertools import Logger
 # Not the Chalice app's name: Powertools would otherwise duplicate Chalice's lines.
 SERVICE = "friday-night-core"
 
-# E.164-ish and loosely written phone numbers: +49 151 1234 5678, 0151-12345678
-_PHONE = re.compile(r"(?<![\w])\+?\d[\d\s().-]{6,}\d")
+# "+49 151 1234 5678", "+4915112345678", or a bare run of 8+ digits; dates and
+# times (groups of at most 4 digits, no plus) are left alone.
+_PHONE = re.compile(r"\+\d[\d\s().-]{6,}\d|(?<![\w.])\d{8,15}(?![\w])")
+_KEEP_KEYS = {"timestamp", "location", "sid", "xray_trace_id", "function_request_id", "cold_start"}
 _BODY_KEYS = {"text", "body", "Body", "transcript", "TranscriptionText", "reason"}
 _PHONE_KEYS = {"phone", "From", "To", "Caller", "Called", "contact", "customer_contact", "to", "from_"}
 
@@ -23,6 +25,8 @@ _PHONE_KEYS = {"phone", "From", "To", "Caller", "Called", "contact", "customer_c
 def mask_phone(value: str | None) -> str:
     if not value:
         return ""
+    if value.startswith("+***"):
+        return value  # already masked
     digits = re.sub(r"\D", "", value)
     return "+***" + digits[-2:] if len(digits) >= 4 else "***"
 
@@ -37,6 +41,8 @@ def _scrub(value, key: str | None = None):
     if isinstance(value, (list, tuple)):
         return [_scrub(v) for v in value]
     if isinstance(value, str):
+        if key in _KEEP_KEYS:
+            return value
         if key in _BODY_KEYS:
             return f"<{len(value)} chars>"
         if key in _PHONE_KEYS:

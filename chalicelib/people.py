@@ -33,7 +33,7 @@ def create(body: dict, now: datetime) -> tuple[Person, str]:
     key = auth.new_key()
     person.key_hash = auth.hash_key(key)
     store.create_person(person, ApiKey(key_hash=person.key_hash, person_id=person.id, role=person.role,
-                                       created_at=now))
+                                       name=person.name, created_at=now))
     return person, key
 
 
@@ -58,13 +58,13 @@ def update(person_id: str, body: dict) -> Person:
         person.tier = validate.integer(body, "tier", minimum=1, maximum=10)
     if "timezone" in body:
         person.timezone = validate.timezone(body, "timezone")
-    key = None
     if "role" in body:
         person.role = validate.choice(body, "role", auth.ROLES)
-        if person.key_hash:
-            key = store.get_api_key(person.key_hash)
-            if key is not None:
-                key.role = person.role
+    key = None
+    if ("role" in body or "name" in body) and person.key_hash:
+        key = store.get_api_key(person.key_hash)
+        if key is not None:
+            key.role, key.name = person.role, person.name
     try:
         store.save_person(person, key)
     except store.ConditionFailed:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any, Iterable
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -37,21 +37,12 @@ from pynamodb.exceptions import (
     DoesNotExist,
     PutError,
     TransactWriteError,
-    UpdateError,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import config
-
-# --- stats: DynamoDB round trips, counted for the benchmarks -----------------
-
-ROUND_TRIPS = {"count": 0}
-
-
-def _count(n: int = 1) -> None:
-    ROUND_TRIPS["count"] += n
 
 
 class ConditionFailed(Exception):
@@ -222,7 +213,8 @@ class ApiKey(Model):
     Meta = _Meta("api_keys")
     key_hash = UnicodeAttribute(hash_key=True)
     person_id = UnicodeAttribute()
-    role = UnicodeAttribute()
+    role = UnicodeAttribute()  # copies of the person's role and name, kept in step by
+    name = UnicodeAttribute(null=True)  # save_person(): one GetItem authenticates a request
     created_at = UTCDateTimeAttribute()
 
 
@@ -306,7 +298,6 @@ def decode_cursor(cursor: str | None) -> dict | None:
 
 def next_number(name: str) -> int:
     """Atomically increments and returns the counter (ADD is race-free)."""
-    _count()
     counter = Counter(name=name)
     counter.update(actions=[Counter.value.add(1)])
     return int(counter.value)
@@ -316,7 +307,6 @@ def next_number(name: str) -> int:
 
 
 def get_ticket(ticket_id: int, consistent: bool = True) -> Ticket | None:
-    _count()
     try:
         return Ticket.get(ticket_id, consistent_read=consistent)
     except DoesNotExist:
@@ -330,7 +320,6 @@ def save_ticket(ticket: Ticket, items: Iterable[TicketItem] = (), new: bool = Fa
     a concurrent writer makes this raise ConditionFailed, never lose data.
     """
     items = list(items)
-    _count()
     try:
         with TransactWrite(connection=_conn(Ticket)) as tx:
             if new:
@@ -348,7 +337,6 @@ def save_ticket(ticket: Ticket, items: Iterable[TicketItem] = (), new: bool = Fa
 def ticket_items(ticket_id: int, prefix: str | None = None, after: str | None = None,
                  limit: int | None = None) -> list[TicketItem]:
     """Items of one ticket in sort-key order; one Query (paged by PynamoDB)."""
-    _count()
     cond = None
     if after is not None:
         cond = TicketItem.sk > after
@@ -380,7 +368,6 @@ def query_tickets(*, status: str | None = None, owner: str | None = None,
     cond = None
     for f in filters:
         cond = f if cond is None else cond & f
-    _count()
     result = index.query(key, filter_condition=cond, scan_index_forward=False,
                          limit=limit, last_evaluated_key=cursor)
     items = list(result)
@@ -389,14 +376,12 @@ def query_tickets(*, status: str | None = None, owner: str | None = None,
 
 def latest_ticket_for_contact(contact_key: str) -> Ticket | None:
     """The newest ticket of a customer contact (GSI; may lag a write by ms)."""
-    _count()
     for t in Ticket.by_contact.query(contact_key, scan_index_forward=False, limit=1):
         return get_ticket(t.id)
     return None
 
 
 def count_open_by_owner(owner: str) -> int:
-    _count()
     return Ticket.by_owner.count(owner, filter_condition=Ticket.status.is_in("open", "pending"))
 
 
@@ -404,7 +389,6 @@ def count_open_by_owner(owner: str) -> int:
 
 
 def get_person(person_id: str) -> Person | None:
-    _count()
     try:
         return Person.get(person_id, consistent_read=True)
     except DoesNotExist:
@@ -412,25 +396,21 @@ def get_person(person_id: str) -> Person | None:
 
 
 def person_by_phone(phone: str) -> Person | None:
-    _count()
     for p in Person.by_phone.query(phone, limit=1):
         return p
     return None
 
 
 def list_people(limit: int = 100, cursor: dict | None = None) -> tuple[list[Person], dict | None]:
-    _count()
     result = Person.all_people.query("person", limit=limit, last_evaluated_key=cursor)
     return list(result), result.last_evaluated_key
 
 
 def all_people() -> list[Person]:
-    _count()
     return list(Person.all_people.query("person"))
 
 
 def create_person(person: Person, key: ApiKey) -> None:
-    _count()
     with TransactWrite(connection=_conn(Person)) as tx:
         tx.save(person, condition=Person.id.does_not_exist())
         tx.save(key, condition=ApiKey.key_hash.does_not_exist())
@@ -438,7 +418,6 @@ def create_person(person: Person, key: ApiKey) -> None:
 
 def save_person(person: Person, key: ApiKey | None = None) -> None:
     """Conditional on the person's version; keeps the key's role in step."""
-    _count()
     try:
         with TransactWrite(connection=_conn(Person)) as tx:
             tx.save(person)
@@ -451,7 +430,6 @@ def save_person(person: Person, key: ApiKey | None = None) -> None:
 
 
 def delete_person(person: Person) -> None:
-    _count()
     with TransactWrite(connection=_conn(Person)) as tx:
         tx.delete(person)
         if person.key_hash:
@@ -459,7 +437,6 @@ def delete_person(person: Person) -> None:
 
 
 def get_api_key(key_hash: str) -> ApiKey | None:
-    _count()
     try:
         return ApiKey.get(key_hash)
     except DoesNotExist:
@@ -470,7 +447,6 @@ def get_api_key(key_hash: str) -> ApiKey | None:
 
 
 def get_setting(name: str) -> dict | None:
-    _count()
     try:
         return Setting.get(name).data
     except DoesNotExist:
@@ -479,7 +455,6 @@ def get_setting(name: str) -> dict | None:
 
 def put_setting(name: str, data: dict, now: datetime) -> None:
     """Last writer wins for whole documents (admins replace policy/rota as a unit)."""
-    _count()
     Setting(name=name, data=data, updated_at=now).save(add_version_condition=False)
 
 
@@ -488,7 +463,6 @@ def put_setting(name: str, data: dict, now: datetime) -> None:
 
 def claim(key: str, now: datetime, ttl: timedelta = timedelta(days=2)) -> bool:
     """Claims `key` once: True for the first caller, False for every retry."""
-    _count()
     item = IdempotencyKey(key=key, expires_at=now + ttl)
     try:
         item.save(condition=IdempotencyKey.key.does_not_exist())
@@ -501,7 +475,6 @@ def claim(key: str, now: datetime, ttl: timedelta = timedelta(days=2)) -> bool:
 
 def release(key: str) -> None:
     """Gives a claim back (the work it guarded failed and may be retried)."""
-    _count()
     try:
         IdempotencyKey(key=key).delete()
     except DeleteError:
@@ -532,7 +505,3 @@ def _is_condition_failure(exc: Exception) -> bool:
     return False
 
 
-__all__ = [
-    "ApiKey", "ConditionFailed", "Counter", "DoesNotExist", "IdempotencyKey", "Person",
-    "Ticket", "TicketItem", "UpdateError", "Any",
-]

@@ -10,9 +10,9 @@ Every function takes `now`; none reads the clock.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
 
 from chalicelib import store
 from chalicelib.errors import Conflict, NotFound

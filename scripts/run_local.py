@@ -69,7 +69,11 @@ def main() -> int:
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
 
+    import logging
+
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
 
     dynamo = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     dynamo.start()

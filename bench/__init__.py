@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` prints DynamoDB round trips and timings per request."""

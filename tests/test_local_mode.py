@@ -1,0 +1,72 @@
+"""`make run` as a newcomer meets it: starts, serves, answers, stops on Ctrl-C."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str, headers: dict | None = None, data: bytes | None = None):
+    req = urllib.request.Request(url, headers=headers or {}, data=data)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return resp.status, resp.read().decode()
+
+
+def test_local_mode_serves_the_api_and_stops_cleanly():
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "TWILIO_", "ADMIN_", "PUBLIC_", "TABLE_", "FRIDAY_", "SUPPORT_",
+                                "EMERGENCY_"))}
+    env.update(PORT=str(port), SCHEDULE_TICK_SECONDS="1", PYTHONUNBUFFERED="1")
+    proc = subprocess.Popen([sys.executable, "-m", "scripts.run_local"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if "Serving on" in line or proc.poll() is not None:
+                break
+        output = "".join(lines)
+        assert "Serving on http://127.0.0.1:%d" % port in output, output
+        assert "Admin API key: local-admin-key" in output
+        assert "Embedded DynamoDB (moto) on http://127.0.0.1:" in output
+
+        base = f"http://127.0.0.1:{port}"
+        status, doc = _get(base + "/openapi.json")
+        assert status == 200 and json.loads(doc)["openapi"].startswith("3.")
+        status, page = _get(base + "/chat")
+        assert status == 200 and "<html" in page
+        auth = {"Authorization": "Bearer local-admin-key", "Content-Type": "application/json"}
+        status, people = _get(base + "/people", auth)
+        assert len(json.loads(people)["items"]) == 3  # the demo team
+        status, body = _get(base + "/tickets", auth, json.dumps({"text": "hello", "contact": "+4915112345678"})
+                            .encode())
+        ticket = json.loads(body)
+        _get(base + f"/tickets/{ticket['id']}/reply", auth, json.dumps({"text": "hi there"}).encode())
+        status, outbox = _get(base + "/dev/outbox")
+        assert [m["body"] for m in json.loads(outbox)["items"]] == ["hi there"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            rest, _ = proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 0, rest
+    assert "Stopped." in rest

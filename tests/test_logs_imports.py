@@ -1,0 +1,52 @@
+"""Logs carry no phone numbers or message bodies; app.py imports stay light."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from chalicelib.logs import mask_phone, mask_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_a_request_with_a_phone_number_and_a_message_logs_neither(api):
+    import io
+    import logging
+
+    from chalicelib import notify
+    from chalicelib.logs import logger
+
+    api.person("Ana Lopez", "+4915100000001")
+    stream = io.StringIO()
+    old_stream = logger.registered_handler.setStream(stream)
+    old_level = logger.log_level
+    logger.setLevel(logging.DEBUG)
+    try:
+        t = api.ticket("my password is hunter2, please help", contact="+4917712345678")
+        api.post(f"/tickets/{t['id']}/reply", {"text": "secret answer text"})
+        logger.info("free text", extra={"note": "customer +49 177 1234 5678 said hi", "contact": "+4917712345678"})
+    finally:
+        logger.registered_handler.setStream(old_stream)
+        logger.setLevel(old_level)
+    lines = [line for line in stream.getvalue().splitlines() if line.strip()]
+    assert lines, "the request should have logged something (the outbox line at least)"
+    for line in lines:
+        json.loads(line)  # structured JSON
+        assert "4917712345678" not in line and "17712345678" not in line
+        assert "hunter2" not in line and "secret answer" not in line
+    assert notify.outbox()[0]["to"] == "+4917712345678"
+
+
+def test_masks():
+    assert mask_phone("+4917712345678") == "+***78"
+    assert mask_text("2026-11-22 18:55:26,929") == "2026-11-22 18:55:26,929"
+    assert "12345678" not in mask_text("call me at +49 177 1234 5678 tomorrow")
+
+
+def test_importing_app_imports_neither_twilio_rest_nor_requests():
+    code = ("import sys, app; bad = [m for m in ('twilio.rest', 'requests', 'twilio') if m in sys.modules]; "
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
