@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import functools
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 
 from chalicelib import auth, channels, clock, config, openapi, people, tickets, validate
+from chalicelib.channels import twilio_hooks
+from chalicelib.channels.twilio_hooks import FORM
 from chalicelib.errors import ApiError, BadRequest, NotFound, TooLarge
 from chalicelib.logs import logger
 
@@ -265,3 +267,144 @@ def assign_ticket(principal, ticket_id):
         raise BadRequest("person_id", f"no person has the id {person_id!r}; see GET /people") from None
     return tickets.summary_json(tickets.assign(ticket_number(ticket_id), person.id, principal.actor, clock.now()))
 
+
+
+# --- Twilio webhooks (form-encoded, signed; TwiML answers) ------------------------
+
+
+def twilio_params(path: str) -> dict:
+    request = app.current_request
+    return twilio_hooks.verified_params(path, request.raw_body, request.headers.get("x-twilio-signature"))
+
+
+def twiml(xml: str) -> Response:
+    return Response(xml, headers={"Content-Type": "text/xml"})
+
+
+@app.route("/twilio/sms", methods=["POST"], content_types=FORM)
+def twilio_sms():
+    from chalicelib.channels import sms
+
+    params = twilio_params("/twilio/sms")
+    now = clock.now()
+    sid = twilio_hooks.require(params, "MessageSid")
+    return twiml(twilio_hooks.once(f"sms#{sid}", now, lambda: twilio_hooks.messages_twiml(
+        sms.handle_inbound(params, now))))
+
+
+@app.route("/twilio/sms/status", methods=["POST"], content_types=FORM)
+def twilio_sms_status():
+    from chalicelib.channels import status
+
+    params = twilio_params("/twilio/sms/status")
+    status.message_status(twilio_hooks.require(params, "MessageSid"),
+                          twilio_hooks.require(params, "MessageStatus"), clock.now())
+    return twiml(twilio_hooks.EMPTY_TWIML)
+
+
+@app.route("/twilio/voice", methods=["POST"], content_types=FORM)
+def twilio_voice():
+    from chalicelib.channels import voice
+
+    params = twilio_params("/twilio/voice")
+    now = clock.now()
+    sid = twilio_hooks.require(params, "CallSid")
+    return twiml(twilio_hooks.once(f"call#{sid}", now, lambda: voice.incoming(params, now)))
+
+
+@app.route("/twilio/voice/status", methods=["POST"], content_types=FORM)
+def twilio_voice_status():
+    from chalicelib.channels import status
+
+    params = twilio_params("/twilio/voice/status")
+    status.call_status(twilio_hooks.require(params, "CallSid"), twilio_hooks.require(params, "CallStatus"),
+                       clock.now())
+    return twiml(twilio_hooks.EMPTY_TWIML)
+
+
+@app.route("/twilio/voice/screen/{ticket_id}/{step}", methods=["POST"], content_types=FORM)
+def twilio_voice_screen(ticket_id, step):
+    from chalicelib.channels import voice
+
+    twilio_params(f"/twilio/voice/screen/{ticket_id}/{step}")
+    return twiml(voice.screen(ticket_number(ticket_id), step_number(step)))
+
+
+@app.route("/twilio/voice/accept/{ticket_id}/{step}", methods=["POST"], content_types=FORM)
+def twilio_voice_accept(ticket_id, step):
+    from chalicelib.channels import voice
+
+    params = twilio_params(f"/twilio/voice/accept/{ticket_id}/{step}")
+    now = clock.now()
+    sid = twilio_hooks.require(params, "CallSid")
+    return twiml(twilio_hooks.once(f"accept#{sid}#{step}", now, lambda: voice.accept(
+        ticket_number(ticket_id), step_number(step), params, now)))
+
+
+@app.route("/twilio/voice/dialed/{ticket_id}/{step}", methods=["POST"], content_types=FORM)
+def twilio_voice_dialed(ticket_id, step):
+    from chalicelib.channels import voice
+
+    params = twilio_params(f"/twilio/voice/dialed/{ticket_id}/{step}")
+    now = clock.now()
+    sid = twilio_hooks.require(params, "CallSid")
+    return twiml(twilio_hooks.once(f"dialed#{sid}#{step}", now, lambda: voice.dialed(
+        ticket_number(ticket_id), step_number(step), params, now)))
+
+
+@app.route("/twilio/voice/recorded/{ticket_id}", methods=["POST"], content_types=FORM)
+def twilio_voice_recorded(ticket_id):
+    from chalicelib.channels import voice
+
+    params = twilio_params(f"/twilio/voice/recorded/{ticket_id}")
+    now = clock.now()
+    key = params.get("RecordingSid") or twilio_hooks.require(params, "CallSid")
+    return twiml(twilio_hooks.once(f"recording#{key}", now, lambda: voice.recorded(
+        ticket_number(ticket_id), params, now)))
+
+
+@app.route("/twilio/voice/transcript/{ticket_id}", methods=["POST"], content_types=FORM)
+def twilio_voice_transcript(ticket_id):
+    from chalicelib.channels import voice
+
+    params = twilio_params(f"/twilio/voice/transcript/{ticket_id}")
+    now = clock.now()
+    key = params.get("TranscriptionSid") or twilio_hooks.require(params, "RecordingSid")
+
+    def work():
+        voice.transcript(ticket_number(ticket_id), params, now)
+        return twilio_hooks.EMPTY_TWIML
+
+    return twiml(twilio_hooks.once(f"transcript#{key}", now, work))
+
+
+@app.route("/twilio/voice/page/{ticket_id}", methods=["POST"], content_types=FORM)
+def twilio_voice_page(ticket_id):
+    from chalicelib.channels import voice
+
+    twilio_params(f"/twilio/voice/page/{ticket_id}")
+    return twiml(voice.page_call(ticket_number(ticket_id)))
+
+
+@app.route("/twilio/voice/page/{ticket_id}/ack", methods=["POST"], content_types=FORM)
+def twilio_voice_page_ack(ticket_id):
+    from chalicelib.channels import voice
+
+    params = twilio_params(f"/twilio/voice/page/{ticket_id}/ack")
+    return twiml(voice.page_call_ack(ticket_number(ticket_id), params, clock.now()))
+
+
+def step_number(raw: str) -> int:
+    if not raw.isdigit() or len(raw) > 2:
+        raise BadRequest("step", "must be a small number")
+    return int(raw)
+
+
+# --- schedules (EventBridge runs in UTC; local times are decided in code) ---------
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="page_sweep")
+def page_sweep(event):
+    from chalicelib.escalation import paging
+
+    paging.sweep(clock.now())

@@ -39,8 +39,16 @@ def _status_url(kind: str) -> str | None:
     return f"{base}/twilio/{kind}/status" if base else None
 
 
-def send_sms(to: str, body: str, *, now: datetime, media_url: list[str] | None = None) -> str:
-    """Sends one SMS from SUPPORT_NUMBER; returns the provider's message id."""
+def send_sms(to: str, body: str, *, now: datetime, media_url: list[str] | None = None) -> str | None:
+    """Sends one SMS from SUPPORT_NUMBER; returns the provider's message id.
+
+    None when the number opted out (STOP): nothing is sent until START.
+    """
+    from chalicelib import store
+
+    if store.get_contact(to).opted_out:
+        logger.info("sms not sent: opted out", extra={"to": mask_phone(to)})
+        return None
     if config.twilio_enabled():
         from twilio.base.exceptions import TwilioException
 

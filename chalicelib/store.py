@@ -37,6 +37,7 @@ from pynamodb.exceptions import (
     DoesNotExist,
     PutError,
     TransactWriteError,
+    UpdateError,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
@@ -222,8 +223,7 @@ class IdempotencyKey(Model):
     Meta = _Meta("idempotency")
     key = UnicodeAttribute(hash_key=True)
     expires_at = TTLAttribute()
-    result = UnicodeAttribute(null=True)
-    done = BooleanAttribute(default=False)
+    result = UnicodeAttribute(null=True)  # what the first delivery answered, replayed to retries
 
 
 class Setting(Model):
@@ -236,8 +236,73 @@ class Setting(Model):
     version = VersionAttribute()
 
 
-MODELS: list[type[Model]] = [Counter, Ticket, TicketItem, Person, ApiKey, IdempotencyKey, Setting]
-TTL_ATTRIBUTES = {IdempotencyKey: "expires_at"}
+class Contact(Model):
+    """A phone number that texts or calls us: consent, its current ticket, reply budgets.
+
+    ``current_ticket`` is read with a consistent GetItem (a GSI could lag a
+    write and open a second ticket for two quick texts).
+    """
+
+    Meta = _Meta("contacts")
+    phone = UnicodeAttribute(hash_key=True)
+    opted_out = BooleanAttribute(default=False)
+    current_ticket = NumberAttribute(null=True)
+    last_ack_at = UTCDateTimeAttribute(null=True)
+    last_ack_ticket = NumberAttribute(null=True)
+    budgets = JSONAttribute(null=True)  # {"auto": [window, count], "sorry": [window, count]}
+    version = VersionAttribute()
+
+
+class Outbound(Model):
+    """An outbound SMS or call by provider id: delivery status only moves forward."""
+
+    Meta = _Meta("outbound")
+    sid = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # sms | call
+    status = UnicodeAttribute(default="queued")
+    rank = NumberAttribute(default=0)
+    ticket_id = NumberAttribute(null=True)
+    page_id = UnicodeAttribute(null=True)
+    person_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+class PagesDue(GlobalSecondaryIndex):
+    """Sparse: ``due_pk`` exists only while the page waits for its next step."""
+
+    Meta = _index("by_due")
+    due_pk = UnicodeAttribute(hash_key=True)
+    due_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Page(Model):
+    """One page per ticket: an outbox item walked primary → backup → leads."""
+
+    Meta = _Meta("pages")
+    id = UnicodeAttribute(hash_key=True)  # "t<ticket id>"
+    ticket_id = NumberAttribute()
+    status = UnicodeAttribute(default="open")  # open | acked | exhausted | cancelled
+    step = NumberAttribute(default=0)  # index into the chain
+    chain = JSONAttribute()  # [{"person_id", "role"}], fixed when the page opens
+    attempt = UnicodeAttribute(default="sms")  # sms | call: the contact made at this step
+    sent = BooleanAttribute(default=False)  # this step's contact went out
+    failures = NumberAttribute(default=0)
+    reason = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    due_pk = UnicodeAttribute(null=True)
+    due_at = UTCDateTimeAttribute(null=True)
+    acked_by = UnicodeAttribute(null=True)
+    version = VersionAttribute()
+
+    by_due = PagesDue()
+
+
+MODELS: list[type[Model]] = [Counter, Ticket, TicketItem, Person, ApiKey, IdempotencyKey, Setting, Contact,
+                             Outbound, Page]
+TTL_ATTRIBUTES = {IdempotencyKey: "expires_at", Outbound: "expires_at"}
 
 
 # --- tables -------------------------------------------------------------------
@@ -473,12 +538,118 @@ def claim(key: str, now: datetime, ttl: timedelta = timedelta(days=2)) -> bool:
         raise
 
 
+def set_claim_result(key: str, result: str) -> None:
+    IdempotencyKey(key=key).update(actions=[IdempotencyKey.result.set(result)])
+
+
+def claim_result(key: str) -> str | None:
+    try:
+        return IdempotencyKey.get(key, consistent_read=True).result
+    except DoesNotExist:
+        return None
+
+
+def claim_exists(key: str) -> bool:
+    try:
+        IdempotencyKey.get(key, consistent_read=True)
+        return True
+    except DoesNotExist:
+        return False
+
+
 def release(key: str) -> None:
     """Gives a claim back (the work it guarded failed and may be retried)."""
     try:
         IdempotencyKey(key=key).delete()
     except DeleteError:
         pass
+
+
+# --- contacts ------------------------------------------------------------------
+
+
+def get_contact(phone: str) -> Contact:
+    """The contact item (consistent read); a fresh unsaved one for a new number."""
+    try:
+        return Contact.get(phone, consistent_read=True)
+    except DoesNotExist:
+        return Contact(phone=phone)
+
+
+def save_contact(contact: Contact) -> None:
+    try:
+        contact.save()
+    except PutError as exc:
+        if _is_condition_failure(exc):
+            raise ConditionFailed(str(exc)) from exc
+        raise
+
+
+# --- outbound delivery status -------------------------------------------------
+
+STATUS_RANK = {"accepted": 0, "queued": 0, "sending": 1, "sent": 2, "receiving": 2, "received": 3,
+               "delivered": 3, "read": 4, "undelivered": 5, "failed": 5, "canceled": 5}
+
+
+def record_outbound(sid: str, kind: str, now: datetime, **refs) -> None:
+    Outbound(sid=sid, kind=kind, created_at=now, updated_at=now, expires_at=now + timedelta(days=90),
+             **{k: v for k, v in refs.items() if v is not None}).save()
+
+
+def advance_outbound(sid: str, status: str, now: datetime) -> Outbound | None:
+    """Moves the status forward only; returns the item if it moved, else None.
+
+    A late 'sent' after 'failed' (multi-part SMS callbacks arrive out of order)
+    is ignored by the condition, not by luck.
+    """
+    rank = STATUS_RANK.get(status)
+    if rank is None:
+        return None
+    item = Outbound(sid=sid)
+    try:
+        item.update(actions=[Outbound.status.set(status), Outbound.rank.set(rank), Outbound.updated_at.set(now)],
+                    condition=Outbound.sid.exists() & (Outbound.rank < rank))
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            return None
+        raise
+    return item
+
+
+# --- pages --------------------------------------------------------------------
+
+
+def get_page(page_id: str) -> Page | None:
+    try:
+        return Page.get(page_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def create_page(page: Page) -> bool:
+    """One page per ticket: False when the ticket already has one."""
+    try:
+        page.save(condition=Page.id.does_not_exist())
+        return True
+    except PutError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise
+
+
+def save_page(page: Page) -> None:
+    """Conditional on the page's version: two sweeps never both take a step."""
+    try:
+        page.save()
+    except PutError as exc:
+        if _is_condition_failure(exc):
+            raise ConditionFailed(str(exc)) from exc
+        raise
+
+
+def due_pages(now: datetime, limit: int = 100) -> list[Page]:
+    """Pages whose next step is due: a Query on the sparse due-time GSI, no Scan."""
+    return list(Page.by_due.query("due", range_key_condition=Page.due_at <= now, limit=limit))
 
 
 # --- helpers ------------------------------------------------------------------

@@ -270,6 +270,16 @@ def pass_up(ticket_id: int, actor: Actor, reason: str, now: datetime) -> Ticket:
     return _mutate(ticket_id, now, change)
 
 
+def mark_urgent(ticket_id: int, now: datetime, actor: Actor = CUSTOMER) -> Ticket:
+    def change(t: Ticket) -> list[TicketItem]:
+        if t.priority == "urgent" and t.status in ("open", "pending"):
+            return []
+        t.priority = "urgent"
+        return [_event(t, "marked_urgent", actor, now)]
+
+    return _mutate(ticket_id, now, change)
+
+
 def record_event(ticket_id: int, type_: str, actor: Actor, now: datetime, **data) -> Ticket:
     """An event that changes nothing else on the ticket (e.g. paged, survey_sent)."""
     return _mutate(ticket_id, now, lambda t: [_event(t, type_, actor, now, **data)])

@@ -1,0 +1,249 @@
+"""SMS: customers text the support number; staff work tickets from their phones.
+
+Inbound webhooks arrive signed and form-encoded (see twilio_hooks); this
+module turns one inbound message into domain calls and a TwiML reply.
+
+Staff commands (forgiving of case, '#', extra spaces and quotes):
+  ACK 42 · RES 42 · ESC 42 · 42 <text> · WHO · HELP
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib import channels, expectations, store, tickets
+from chalicelib.errors import ApiError
+from chalicelib.escalation import paging
+from chalicelib.logs import logger, mask_phone
+from chalicelib.tickets import Actor
+
+BURST = timedelta(minutes=10)  # one acknowledgement per burst of texts
+AUTO_REPLIES_PER_HOUR = 5  # automatic replies to one number (override: AUTO_REPLY_LIMIT)
+SORRY_PER_HOUR = 5  # help texts for junk (GoAlert caps its "sorry" replies at 5)
+
+STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
+START_WORDS = {"START", "UNSTOP"}
+HELP_WORDS = {"HELP", "INFO"}
+
+HELP_TEXT = ("Friday Night commands: ACK 42 takes ticket 42 · RES 42 resolves · ESC 42 passes it up a tier · "
+             "42 <text> answers the customer · WHO tells who holds the phone")
+CUSTOMER_HELP = "Friday Night support: text us your question and a person will answer. Reply STOP to opt out."
+
+
+@dataclass(frozen=True)
+class Command:
+    verb: str  # ACK | RES | ESC | SAY | WHO | HELP | TAKE | UNKNOWN
+    ticket: int | None = None
+    text: str = ""
+
+
+_QUOTES = "\"'“”‘’«»"
+
+
+def parse_command(raw: str) -> Command:
+    text = " ".join((raw or "").strip().strip(_QUOTES).split())
+    upper = text.upper()
+    m = re.fullmatch(r"(ACK|RES|RESOLVE|ESC|A|R|E)\s*#?\s*(\d{1,9})", upper)
+    if m:
+        verb = {"A": "ACK", "R": "RES", "RESOLVE": "RES", "E": "ESC"}.get(m[1], m[1])
+        return Command(verb, int(m[2]))
+    m = re.fullmatch(r"#?\s*(\d{1,9})\s*[:.,-]?\s+(.+)", text, flags=re.DOTALL)
+    if m:
+        return Command("SAY", int(m[1]), m[2].strip())
+    if upper in ("WHO", "WHO?"):
+        return Command("WHO")
+    if upper in ("HELP", "?", "COMMANDS"):
+        return Command("HELP")
+    return Command("UNKNOWN")
+
+
+def _budget(contact: store.Contact, name: str, limit: int, now: datetime) -> bool:
+    """Spends one of `limit` replies this hour; False when the hour's budget is gone."""
+    window = now.strftime("%Y-%m-%dT%H")
+    budgets = dict(contact.budgets or {})
+    last_window, count = budgets.get(name, [None, 0])
+    if last_window != window:
+        count = 0
+    if count >= limit:
+        return False
+    budgets[name] = [window, count + 1]
+    contact.budgets = budgets
+    return True
+
+
+def _auto_limit() -> int:
+    import os
+
+    return int(os.environ.get("AUTO_REPLY_LIMIT", AUTO_REPLIES_PER_HOUR))
+
+
+# --- inbound -------------------------------------------------------------------
+
+
+def handle_inbound(params: dict, now: datetime) -> list[str]:
+    """One inbound SMS → the texts of the TwiML reply (possibly none)."""
+    phone = store_phone(params.get("From", ""))
+    body = params.get("Body", "") or ""
+    media = [params[f"MediaUrl{i}"] for i in range(_num_media(params)) if params.get(f"MediaUrl{i}")]
+    if phone is None:
+        logger.warning("sms from an unusable number", extra={"from": mask_phone(params.get("From"))})
+        return []
+    person = store.person_by_phone(phone)
+    if person is not None:
+        return handle_staff(person, body, now)
+    return handle_customer(phone, body, media, params.get("MessageSid"), now)
+
+
+def store_phone(raw: str) -> str | None:
+    from chalicelib import phones
+
+    return phones.normalize(raw) if raw else None
+
+
+def _num_media(params: dict) -> int:
+    try:
+        return max(0, min(10, int(params.get("NumMedia") or 0)))
+    except ValueError:
+        return 0
+
+
+def handle_customer(phone: str, body: str, media: list[str], sid: str | None, now: datetime) -> list[str]:
+    word = body.strip().strip(_QUOTES).upper()
+    contact = store.get_contact(phone)
+    if word in STOP_WORDS:
+        contact.opted_out = True
+        _save_contact(contact)
+        return []  # the carrier confirms STOP itself; a second message would be noise
+    if word in START_WORDS or (word == "YES" and contact.opted_out):
+        contact.opted_out = False
+        _save_contact(contact)
+        return ["You're subscribed again to Friday Night support messages."]
+    if word in HELP_WORDS:
+        return [CUSTOMER_HELP] if _spend(contact, "auto", _auto_limit(), now) else []
+
+    urgent = expectations.is_urgent(body)
+    before = store.get_ticket(contact.current_ticket) if contact.current_ticket else None
+    was_urgent = before is not None and before.priority == "urgent" and before.status in ("open", "pending")
+    ticket, is_new = _join_or_open(contact, phone, body, media, sid, now)
+    paged = False
+    if urgent and not was_urgent:
+        # API.md: an urgent message pages the holder at once, in or out of hours.
+        ticket = tickets.mark_urgent(ticket.id, now)
+        page = paging.open_page(ticket, now, reason="urgent sms")
+        paged = page is not None and page.status == "open"
+    # One acknowledgement per burst; a newly urgent message changes the expectation, so it is answered.
+    contact = store.get_contact(phone)
+    recent = (contact.last_ack_ticket == ticket.id and contact.last_ack_at is not None
+              and now - contact.last_ack_at < BURST)
+    if contact.opted_out or (recent and not (urgent and not was_urgent)):
+        return []
+    if not _spend(contact, "auto", _auto_limit(), now, ack_ticket=ticket.id):
+        return []
+    return [expectations.acknowledgement(ticket.id, now=now, urgent=urgent or ticket.priority == "urgent",
+                                         paged=paged, name=ticket.customer_name)]
+
+
+def _spend(contact: store.Contact, budget: str, limit: int, now: datetime, ack_ticket: int | None = None) -> bool:
+    for _ in range(3):
+        if not _budget(contact, budget, limit, now):
+            return False
+        if ack_ticket is not None:
+            contact.last_ack_at, contact.last_ack_ticket = now, ack_ticket
+        try:
+            store.save_contact(contact)
+            return True
+        except store.ConditionFailed:
+            contact = store.get_contact(contact.phone)
+    return False
+
+
+def _save_contact(contact: store.Contact) -> None:
+    try:
+        store.save_contact(contact)
+    except store.ConditionFailed:
+        fresh = store.get_contact(contact.phone)
+        fresh.opted_out = contact.opted_out
+        store.save_contact(fresh)
+
+
+def _join_or_open(contact: store.Contact, phone: str, body: str, media: list[str], sid: str | None,
+                  now: datetime) -> tuple[store.Ticket, bool]:
+    """Appends to the customer's current ticket (or reopens a recent one), else opens one."""
+    for _ in range(5):
+        current = store.get_ticket(contact.current_ticket) if contact.current_ticket else None
+        joinable = current is not None and (
+            current.status in ("open", "pending")
+            or (current.resolved_at is not None and now - current.resolved_at <= tickets.REOPEN_WINDOW))
+        if joinable:
+            return tickets.add_customer_message(current.id, body, now, media=media, provider_id=sid,
+                                                channel="sms"), False
+        ticket = tickets.open_ticket(channel="sms", now=now, contact=phone, contact_key=f"phone#{phone}",
+                                     text=body, media=media, provider_id=sid,
+                                     priority="urgent" if expectations.is_urgent(body) else "normal")
+        contact.current_ticket = ticket.id
+        try:
+            store.save_contact(contact)
+            return ticket, True
+        except store.ConditionFailed:
+            # Another text from this number opened a ticket at the same moment: join theirs.
+            contact = store.get_contact(phone)
+            tickets.record_event(ticket.id, "merged_away", tickets.SYSTEM, now, into=contact.current_ticket)
+            tickets.resolve(ticket.id, tickets.SYSTEM, now)
+    raise RuntimeError("could not settle the customer's ticket")
+
+
+# --- staff -----------------------------------------------------------------------
+
+
+def handle_staff(person: store.Person, body: str, now: datetime) -> list[str]:
+    cmd = parse_command(body)
+    actor = Actor(person.id, person.name)
+    try:
+        return [_run(cmd, actor, now, person)]
+    except _Silent:
+        return []
+    except ApiError as err:
+        if err.status == 404:
+            return [f"There is no ticket #{cmd.ticket}. Text HELP for the commands."]
+        return [f"#{cmd.ticket}: {err.message}"]
+
+
+def _run(cmd: Command, actor: Actor, now: datetime, person: store.Person) -> str:
+    if cmd.verb == "ACK":
+        tickets.ack(cmd.ticket, actor, now)
+        paging.acknowledge(cmd.ticket, actor.id, now)
+        return f"Acknowledged #{cmd.ticket}: it's yours. RES {cmd.ticket} resolves; {cmd.ticket} <text> answers."
+    if cmd.verb == "RES":
+        tickets.resolve(cmd.ticket, actor, now)
+        paging.acknowledge(cmd.ticket, actor.id, now)
+        return f"Resolved #{cmd.ticket}. Thank you!"
+    if cmd.verb == "ESC":
+        t = tickets.pass_up(cmd.ticket, actor, "ESC by SMS", now)
+        owner = store.get_person(t.owner)
+        return f"Passed #{cmd.ticket} up to tier {t.tier}" + (f" ({owner.name})." if owner else ".")
+    if cmd.verb == "SAY":
+        ticket, message = tickets.reply(cmd.ticket, cmd.text, actor, now)
+        channels.deliver(ticket, message, now)
+        return f"Sent to the customer of #{cmd.ticket}."
+    if cmd.verb == "WHO":
+        return who(now)
+    contact = store.get_contact(person.phone)
+    if cmd.verb == "HELP" or _spend(contact, "sorry", SORRY_PER_HOUR, now):
+        return HELP_TEXT if cmd.verb == "HELP" else "Sorry, I didn't get that. " + HELP_TEXT
+    raise _Silent()
+
+
+class _Silent(ApiError):
+    status = 204
+
+
+def who(now: datetime) -> str:
+    rot = paging.current_rota()
+    if rot is None:
+        return "No rota is set up yet: nobody holds the emergency phone."
+    holder = store.get_person(rot.holder_at(now))
+    _, _, end = rot.shift_at(now)
+    until = end.astimezone(rot.zone).strftime("%a %d %b %H:%M")
+    name = holder.name if holder else "someone who left the team"
+    return f"{name} holds the emergency phone until {until}."

@@ -1,0 +1,24 @@
+"""Delivery status callbacks: statuses only move forward; failures fail over."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib import store
+from chalicelib.escalation import paging
+
+FAILED = {"failed", "undelivered"}
+CALL_FAILED = {"failed", "busy", "no-answer", "canceled"}
+
+
+def message_status(sid: str, status: str, now: datetime) -> None:
+    item = store.advance_outbound(sid, status, now)
+    if item is not None and status in FAILED and item.page_id:
+        paging.delivery_failed(item.page_id, sid, now)
+
+
+def call_status(sid: str, status: str, now: datetime) -> None:
+    mapped = {"busy": "failed", "no-answer": "failed", "completed": "delivered", "in-progress": "sent",
+              "ringing": "sending", "initiated": "queued"}.get(status, status)
+    item = store.advance_outbound(sid, mapped, now)
+    if item is not None and status in CALL_FAILED and item.page_id:
+        paging.delivery_failed(item.page_id, sid, now)

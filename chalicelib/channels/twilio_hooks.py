@@ -1,0 +1,65 @@
+"""Twilio webhooks: signature first, then exactly-once per provider id.
+
+Signatures are checked with twilio's RequestValidator against
+PUBLIC_BASE_URL + path (API Gateway does not pass the raw URL through), over
+the form parameters parsed with blank values kept (dropping them breaks the
+signature). Nothing is stored before the check passes.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from urllib.parse import parse_qsl
+
+from chalicelib import config, store
+from chalicelib.errors import BadRequest, Forbidden
+
+FORM = ["application/x-www-form-urlencoded"]
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+
+
+def verified_params(path: str, raw_body: bytes | None, signature: str | None) -> dict:
+    try:
+        params = dict(parse_qsl((raw_body or b"").decode("utf-8"), keep_blank_values=True))
+    except UnicodeDecodeError:
+        raise Forbidden("the webhook body is not valid form data", code="invalid_signature") from None
+    token = config.twilio_auth_token()
+    if not token or not signature:
+        raise Forbidden("missing X-Twilio-Signature", code="invalid_signature")
+    from twilio.request_validator import RequestValidator
+
+    if not RequestValidator(token).validate(config.public_base_url() + path, params, signature):
+        raise Forbidden("the X-Twilio-Signature does not match", code="invalid_signature")
+    return params
+
+
+def require(params: dict, name: str) -> str:
+    value = params.get(name)
+    if not value:
+        raise BadRequest(name, "is required in the webhook form")
+    return value
+
+
+def once(key: str, now: datetime, work: Callable[[], str]) -> str:
+    """Runs `work` once per key; a retried delivery gets the first answer back.
+
+    When the work fails the claim is given back, so Twilio's retry can redo it.
+    """
+    if not store.claim(key, now):
+        return store.claim_result(key) or EMPTY_TWIML
+    try:
+        result = work()
+    except Exception:
+        store.release(key)
+        raise
+    store.set_claim_result(key, result)
+    return result
+
+
+def messages_twiml(texts: list[str]) -> str:
+    from twilio.twiml.messaging_response import MessagingResponse
+
+    response = MessagingResponse()
+    for text in texts:
+        response.message(text)
+    return str(response)

@@ -1,0 +1,185 @@
+"""The emergency phone line: every call reaches a person or a voicemail.
+
+A call opens (or, per CallSid, rejoins) an urgent voice ticket, then:
+  greet → <Dial> holder (screened: "press 1 to accept", so a voicemail
+  answering the holder's phone is not a connection, goalert#921) → backup →
+  <Record> voicemail with an explicit action, a maximum length and a
+  transcription callback → the voicemail goes on the ticket and pages.
+Nobody on call: straight to voicemail. Never a dead end, never a loop.
+Webhook URLs carry state in the path (API Gateway drops query strings).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib import config, store, tickets
+from chalicelib.escalation import paging
+from chalicelib.tickets import Actor
+
+DIAL_TIMEOUT = 20  # seconds of ringing per person
+SCREEN_TIMEOUT = 8  # seconds the callee has to press 1
+VOICEMAIL_SECONDS = 120
+
+
+def _url(path: str) -> str:
+    return config.public_base_url() + path
+
+
+def _vr():
+    from twilio.twiml.voice_response import VoiceResponse
+
+    return VoiceResponse()
+
+
+def dial_chain(now: datetime) -> list[str]:
+    """Person ids to ring, in order: the holder, then the backup."""
+    rot = paging.current_rota()
+    if rot is None:
+        return []
+    chain = [rot.holder_at(now)]
+    backup = rot.backup_at(now)
+    if backup and backup not in chain:
+        chain.append(backup)
+    return chain
+
+
+def incoming(params: dict, now: datetime) -> str:
+    """A call to EMERGENCY_NUMBER: open the urgent voice ticket, start ringing."""
+    from chalicelib import phones
+
+    caller = phones.normalize(params.get("From", "")) if params.get("From") else None
+    ticket = tickets.open_ticket(channel="voice", now=now, contact=caller,
+                                 contact_key=f"phone#{caller}" if caller else None, priority="urgent",
+                                 text=None)
+    tickets.record_event(ticket.id, "call_in", tickets.CUSTOMER, now, call_sid=params.get("CallSid"))
+    response = _vr()
+    response.say("You have reached the emergency line. We are connecting you to the person on call.")
+    return _ring(response, ticket.id, 0, now)
+
+
+def _ring(response, ticket_id: int, step: int, now: datetime) -> str:
+    chain = dial_chain(now)
+    while step < len(chain):
+        person = store.get_person(chain[step])
+        if person is not None and person.phone:
+            dial = response.dial(timeout=DIAL_TIMEOUT, action=_url(f"/twilio/voice/dialed/{ticket_id}/{step}"),
+                                 method="POST", caller_id=config.emergency_number() or None)
+            dial.number(person.phone, url=_url(f"/twilio/voice/screen/{ticket_id}/{step}"), method="POST")
+            return str(response)
+        step += 1  # nobody to ring at this step: try the next, never wait on an empty one (goalert#4548)
+    ticket = store.get_ticket(ticket_id)
+    if ticket is not None:
+        paging.open_page(ticket, now, reason="call unanswered")  # API.md: unanswered calls are urgent
+    return _voicemail(response, ticket_id)
+
+
+def _voicemail(response, ticket_id: int) -> str:
+    response.say("Nobody could take your call right now. Please leave a message after the tone; "
+                 "the on-call team is paged at once.")
+    response.record(action=_url(f"/twilio/voice/recorded/{ticket_id}"), method="POST",
+                    max_length=VOICEMAIL_SECONDS, play_beep=True, timeout=5,
+                    transcribe=True, transcribe_callback=_url(f"/twilio/voice/transcript/{ticket_id}"))
+    response.say("We did not get a message. We have paged the on-call team. Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+def screen(ticket_id: int, step: int) -> str:
+    """Played to the person we rang, before connecting: press 1 to accept."""
+    response = _vr()
+    gather = response.gather(num_digits=1, timeout=SCREEN_TIMEOUT, method="POST",
+                             action=_url(f"/twilio/voice/accept/{ticket_id}/{step}"))
+    gather.say(f"Friday Night emergency line, ticket {ticket_id}. Press 1 to take the call.")
+    response.hangup()  # no key pressed: a voicemail or a pocket; not a connection
+    return str(response)
+
+
+def accept(ticket_id: int, step: int, params: dict, now: datetime) -> str:
+    response = _vr()
+    if params.get("Digits") != "1":
+        response.hangup()
+        return str(response)
+    person = store.person_by_phone(_e164(params.get("To") or params.get("Called") or ""))
+    actor = Actor(person.id, person.name) if person else tickets.SYSTEM
+    store.claim(f"accepted#{ticket_id}#{step}", now)
+    tickets.record_event(ticket_id, "call_answered", actor, now, step=step)
+    if person is not None:
+        _ack_quietly(ticket_id, actor, now)
+    response.say("Connecting you now.")
+    return str(response)  # ending the screening TwiML bridges the two calls
+
+
+def dialed(ticket_id: int, step: int, params: dict, now: datetime) -> str:
+    """The <Dial> ended: answered and accepted → done; otherwise the next person."""
+    response = _vr()
+    accepted = store.claim_exists(f"accepted#{ticket_id}#{step}")
+    if accepted and params.get("DialCallStatus") == "completed":
+        tickets.record_event(ticket_id, "call_completed", tickets.SYSTEM, now, step=step,
+                             seconds=int(params.get("DialCallDuration") or 0))
+        response.hangup()
+        return str(response)
+    tickets.record_event(ticket_id, "call_unanswered", tickets.SYSTEM, now, step=step,
+                         status=params.get("DialCallStatus") or "unknown")
+    return _ring(response, ticket_id, step + 1, now)
+
+
+def recorded(ticket_id: int, params: dict, now: datetime) -> str:
+    """The voicemail: on the ticket, and the chain is paged."""
+    url = params.get("RecordingUrl")
+    ticket = tickets.add_customer_message(ticket_id, "(voicemail)", now, media=[url] if url else None,
+                                          provider_id=params.get("RecordingSid"), channel="voice")
+    tickets.record_event(ticket_id, "voicemail", tickets.CUSTOMER, now,
+                         seconds=int(params.get("RecordingDuration") or 0))
+    paging.open_page(ticket, now, reason="voicemail")
+    response = _vr()
+    response.say("Thank you. We have your message and the on-call team has been paged. Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+def transcript(ticket_id: int, params: dict, now: datetime) -> None:
+    text = (params.get("TranscriptionText") or "").strip()
+    status = params.get("TranscriptionStatus", "completed")
+    body = f"(voicemail transcript) {text}" if text and status == "completed" else "(voicemail: no transcript)"
+    tickets.add_customer_message(ticket_id, body, now, channel="voice")
+
+
+def page_call(ticket_id: int) -> str:
+    """TwiML for the paging call to a staff phone (second attempt after the SMS)."""
+    ticket = store.get_ticket(ticket_id)
+    gist = (ticket.subject or "a customer needs help") if ticket else "a customer needs help"
+    response = _vr()
+    gather = response.gather(num_digits=1, timeout=10, method="POST",
+                             action=_url(f"/twilio/voice/page/{ticket_id}/ack"))
+    gather.say(f"Friday Night page. Urgent ticket {ticket_id}: {gist}. Press 4 to acknowledge.")
+    response.say("Not acknowledged. We will try the next person. Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+def page_call_ack(ticket_id: int, params: dict, now: datetime) -> str:
+    response = _vr()
+    person = store.person_by_phone(_e164(params.get("To") or params.get("Called") or ""))
+    if params.get("Digits") == "4" and person is not None:
+        _ack_quietly(ticket_id, Actor(person.id, person.name), now)
+        response.say(f"Acknowledged. Ticket {ticket_id} is yours. Reply to the page by text to answer the customer.")
+    else:
+        response.say("Not acknowledged. Goodbye.")
+    response.hangup()
+    return str(response)
+
+
+def _ack_quietly(ticket_id: int, actor: Actor, now: datetime) -> None:
+    from chalicelib.errors import ApiError
+
+    try:
+        tickets.ack(ticket_id, actor, now)
+    except ApiError:
+        pass  # resolved meanwhile: nothing to acknowledge
+    paging.acknowledge(ticket_id, actor.id, now)
+
+
+def _e164(raw: str) -> str:
+    from chalicelib import phones
+
+    return phones.normalize(raw) or raw
