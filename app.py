@@ -26,6 +26,7 @@ _CHALICE_CODES = {  # Chalice's own error bodies, mapped into the contract's sha
     "MethodNotAllowedError": "method_not_allowed",
     "BadRequestError": "bad_request",
     "NotFoundError": "not_found",
+    "InternalServerError": "internal",
 }
 
 
@@ -269,6 +270,88 @@ def assign_ticket(principal, ticket_id):
 
 
 
+# --- rota, on-call, policy --------------------------------------------------------
+
+
+@app.route("/rota", methods=["PUT"])
+@staff("admin")
+def put_rota(principal):
+    from chalicelib.escalation import oncall
+
+    return oncall.put_rota(body(), clock.now())
+
+
+@app.route("/rota", methods=["GET"])
+@staff()
+def get_rota(principal):
+    from chalicelib.escalation import oncall
+
+    return oncall.rota_json()
+
+
+@app.route("/rota/overrides", methods=["POST"])
+@staff("admin")
+def add_override(principal):
+    from chalicelib.escalation import oncall
+
+    return created(oncall.add_override(body(), clock.now()))
+
+
+@app.route("/rota/overrides/{override_id}", methods=["DELETE"])
+@staff("admin")
+def delete_override(principal, override_id):
+    from chalicelib.escalation import oncall
+
+    oncall.delete_override(override_id, clock.now())
+    return Response("", status_code=204)
+
+
+@app.route("/oncall", methods=["GET"])
+@staff()
+def get_oncall(principal):
+    from chalicelib.escalation import oncall
+
+    return oncall.oncall(validate.instant(query().get("at"), "at") or clock.now())
+
+
+@app.route("/rota/schedule", methods=["GET"])
+@staff()
+def get_schedule(principal):
+    from datetime import timedelta
+
+    from chalicelib.escalation import oncall
+
+    q, now = query(), clock.now()
+    frm = validate.instant(q.get("from"), "from") or now
+    to = validate.instant(q.get("to"), "to") or frm + timedelta(days=28)
+    return oncall.schedule(frm, to)
+
+
+@app.route("/rota.ics", methods=["GET"])
+def rota_ics():
+    """Calendar apps send no headers: a per-rota token in the query instead."""
+    from chalicelib.escalation import oncall
+
+    doc = oncall.check_ics_token(query().get("token"))
+    return Response(oncall.ics(doc, clock.now()), headers={"Content-Type": "text/calendar; charset=utf-8"})
+
+
+@app.route("/policy", methods=["PUT"])
+@staff("admin")
+def put_policy(principal):
+    from chalicelib.escalation import oncall
+
+    return oncall.put_policy(body(), clock.now())
+
+
+@app.route("/policy", methods=["GET"])
+@staff()
+def get_policy(principal):
+    from chalicelib.escalation import tiers
+
+    return tiers.policy()
+
+
 # --- Twilio webhooks (form-encoded, signed; TwiML answers) ------------------------
 
 
@@ -289,7 +372,7 @@ def twilio_sms():
     now = clock.now()
     sid = twilio_hooks.require(params, "MessageSid")
     return twiml(twilio_hooks.once(f"sms#{sid}", now, lambda: twilio_hooks.messages_twiml(
-        sms.handle_inbound(params, now))))
+        sms.handle_inbound(params, now)), fallback=twilio_hooks.sorry_sms()))
 
 
 @app.route("/twilio/sms/status", methods=["POST"], content_types=FORM)
@@ -309,7 +392,8 @@ def twilio_voice():
     params = twilio_params("/twilio/voice")
     now = clock.now()
     sid = twilio_hooks.require(params, "CallSid")
-    return twiml(twilio_hooks.once(f"call#{sid}", now, lambda: voice.incoming(params, now)))
+    return twiml(twilio_hooks.once(f"call#{sid}", now, lambda: voice.incoming(params, now),
+                                   fallback=twilio_hooks.sorry_call()))
 
 
 @app.route("/twilio/voice/status", methods=["POST"], content_types=FORM)

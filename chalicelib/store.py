@@ -523,6 +523,25 @@ def put_setting(name: str, data: dict, now: datetime) -> None:
     Setting(name=name, data=data, updated_at=now).save(add_version_condition=False)
 
 
+def change_setting(name: str, change, now: datetime, retries: int = 5) -> dict:
+    """Read-modify-write of a setting, conditional on its version: concurrent
+    changes (two admins adding overrides) both land."""
+    for _ in range(retries):
+        try:
+            item = Setting.get(name, consistent_read=True)
+        except DoesNotExist:
+            item = Setting(name=name, data={}, updated_at=now)
+        item.data = change(dict(item.data or {}))
+        item.updated_at = now
+        try:
+            item.save()
+            return item.data
+        except PutError as exc:
+            if not _is_condition_failure(exc):
+                raise
+    raise ConditionFailed(f"setting {name} is being changed by someone else")
+
+
 # --- idempotency --------------------------------------------------------------
 
 

@@ -114,3 +114,38 @@ def client():
 @pytest.fixture
 def api(client, clock_at):
     return Api(client)
+
+
+# --- the fake Twilio and a team with a rota ------------------------------------------
+
+ANA, BEN, CHLOE = "+4915100000001", "+4915100000002", "+4915100000003"
+CUSTOMER = "+4917712345678"
+
+
+@pytest.fixture
+def twilio(client, clock_at, monkeypatch):
+    """Real twilio REST client against a fake Twilio; webhooks signed and replayed."""
+    from tests.fake_twilio import ACCOUNT_SID, FakeTwilio
+
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", ACCOUNT_SID)
+    notify._client_cache.clear()
+    with FakeTwilio(client.http, os.environ["TWILIO_AUTH_TOKEN"], os.environ["PUBLIC_BASE_URL"],
+                    os.environ["SUPPORT_NUMBER"], os.environ["EMERGENCY_NUMBER"]) as fake:
+        yield fake
+        fake.assert_no_unexpected()
+    notify._client_cache.clear()
+
+
+@pytest.fixture
+def team(api):
+    """Ana (admin, tier 1), Ben (tier 1), Chloe (tier 2); rota Ana → Ben → Chloe, Fridays 18:00 Berlin."""
+    people = {
+        "ana": api.person("Ana Lopez", ANA, role="admin", tier=1),
+        "ben": api.person("Ben Okafor", BEN, tier=1),
+        "chloe": api.person("Chloe Martin", CHLOE, tier=2),
+    }
+    r = api.put("/rota", {"timezone": "Europe/Berlin", "handoff": {"weekday": "friday", "time": "18:00"},
+                          "shift_days": 7, "members": [people["ana"]["id"], people["ben"]["id"],
+                                                       people["chloe"]["id"]], "start": "2026-11-20"})
+    assert r.status_code == 200, r.body
+    return people

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from chalicelib import config, store
 from chalicelib.errors import BadRequest, Forbidden
+from chalicelib.logs import logger
 
 FORM = ["application/x-www-form-urlencoded"]
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
@@ -40,10 +41,11 @@ def require(params: dict, name: str) -> str:
     return value
 
 
-def once(key: str, now: datetime, work: Callable[[], str]) -> str:
+def once(key: str, now: datetime, work: Callable[[], str], fallback: str | None = None) -> str:
     """Runs `work` once per key; a retried delivery gets the first answer back.
 
-    When the work fails the claim is given back, so Twilio's retry can redo it.
+    When the work fails the claim is given back, so a retry can redo it, and
+    the caller hears `fallback` (a phone user never gets an error page).
     """
     if not store.claim(key, now):
         return store.claim_result(key) or EMPTY_TWIML
@@ -51,9 +53,25 @@ def once(key: str, now: datetime, work: Callable[[], str]) -> str:
         result = work()
     except Exception:
         store.release(key)
-        raise
+        if fallback is None:
+            raise
+        logger.exception("webhook failed; answered with the fallback", extra={"key": key.split("#")[0]})
+        return fallback
     store.set_claim_result(key, result)
     return result
+
+
+def sorry_sms() -> str:
+    return messages_twiml(["Sorry, something went wrong on our side. Please send your message again in a minute."])
+
+
+def sorry_call() -> str:
+    from twilio.twiml.voice_response import VoiceResponse
+
+    response = VoiceResponse()
+    response.say("Sorry, something went wrong on our side. Please call again in a minute.")
+    response.hangup()
+    return str(response)
 
 
 def messages_twiml(texts: list[str]) -> str:

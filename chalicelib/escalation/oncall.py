@@ -1,0 +1,209 @@
+"""The rota and the policy as admins manage them (validation, storage, views).
+
+The rules themselves are pure (rota.py, tiers.py); this module reads and
+writes the stored documents and shapes the answers of the API.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import date, datetime, timedelta, timezone
+
+from chalicelib import config, store, validate
+from chalicelib.errors import BadRequest, NotFound
+from chalicelib.escalation import rota as rules
+from chalicelib.escalation import tiers
+
+MAX_SCHEDULE_DAYS = 366
+
+
+# --- rota ----------------------------------------------------------------------
+
+
+def put_rota(body: dict, now: datetime) -> dict:
+    validate.unknown_fields(body, {"timezone", "handoff", "shift_days", "members", "start"})
+    tz = validate.timezone(body, "timezone")
+    handoff = body.get("handoff")
+    if not isinstance(handoff, dict):
+        raise BadRequest("handoff", 'is required: {"weekday": "friday", "time": "18:00"}', code="missing_field")
+    weekday = handoff.get("weekday")
+    if not isinstance(weekday, str) or weekday.lower() not in rules.WEEKDAYS:
+        raise BadRequest("handoff.weekday", f"must be one of {', '.join(rules.WEEKDAYS)}")
+    at = handoff.get("time")
+    if not isinstance(at, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", at):
+        raise BadRequest("handoff.time", "must be a local time like 18:00")
+    shift_days = validate.integer(body, "shift_days", minimum=1, maximum=28)
+    members = body.get("members")
+    if not isinstance(members, list) or not members or not all(isinstance(m, str) for m in members):
+        raise BadRequest("members", "must be a non-empty list of person ids", code="missing_field")
+    if len(members) > 50:
+        raise BadRequest("members", "at most 50 members")
+    known = {p.id: p for p in store.all_people()}
+    for m in members:
+        if m not in known:
+            raise BadRequest("members", f"{m[:40]!r} is not a person id; see GET /people")
+    start_raw = validate.text(body, "start", max_len=10)
+    try:
+        start = date.fromisoformat(start_raw)
+    except ValueError:
+        raise BadRequest("start", "must be a date like 2026-11-20") from None
+    def change(old: dict) -> dict:
+        return {"timezone": tz, "handoff": {"weekday": weekday.lower(), "time": at}, "shift_days": shift_days,
+                "members": members, "start": start.isoformat(), "overrides": old.get("overrides", []),
+                "ics_secret": old.get("ics_secret") or secrets.token_urlsafe(16)}
+
+    return rota_json(store.change_setting("rota", change, now), known)
+
+
+def _doc() -> dict:
+    doc = store.get_setting("rota")
+    if not doc:
+        raise NotFound("no rota is set up yet; PUT /rota first", code="no_rota")
+    return doc
+
+
+def rota_json(doc: dict | None = None, people: dict | None = None) -> dict:
+    doc = doc or _doc()
+    people = people if people is not None else {p.id: p for p in store.all_people()}
+    warnings = [f"{people[m].name} has no phone number: they cannot be paged" for m in doc["members"]
+                if m in people and not people[m].phone]  # LinkedIn oncall's cheap check
+    return {"timezone": doc["timezone"], "handoff": doc["handoff"], "shift_days": doc["shift_days"],
+            "members": doc["members"], "start": doc["start"], "overrides": doc.get("overrides", []),
+            "warnings": warnings, "ics_url": f"{config.public_base_url()}/rota.ics?token={ics_token(doc)}"}
+
+
+def add_override(body: dict, now: datetime) -> dict:
+    validate.unknown_fields(body, {"person_id", "start", "end"})
+    person_id = validate.text(body, "person_id", max_len=64)
+    if store.get_person(person_id) is None:
+        raise BadRequest("person_id", f"no person has the id {person_id!r}")
+    start = validate.instant(validate.text(body, "start", max_len=40), "start")
+    end = validate.instant(validate.text(body, "end", max_len=40), "end")
+    if end <= start:
+        raise BadRequest("end", "must be after start")
+    if end - start > timedelta(days=MAX_SCHEDULE_DAYS):
+        raise BadRequest("end", "an override lasts at most a year")
+    _doc()
+    override = {"id": "o_" + secrets.token_hex(5), "person_id": person_id,
+                "start": start.astimezone(timezone.utc).isoformat(),
+                "end": end.astimezone(timezone.utc).isoformat(), "created_at": now.isoformat()}
+
+    def change(doc: dict) -> dict:
+        # Old overrides (ended 90+ days ago) are dropped to keep the document small.
+        doc["overrides"] = [o for o in doc.get("overrides", [])
+                            if datetime.fromisoformat(o["end"]) > now - timedelta(days=90)] + [override]
+        return doc
+
+    store.change_setting("rota", change, now)
+    return override
+
+
+def delete_override(override_id: str, now: datetime) -> None:
+    if not any(o["id"] == override_id for o in _doc().get("overrides", [])):
+        raise NotFound(f"override {override_id} does not exist", code="override_not_found")
+
+    def change(doc: dict) -> dict:
+        doc["overrides"] = [o for o in doc.get("overrides", []) if o["id"] != override_id]
+        return doc
+
+    store.change_setting("rota", change, now)
+
+
+def _person(person_id: str | None, people: dict) -> dict | None:
+    if not person_id:
+        return None
+    p = people.get(person_id)
+    return {"id": person_id, "name": p.name if p else None, "phone": p.phone if p else None}
+
+
+def oncall(at: datetime) -> dict:
+    rot = rules.from_document(_doc())
+    people = {p.id: p for p in store.all_people()}
+    _, start, end = rot.shift_at(at)
+    o = rot.override_at(at)
+    if o:
+        start, end = max(start, o.start), min(end, o.end)
+    return {"primary": _person(rot.holder_at(at), people), "backup": _person(rot.backup_at(at), people),
+            "shift": {"start": _local(start, rot), "end": _local(end, rot)}, "override": o is not None,
+            "at": _local(at, rot)}
+
+
+def schedule(frm: datetime, to: datetime) -> dict:
+    if to <= frm:
+        raise BadRequest("to", "must be after from")
+    if to - frm > timedelta(days=MAX_SCHEDULE_DAYS):
+        raise BadRequest("to", f"the window is at most {MAX_SCHEDULE_DAYS} days")
+    rot = rules.from_document(_doc())
+    items = [{"person_id": s["person_id"], "start": _local(s["start"], rot), "end": _local(s["end"], rot),
+              "override": s["override"]} for s in rot.schedule(frm, to)]
+    return {"items": items, "next": None}
+
+
+def _local(t: datetime, rot: rules.Rotation) -> str:
+    return t.astimezone(rot.zone).isoformat()
+
+
+def ics_token(doc: dict) -> str:
+    return hmac.new(doc["ics_secret"].encode(), b"rota.ics", hashlib.sha256).hexdigest()[:32]
+
+
+def check_ics_token(token: str | None) -> dict:
+    doc = _doc()
+    if not token or not hmac.compare_digest(token, ics_token(doc)):
+        from chalicelib.errors import Unauthorized
+
+        raise Unauthorized("add the calendar token: /rota.ics?token=... (see GET /rota)", code="invalid_token")
+    return doc
+
+
+def ics(doc: dict, now: datetime) -> str:
+    """The schedule from four weeks back to six months ahead as iCalendar."""
+    from icalendar import Calendar, Event
+
+    rot = rules.from_document(doc)
+    people = {p.id: p for p in store.all_people()}
+    cal = Calendar()
+    cal.add("prodid", "-//Friday Night//rota//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", "Emergency phone rota")
+    for seg in rot.schedule(now - timedelta(days=28), now + timedelta(days=183)):
+        person = people.get(seg["person_id"])
+        event = Event()
+        event.add("uid", f"{seg['person_id']}-{seg['start'].strftime('%Y%m%dT%H%M%SZ')}@friday-night")
+        event.add("summary", f"Emergency phone: {person.name if person else seg['person_id']}"
+                  + (" (override)" if seg["override"] else ""))
+        event.add("dtstart", seg["start"].astimezone(rot.zone))
+        event.add("dtend", seg["end"].astimezone(rot.zone))
+        event.add("dtstamp", now)
+        cal.add_component(event)
+    return cal.to_ical().decode()
+
+
+# --- policy ----------------------------------------------------------------------
+
+
+def put_policy(body: dict, now: datetime) -> dict:
+    validate.unknown_fields(body, {"tiers", "ack_timeout_minutes"})
+    raw = body.get("tiers")
+    if not isinstance(raw, list) or not raw:
+        raise BadRequest("tiers", 'must be a non-empty list like [{"tier": 1, "sla_hours": 20}]',
+                         code="missing_field")
+    out = []
+    for i, t in enumerate(raw):
+        if not isinstance(t, dict):
+            raise BadRequest(f"tiers[{i}]", 'must be an object like {"tier": 1, "sla_hours": 20}')
+        validate.unknown_fields(t, {"tier", "sla_hours"})
+        tier = validate.integer(t, "tier", minimum=1, maximum=10)
+        sla = t.get("sla_hours", tiers.DEFAULT_SLA_HOURS)
+        if isinstance(sla, bool) or not isinstance(sla, (int, float)) or not 0 < sla <= 24 * 30:
+            raise BadRequest(f"tiers[{i}].sla_hours", "must be a number of hours between 0 and 720")
+        out.append({"tier": tier, "sla_hours": sla})
+    numbers = [t["tier"] for t in out]
+    if sorted(numbers) != list(range(1, len(numbers) + 1)):
+        raise BadRequest("tiers", "tiers must be numbered 1, 2, 3, ... without gaps or repeats")
+    ack = validate.integer(body, "ack_timeout_minutes", required=False, minimum=1, maximum=240, default=10)
+    doc = {"tiers": sorted(out, key=lambda t: t["tier"]), "ack_timeout_minutes": ack}
+    store.put_setting("policy", doc, now)
+    return doc

@@ -1,0 +1,160 @@
+"""Stories over SMS, through the HTTP routes with a fake Twilio (every webhook replayed)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from chalicelib import store
+from tests.conftest import ANA, BEN, CUSTOMER
+
+
+def tickets_of(api):
+    return api.get("/tickets").json_body["items"]
+
+
+def test_a_customer_text_opens_a_ticket_with_a_personal_acknowledgement(api, twilio, team):
+    twilio.sms(CUSTOMER, "our shop is down")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1").expect_nothing()
+    [t] = tickets_of(api)
+    assert (t["channel"], t["customer"]["contact"], t["status"]) == ("sms", CUSTOMER, "open")
+
+
+def test_after_hours_the_ack_says_when_and_offers_urgent(api, twilio, team):
+    twilio.sms(CUSTOMER, "how do I export my invoices?")  # Friday 22:00 Berlin
+    msg = twilio.phone(CUSTOMER).expect_sms("ticket #1").last["body"]
+    assert "Mon 09:00" in msg and "URGENT" in msg
+
+
+def test_in_business_hours_the_ack_says_we_are_on_it(api, twilio, team, clock_at):
+    clock_at.set(datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))  # Monday 11:00 Berlin
+    twilio.sms(CUSTOMER, "how do I export my invoices?")
+    twilio.phone(CUSTOMER).expect_sms("on it")
+
+
+def test_a_second_text_joins_the_ticket_and_is_not_acknowledged_again(api, twilio, team, clock_at):
+    twilio.sms(CUSTOMER, "our shop is down")
+    clock_at.advance(minutes=2)
+    twilio.sms(CUSTOMER, "since 21:40, all pages 500")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1").expect_nothing()
+    [t] = tickets_of(api)
+    detail = api.get(f"/tickets/{t['id']}").json_body
+    assert [m["text"] for m in detail["messages"]] == ["our shop is down", "since 21:40, all pages 500"]
+
+
+def test_a_retried_webhook_has_the_effect_of_one(api, twilio, team):
+    from tests.fake_twilio import ACCOUNT_SID
+
+    params = {"MessageSid": "SM" + "a" * 32, "AccountSid": ACCOUNT_SID, "From": CUSTOMER, "To": "+4930901820",
+              "Body": "hello", "NumMedia": "0"}
+    for _ in range(3):
+        r = twilio.post("/twilio/sms", params, replay=False)
+        assert r.status_code == 200 and "ticket #1" in r.body.decode()
+    detail = api.get("/tickets/1").json_body
+    assert len(detail["messages"]) == 1
+    assert len(tickets_of(api)) == 1
+
+
+def test_forged_or_unsigned_webhooks_are_403_and_store_nothing(api, twilio, team):
+    params = {"MessageSid": "SM" + "b" * 32, "From": CUSTOMER, "Body": "hello", "NumMedia": "0"}
+    assert twilio.post("/twilio/sms", params, signature=None).status_code == 403
+    assert twilio.post("/twilio/sms", params, signature="forged").status_code == 403
+    signed_other = twilio.sign("https://friday.example/api/twilio/sms", {**params, "Body": "other"})
+    assert twilio.post("/twilio/sms", params, signature=signed_other).status_code == 403
+    assert tickets_of(api) == []
+    assert not store.claim_exists("sms#SM" + "b" * 32)
+
+
+def test_blank_form_values_are_kept_for_the_signature(api, twilio, team):
+    r = twilio.post("/twilio/sms", {"MessageSid": "SM" + "c" * 32, "From": CUSTOMER, "Body": "hi",
+                                    "NumMedia": "0", "ToCity": "", "FromState": ""})
+    assert r.status_code == 200 and "ticket #1" in r.body.decode()
+
+
+def test_staff_answer_from_their_phone_and_it_reaches_the_customer(api, twilio, team):
+    twilio.sms(CUSTOMER, "our shop is down")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    twilio.phone(BEN).reply("#1  Hi, this is Ben - looking at it now").expect("Sent to the customer of #1")
+    twilio.phone(CUSTOMER).expect_sms("Hi, this is Ben - looking at it now")
+    detail = api.get("/tickets/1").json_body
+    assert detail["messages"][-1]["author"] == "agent" and detail["messages"][-1]["author_name"] == "Ben"
+
+
+def test_staff_commands_are_forgiving(api, twilio, team):
+    twilio.sms(CUSTOMER, "help me please")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    twilio.phone(BEN).reply(' "ack   #1" ').expect("Acknowledged #1")
+    assert api.get("/tickets/1").json_body["owner"] == team["ben"]["id"]
+    twilio.phone(BEN).reply("res 1").expect("Resolved #1")
+    assert api.get("/tickets/1").json_body["status"] == "resolved"
+    twilio.phone(BEN).reply("RES 1").expect("#1: ticket 1 is resolved")
+    twilio.phone(BEN).reply("ack 99").expect("There is no ticket #99")
+    twilio.phone(BEN).reply("who").expect("Ana Lopez holds the emergency phone until Fri 27 Nov 18:00")
+    twilio.phone(BEN).reply("HELP").expect("ACK 42")
+
+
+def test_esc_passes_up_a_tier(api, twilio, team):
+    twilio.sms(CUSTOMER, "refund please")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    twilio.phone(BEN).reply("ESC 1").expect("Passed #1 up to tier 2 (Chloe Martin)")
+    events = api.get("/tickets/1").json_body["events"]
+    assert [e for e in events if e["type"] == "passed_up"][0]["actor"] == team["ben"]["id"]
+
+
+def test_junk_from_staff_gets_the_help_text_a_few_times_an_hour(api, twilio, team):
+    for _ in range(5):
+        twilio.phone(BEN).reply("blah").expect("Sorry, I didn't get that")
+    twilio.phone(BEN).reply("blah").expect_nothing()
+
+
+def test_stop_is_honoured_until_start(api, twilio, team):
+    twilio.sms(CUSTOMER, "hello")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    twilio.sms(CUSTOMER, "STOP")
+    twilio.phone(BEN).reply("1 are you still there?").expect("Sent to the customer of #1")
+    twilio.phone(CUSTOMER).expect_nothing()
+    twilio.sms(CUSTOMER, "start")
+    twilio.phone(CUSTOMER).expect_sms("subscribed again")
+    twilio.phone(BEN).reply("1 welcome back").expect("Sent")
+    twilio.phone(CUSTOMER).expect_sms("welcome back")
+
+
+def test_mms_media_urls_are_stored_on_the_message(api, twilio, team):
+    twilio.sms(CUSTOMER, "see screenshot", NumMedia="1", MediaUrl0="https://api.twilio.com/media/ME1")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    assert api.get("/tickets/1").json_body["messages"][0]["media"] == ["https://api.twilio.com/media/ME1"]
+
+
+def test_automatic_replies_are_capped_per_number_per_hour(api, twilio, team, clock_at, monkeypatch):
+    monkeypatch.setenv("AUTO_REPLY_LIMIT", "2")
+    for i in range(4):
+        twilio.sms(CUSTOMER, f"message {i}")
+        api.post("/tickets/1/resolve") if i < 3 else None
+        clock_at.advance(minutes=11)
+    # message 0 opens, 1..3 reopen (each a new burst) but only 2 replies an hour go out
+    twilio.phone(CUSTOMER).expect_sms("ticket #1").expect_sms("ticket #1").expect_nothing()
+
+
+def test_status_callbacks_only_move_forward(api, twilio, team):
+    twilio.sms(CUSTOMER, "hello")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    api.post("/tickets/1/reply", {"text": "on it"})
+    twilio.phone(CUSTOMER).expect_sms("on it")
+    sid = twilio.sent_sids[-1]
+    store.record_outbound(sid, "sms", datetime(2026, 11, 20, 21, tzinfo=timezone.utc), ticket_id=1)
+    twilio.status(sid, "sent")
+    twilio.status(sid, "undelivered")
+    twilio.status(sid, "delivered")  # late and out of order: ignored
+    twilio.status(sid, "sent")
+    assert store.Outbound.get(sid).status == "undelivered"
+    twilio.status("SM" + "f" * 32, "delivered")  # unknown sid: accepted, nothing happens
+
+
+def test_an_urgent_text_pages_the_holder_who_acks_by_sms(api, twilio, team):
+    twilio.sms(CUSTOMER, "URGENT our shop is down")
+    twilio.phone(CUSTOMER).expect_sms("on-call person has been paged")
+    page = twilio.phone(ANA).expect_sms("URGENT #1").expect_nothing()
+    assert "ACK 1" in page.last["body"] and "our shop is down" in page.last["body"]
+    page.reply("ACK 1").expect("Acknowledged #1")
+    t = api.get("/tickets/1").json_body
+    assert t["priority"] == "urgent" and t["owner"] == team["ana"]["id"]
+    page.reply("1 Hi, this is Ana, I'm on it").expect("Sent")
+    twilio.phone(CUSTOMER).expect_sms("this is Ana")
