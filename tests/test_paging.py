@@ -1,0 +1,170 @@
+"""Paging that always reaches a human: ACK, timeouts, fail-over, racing sweeps."""
+from __future__ import annotations
+
+import pytest
+
+from chalicelib import store
+from chalicelib.escalation import paging
+from tests.conftest import ANA, BEN, CHLOE, CUSTOMER
+
+
+@pytest.fixture
+def sweep(client):
+    def run():
+        event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                                resources=[])
+        client.lambda_.invoke("page_sweep", event)
+    return run
+
+
+def page_types(api):
+    return [e["type"] for e in api.get("/tickets/1").json_body["events"]
+            if e["type"] in ("page_opened", "paged", "escalated_page", "page_exhausted", "page_skipped")]
+
+
+def urgent_text(twilio):
+    twilio.sms(CUSTOMER, "EMERGENCY: payments fail for everyone")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+
+
+def test_ack_stops_the_escalation(api, twilio, team, clock_at, sweep):
+    urgent_text(twilio)
+    twilio.phone(ANA).expect_sms("URGENT #1").reply("ack 1").expect("Acknowledged")
+    for _ in range(6):
+        clock_at.advance(minutes=10)
+        sweep()
+    assert twilio.calls == []
+    twilio.phone(BEN).expect_nothing()
+    assert store.get_page("t1").status == "acked"
+
+
+def test_api_ack_also_stops_it(api, twilio, team, clock_at, sweep):
+    urgent_text(twilio)
+    twilio.phone(ANA).expect_sms("URGENT #1")
+    assert api.post("/tickets/1/ack", key=team["ana"]["api_key"]).status_code == 200
+    clock_at.advance(minutes=30)
+    sweep()
+    twilio.phone(BEN).expect_nothing()
+    assert twilio.calls == []
+
+
+def test_no_ack_calls_the_holder_then_pages_the_backup_once_then_the_leads(api, twilio, team, clock_at, sweep):
+    urgent_text(twilio)
+    twilio.phone(ANA).expect_sms("URGENT #1")
+    clock_at.advance(minutes=9)
+    sweep()
+    assert twilio.calls == []  # not yet: ack_timeout_minutes is 10
+    clock_at.advance(minutes=1, seconds=1)
+    sweep()
+    sweep()
+    assert [c["to"] for c in twilio.calls] == [ANA]  # second attempt: a call, once
+    assert twilio.calls[0]["url"].endswith("/twilio/voice/page/1")
+    clock_at.advance(minutes=10, seconds=1)
+    sweep()
+    sweep()
+    twilio.phone(BEN).expect_sms("URGENT #1").expect_nothing()  # the backup, exactly once
+    clock_at.advance(minutes=10, seconds=1)
+    sweep()
+    assert [c["to"] for c in twilio.calls] == [ANA, BEN]
+    clock_at.advance(minutes=10, seconds=1)
+    sweep()
+    # Leads next: Ana is the only admin and already paged as holder, so the chain ends.
+    assert store.get_page("t1").status == "exhausted"
+    assert page_types(api).count("escalated_page") == 1
+
+
+def test_leads_are_paged_after_holder_and_backup(api, twilio, team, clock_at, sweep):
+    dana = api.person("Dana Lead", "+4915100000004", role="admin", tier=3)
+    urgent_text(twilio)
+    twilio.phone(ANA).expect_sms("URGENT #1")
+    for _ in range(4):
+        clock_at.advance(minutes=10, seconds=1)
+        sweep()
+    twilio.phone(BEN).expect_sms("URGENT #1")
+    twilio.phone(dana["phone"]).expect_sms("URGENT #1")
+    twilio.phone(CHLOE).expect_nothing()  # Chloe is neither holder, backup nor lead
+
+
+def test_a_failed_page_sms_fails_over_at_once(api, twilio, team, clock_at):
+    urgent_text(twilio)
+    twilio.phone(ANA).expect_sms("URGENT #1")
+    twilio.status(twilio.sent_sids[-1], "undelivered")
+    twilio.phone(BEN).expect_sms("URGENT #1")  # no waiting out the timeout (Grafana OnCall #2622)
+    assert "escalated_page" in page_types(api)
+
+
+def test_two_overlapping_sweeps_never_double_page(api, twilio, team, clock_at, monkeypatch):
+    urgent_text(twilio)
+    twilio.phone(ANA).expect_sms("URGENT #1")
+    clock_at.advance(minutes=20, seconds=2)  # past the call attempt's deadline too: the backup is due
+    store.get_page("t1")
+    page = store.get_page("t1")
+    page.attempt = "call"
+    store.save_page(page)
+    real_get = store.get_page
+    state = {"raced": False}
+
+    def get_page_then_let_a_rival_run(page_id):
+        result = real_get(page_id)
+        if not state["raced"]:
+            state["raced"] = True
+            paging.sweep(clock_at.now)  # the rival sweep takes the step in between our read and write
+        return result
+
+    monkeypatch.setattr(store, "get_page", get_page_then_let_a_rival_run)
+    paging.sweep(clock_at.now)
+    twilio.phone(BEN).expect_sms("URGENT #1").expect_nothing()
+    assert page_types(api).count("escalated_page") == 1
+
+
+def test_one_page_per_ticket_not_per_message(api, twilio, team, clock_at):
+    urgent_text(twilio)
+    twilio.phone(ANA).expect_sms("URGENT #1")
+    clock_at.advance(minutes=1)
+    twilio.sms(CUSTOMER, "URGENT still down!!")
+    twilio.phone(ANA).expect_nothing()
+    assert page_types(api).count("page_opened") == 1
+
+
+def test_a_twilio_outage_leaves_the_page_due_and_it_goes_out_later(api, twilio, team, clock_at, sweep):
+    import responses as rsps
+
+    from tests.fake_twilio import ACCOUNT_SID
+
+    url = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+    twilio._responses.replace(rsps.POST, url, status=503, json={"code": 20500, "message": "down"})
+    urgent_text(twilio)
+    twilio.phone(ANA).expect_nothing()
+    page = store.get_page("t1")
+    assert page.status == "open" and page.failures == 1 and not page.sent
+    twilio._responses.replace(rsps.POST, url, body="")
+    twilio._responses.remove(rsps.POST, url)
+    twilio._responses.add_callback(rsps.POST, url, callback=twilio._message)
+    clock_at.advance(minutes=2)
+    sweep()
+    twilio.phone(ANA).expect_sms("URGENT #1")
+
+
+def test_a_person_without_a_phone_is_not_skipped_silently(api, twilio, clock_at):
+    ana = api.person("Ana Lopez", None, role="admin")
+    ben = api.person("Ben Okafor", BEN)
+    api.put("/rota", {"timezone": "Europe/Berlin", "handoff": {"weekday": "friday", "time": "18:00"},
+                      "shift_days": 7, "members": [ana["id"], ben["id"]], "start": "2026-11-20"})
+    assert any("no phone" in w for w in api.get("/rota").json_body["warnings"])
+    urgent_text(twilio)
+    twilio.phone(BEN).expect_sms("URGENT #1")
+    skipped = [e for e in api.get("/tickets/1").json_body["events"] if e["type"] == "page_skipped"]
+    assert skipped[0]["to"] == ana["id"] and skipped[0]["why"] == "no phone number"
+
+
+def test_the_paging_call_acknowledges_with_4(api, twilio, team, clock_at, sweep):
+    urgent_text(twilio)
+    twilio.phone(ANA).expect_sms("URGENT #1")
+    clock_at.advance(minutes=10, seconds=1)
+    sweep()
+    r = twilio.post("/twilio/voice/page/1", {"CallSid": twilio.calls[0]["sid"], "To": ANA})
+    assert "Press 4" in r.body.decode()
+    r = twilio.post("/twilio/voice/page/1/ack", {"CallSid": twilio.calls[0]["sid"], "To": ANA, "Digits": "4"})
+    assert "Acknowledged" in r.body.decode()
+    assert store.get_page("t1").status == "acked"
+    assert api.get("/tickets/1").json_body["owner"] == team["ana"]["id"]
