@@ -1,0 +1,149 @@
+"""The rota: exactly one holder at every instant, handoffs at local time across DST."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chalicelib.escalation.rota import Override, Rotation
+
+ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata"]
+BERLIN = ZoneInfo("Europe/Berlin")
+# DST changes of 2026 in the zones above (local dates), where instants get interesting.
+DST_DAYS = [datetime(2026, 3, 29, tzinfo=timezone.utc), datetime(2026, 10, 25, tzinfo=timezone.utc),
+            datetime(2026, 3, 8, tzinfo=timezone.utc), datetime(2026, 11, 1, tzinfo=timezone.utc),
+            datetime(2026, 4, 5, tzinfo=timezone.utc), datetime(2026, 10, 4, tzinfo=timezone.utc)]
+
+
+def rotation(**kw) -> Rotation:
+    base = dict(timezone="Europe/Berlin", handoff_weekday=4, handoff_time=time(18, 0), shift_days=7,
+                members=("ana", "ben", "chloe"), start=date(2026, 1, 2))
+    base.update(kw)
+    return Rotation(**base)
+
+
+rotations = st.builds(
+    lambda tz, wd, hh, mm, days, n, start: rotation(timezone=tz, handoff_weekday=wd, handoff_time=time(hh, mm),
+                                                    shift_days=days, members=tuple(f"p{i}" for i in range(n)),
+                                                    start=start),
+    st.sampled_from(ZONES), st.integers(0, 6), st.integers(0, 23), st.sampled_from([0, 30]),
+    st.integers(1, 14), st.integers(1, 5), st.dates(date(2025, 6, 1), date(2026, 12, 31)))
+instants = st.one_of(
+    st.sampled_from(DST_DAYS).flatmap(lambda d: st.integers(-3 * 86400, 3 * 86400).map(
+        lambda s: d + timedelta(seconds=s))),
+    st.datetimes(datetime(2025, 1, 1), datetime(2027, 12, 31), timezones=st.just(timezone.utc)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(rotations, instants)
+def test_exactly_one_holder_and_handoffs_at_local_handoff_time(rot, t):
+    member, start, end = rot.shift_at(t)
+    assert start <= t < end
+    assert member in rot.members and rot.holder_at(t) == member
+    first = rot.boundary(0).astimezone(rot.zone)
+    assert first.weekday() == rot.handoff_weekday or _in_gap(rot, rot.boundary(0))
+    for boundary in (start, end):
+        local = boundary.astimezone(rot.zone)
+        assert local.time() == rot.handoff_time or _in_gap(rot, boundary), f"handoff at {local}"
+        assert (local.date() - first.date()).days % rot.shift_days == 0
+    # just before the end someone else (or the same single member) holds it: no gap, no overlap
+    assert rot.shift_at(end - timedelta(microseconds=1))[1] == start
+    assert rot.shift_at(end)[1] == end
+
+
+def _in_gap(rot: Rotation, boundary: datetime) -> bool:
+    """A handoff wall time skipped by spring-forward lands just after the gap."""
+    local = boundary.astimezone(rot.zone)
+    naive = datetime.combine(local.date(), rot.handoff_time)
+    return naive.replace(tzinfo=rot.zone).astimezone(timezone.utc) == boundary and local.time() != rot.handoff_time
+
+
+@settings(max_examples=150, deadline=None)
+@given(rotations, instants, st.integers(1, 40))
+def test_schedule_listings_agree_with_point_queries(rot, t, days):
+    end = t + timedelta(days=days)
+    segments = rot.schedule(t, end)
+    assert segments[0]["start"] == t and segments[-1]["end"] == end
+    for a, b in zip(segments, segments[1:], strict=False):
+        assert a["end"] == b["start"]
+    for seg in segments:
+        assert rot.holder_at(seg["start"]) == seg["person_id"]
+        assert rot.holder_at(seg["end"] - timedelta(microseconds=1)) == seg["person_id"]
+
+
+def test_the_friday_after_the_october_dst_change_hands_off_at_18_berlin():
+    rot = rotation(start=date(2026, 10, 2))
+    # 2026-10-25 clocks go back; the next Friday is 2026-10-30.
+    handoff = datetime(2026, 10, 30, 18, 0, tzinfo=BERLIN)
+    assert handoff.utcoffset() == timedelta(hours=1)
+    before, after = handoff - timedelta(seconds=1), handoff
+    assert rot.holder_at(before) != rot.holder_at(after)
+    _, start, _ = rot.shift_at(after)
+    assert start == handoff
+    # and the Friday before the change (summer time) also at 18:00 local
+    summer = datetime(2026, 10, 23, 18, 0, tzinfo=BERLIN)
+    assert rot.shift_at(summer)[1] == summer and summer.utcoffset() == timedelta(hours=2)
+
+
+def test_overrides_apply_only_to_their_window_and_the_latest_wins():
+    t0 = datetime(2026, 11, 21, 10, 0, tzinfo=BERLIN)
+    o1 = Override("o1", "dana", t0, t0 + timedelta(hours=6), created_at=t0 - timedelta(days=2))
+    o2 = Override("o2", "eve", t0 + timedelta(hours=2), t0 + timedelta(hours=4), created_at=t0 - timedelta(days=1))
+    rot = rotation(overrides=(o1, o2))
+    assert rot.holder_at(t0 - timedelta(seconds=1)) == rot.shift_at(t0)[0]
+    assert rot.holder_at(t0) == "dana"
+    assert rot.holder_at(t0 + timedelta(hours=3)) == "eve"
+    assert rot.holder_at(t0 + timedelta(hours=5)) == "dana"
+    assert rot.holder_at(t0 + timedelta(hours=6)) == rot.shift_at(t0)[0]
+    people = [s["person_id"] for s in rot.schedule(t0 - timedelta(hours=1), t0 + timedelta(hours=7))]
+    assert people == [rot.shift_at(t0)[0], "dana", "eve", "dana", rot.shift_at(t0)[0]]
+
+
+def test_oncall_route_primary_backup_and_shift(api, team):
+    r = api.get("/oncall?at=2026-11-20T22:00:00%2B01:00").json_body
+    assert r["primary"]["name"] == "Ana Lopez" and r["backup"]["name"] == "Ben Okafor"
+    assert r["shift"] == {"start": "2026-11-20T18:00:00+01:00", "end": "2026-11-27T18:00:00+01:00"}
+    r = api.get("/oncall?at=2026-11-27T18:00:00%2B01:00").json_body
+    assert r["primary"]["name"] == "Ben Okafor"
+
+
+def test_override_routes_and_schedule(api, team):
+    r = api.post("/rota/overrides", {"person_id": team["chloe"]["id"], "start": "2026-11-21T08:00:00+01:00",
+                                     "end": "2026-11-21T20:00:00+01:00"})
+    assert r.status_code == 201
+    oid = r.json_body["id"]
+    items = api.get("/rota/schedule?from=2026-11-21T00:00:00%2B01:00&to=2026-11-22T00:00:00%2B01:00"
+                    ).json_body["items"]
+    assert [(i["person_id"], i["override"]) for i in items] == [
+        (team["ana"]["id"], False), (team["chloe"]["id"], True), (team["ana"]["id"], False)]
+    assert api.delete(f"/rota/overrides/{oid}").status_code == 204
+    assert api.delete(f"/rota/overrides/{oid}").status_code == 404
+
+
+def test_rota_input_errors_name_the_field(api, team):
+    good = {"timezone": "Europe/Berlin", "handoff": {"weekday": "friday", "time": "18:00"}, "shift_days": 7,
+            "members": [team["ana"]["id"]], "start": "2026-11-20"}
+    for field, value, named in [("timezone", "Berlin", "timezone"), ("handoff", {"weekday": "fri", "time": "18:00"},
+                                "handoff.weekday"), ("handoff", {"weekday": "friday", "time": "6pm"}, "handoff.time"),
+                                ("members", ["nobody"], "members"), ("start", "20.11.2026", "start"),
+                                ("shift_days", 0, "shift_days")]:
+        r = api.put("/rota", {**good, field: value})
+        assert r.status_code == 400 and r.json_body["error"]["field"] == named, (field, r.body)
+    r = api.post("/rota/overrides", {"person_id": team["ana"]["id"], "start": "2026-11-21T08:00:00",
+                                     "end": "2026-11-21T20:00:00+01:00"})
+    assert r.status_code == 400 and r.json_body["error"]["field"] == "start"
+
+
+def test_ics_feed_needs_its_token_and_lists_shifts(api, team):
+    from icalendar import Calendar
+
+    assert api.get("/rota.ics", key=None).status_code == 401
+    url = api.get("/rota").json_body["ics_url"]
+    token = url.split("token=")[1]
+    r = api.get(f"/rota.ics?token={token}", key=None)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/calendar")
+    cal = Calendar.from_ical(r.body)
+    summaries = [str(e.get("summary")) for e in cal.walk("VEVENT")]
+    assert "Emergency phone: Ana Lopez" in summaries and "Emergency phone: Ben Okafor" in summaries
