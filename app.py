@@ -314,6 +314,24 @@ def get_oncall(principal):
     return oncall.oncall(validate.instant(query().get("at"), "at") or clock.now())
 
 
+@app.route("/oncall/plan", methods=["GET"])
+@staff("admin")
+def get_oncall_plan(principal):
+    """Dry run: the paging timeline an urgent ticket at `at` would produce."""
+    from chalicelib.escalation import handoff
+
+    return handoff.plan(validate.instant(query().get("at"), "at") or clock.now())
+
+
+@app.route("/rota/stats", methods=["GET"])
+@staff("admin")
+def get_rota_stats(principal):
+    from chalicelib.escalation import handoff
+
+    year = validate.query_int(query(), "year", minimum=2000, maximum=2100) or clock.now().year
+    return handoff.stats(year)
+
+
 @app.route("/rota/schedule", methods=["GET"])
 @staff()
 def get_schedule(principal):
@@ -492,3 +510,11 @@ def page_sweep(event):
     from chalicelib.escalation import paging
 
     paging.sweep(clock.now())
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="handoff_sweep")
+def handoff_sweep(event):
+    """TAKE requests before a handoff; the current holder stays if nobody takes it."""
+    from chalicelib.escalation import handoff
+
+    handoff.sweep(clock.now())

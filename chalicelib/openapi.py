@@ -109,6 +109,57 @@ SCHEMAS: dict = {
 }
 
 
+_PERSON_REF = {"type": ["object", "null"], "properties": {"id": _STR, "name": _NULL_STR, "phone": _NULL_STR}}
+_OBJ = {"type": "object", "additionalProperties": True}
+SCHEMAS.update({
+    "RotaInput": {
+        "type": "object", "additionalProperties": False,
+        "required": ["timezone", "handoff", "shift_days", "members", "start"],
+        "properties": {
+            "timezone": {"type": "string", "example": "Europe/Berlin"},
+            "handoff": {"type": "object", "required": ["weekday", "time"], "properties": {
+                "weekday": {"enum": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]},
+                "time": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}}},
+            "shift_days": {"type": "integer", "minimum": 1, "maximum": 28},
+            "members": {"type": "array", "minItems": 1, "items": _STR},
+            "start": {"type": "string", "format": "date"}},
+    },
+    "Rota": {"type": "object", "required": ["timezone", "handoff", "shift_days", "members", "start"],
+             "properties": {"timezone": _STR, "handoff": _OBJ, "shift_days": {"type": "integer"},
+                            "members": {"type": "array", "items": _STR}, "start": _STR,
+                            "overrides": {"type": "array", "items": _OBJ},
+                            "warnings": {"type": "array", "items": _STR},
+                            "ics_url": {"type": "string", "description": "subscribable calendar URL (secret)"}}},
+    "OverrideInput": {"type": "object", "additionalProperties": False, "required": ["person_id", "start", "end"],
+                      "properties": {"person_id": _STR, "start": _TIME, "end": _TIME},
+                      "description": "Overlapping overrides: the one created last wins."},
+    "Override": {"type": "object", "required": ["id"], "properties": {
+        "id": _STR, "person_id": _STR, "start": _TIME, "end": _TIME, "created_at": _TIME}},
+    "OnCall": {"type": "object", "required": ["primary", "backup", "shift"], "properties": {
+        "primary": _PERSON_REF, "backup": _PERSON_REF,
+        "shift": {"type": "object", "properties": {"start": _TIME, "end": _TIME}}, "override": {"type": "boolean"}}},
+    "Plan": {"type": "object", "required": ["steps", "gaps"], "properties": {
+        "at": _TIME, "steps": {"type": "array", "items": _OBJ}, "gaps": {"type": "array", "items": _STR},
+        "exhausted_at": _TIME}},
+    "RotaStats": {"type": "object", "required": ["year", "items"], "properties": {
+        "year": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object", "properties": {
+            "person_id": _STR, "name": _NULL_STR, "weeks_held": {"type": "number"},
+            "compensation_days": {"type": "integer"}}}}}},
+    "Schedule": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
+        "type": "object", "properties": {"person_id": _STR, "start": _TIME, "end": _TIME,
+                                         "override": {"type": "boolean"}}}}, "next": _NULL_STR}},
+    "Policy": {"type": "object", "additionalProperties": False, "required": ["tiers"], "properties": {
+        "tiers": {"type": "array", "minItems": 1, "items": {"type": "object", "additionalProperties": False,
+                                                           "required": ["tier"], "properties": {
+                                                               "tier": {"type": "integer", "minimum": 1},
+                                                               "sla_hours": {"type": "number", "exclusiveMinimum": 0,
+                                                                             "maximum": 720}}}},
+        "ack_timeout_minutes": {"type": "integer", "minimum": 1, "maximum": 240}}},
+    "TwilioForm": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "Twilio's webhook parameters; X-Twilio-Signature required"},
+})
+
+
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -118,7 +169,8 @@ def _json(name: str) -> dict:
 
 
 def _errors(*codes: int) -> dict:
-    text = {400: "Bad input (names the field)", 401: "Missing or invalid API key", 403: "Not allowed",
+    text = {400: "Bad input (names the field)", 401: "Missing or invalid API key",
+            403: "Not allowed (or a webhook's signature does not match)",
             404: "Not found", 409: "Conflict", 413: "Body too large", 415: "Unsupported media type"}
     return {str(c): {"description": text[c], "content": _json("Error")} for c in codes}
 
@@ -201,6 +253,55 @@ PATHS: dict = {
     "/tickets/{ticket_id}/pass-up": _ticket_action("Pass up one tier now, with a reason", "PassUpInput"),
     "/tickets/{ticket_id}/assign": _ticket_action("Give the ticket to a person", "AssignInput"),
 }
+
+
+_TIME_Q = lambda name: _q(name, {"type": "string", "format": "date-time"}, "ISO 8601 with offset")  # noqa: E731
+_TWIML = {"text/xml": {"schema": _STR}}
+
+
+def _webhook(summary: str, params: list | None = None) -> dict:
+    op = _op(summary, 200, None, body="TwilioForm", auth=False, params=params, errors=(403,),
+             content_type="application/x-www-form-urlencoded", ok_content=_TWIML)
+    op["parameters"] = (params or []) + [{"name": "X-Twilio-Signature", "in": "header", "required": True,
+                                          "schema": _STR}]
+    return {"post": op}
+
+
+_STEP = _path("step", "dial step", {"type": "string", "pattern": "^[0-9]{1,2}$"})
+
+PATHS.update({
+    "/rota": {"put": _op("Set the emergency phone rotation", 200, "Rota", body="RotaInput", errors=(403,)),
+              "get": _op("The rotation", 200, "Rota", errors=(404,))},
+    "/rota/overrides": {"post": _op("Replace the holder for a window", 201, "Override", body="OverrideInput",
+                                    errors=(403, 404))},
+    "/rota/overrides/{override_id}": {"delete": _op("Remove an override", 204, None, errors=(403, 404),
+                                                    params=[_path("override_id", "override id")])},
+    "/oncall": {"get": _op("Who holds the phone at `at` (default now)", 200, "OnCall", errors=(400, 404),
+                           params=[_TIME_Q("at")])},
+    "/oncall/plan": {"get": _op("Dry run: the paging timeline of an urgent ticket at `at`", 200, "Plan",
+                                errors=(400, 403), params=[_TIME_Q("at")])},
+    "/rota/stats": {"get": _op("Weeks held and compensation days per person", 200, "RotaStats", errors=(400, 403),
+                               params=[_q("year", {"type": "integer", "minimum": 2000, "maximum": 2100})])},
+    "/rota/schedule": {"get": _op("Who holds the phone when, in a window (default 28 days)", 200, "Schedule",
+                                  errors=(400, 404), params=[_TIME_Q("from"), _TIME_Q("to")])},
+    "/rota.ics": {"get": _op("The rota as an iCalendar feed (token from GET /rota)", 200, None, auth=False,
+                             errors=(401, 404), params=[_q("token", _STR)],
+                             ok_content={"text/calendar": {"schema": _STR}})},
+    "/policy": {"put": _op("Set tiers and the ack timeout", 200, "Policy", body="Policy", errors=(403,)),
+                "get": _op("The tier policy", 200, "Policy")},
+    "/twilio/sms": _webhook("Inbound SMS to SUPPORT_NUMBER"),
+    "/twilio/sms/status": _webhook("Delivery status of an outbound SMS"),
+    "/twilio/voice": _webhook("Incoming call to EMERGENCY_NUMBER"),
+    "/twilio/voice/status": _webhook("Status of an outbound (paging) call"),
+    "/twilio/voice/screen/{ticket_id}/{step}": _webhook("Screening played to the person rung",
+                                                         [_TICKET_ID, _STEP]),
+    "/twilio/voice/accept/{ticket_id}/{step}": _webhook("The screened person's key press", [_TICKET_ID, _STEP]),
+    "/twilio/voice/dialed/{ticket_id}/{step}": _webhook("The <Dial> ended", [_TICKET_ID, _STEP]),
+    "/twilio/voice/recorded/{ticket_id}": _webhook("The voicemail recording", [_TICKET_ID]),
+    "/twilio/voice/transcript/{ticket_id}": _webhook("The voicemail transcript", [_TICKET_ID]),
+    "/twilio/voice/page/{ticket_id}": _webhook("TwiML of a paging call", [_TICKET_ID]),
+    "/twilio/voice/page/{ticket_id}/ack": _webhook("Key press on a paging call (4 acknowledges)", [_TICKET_ID]),
+})
 
 
 def document(base_url: str = "") -> dict:

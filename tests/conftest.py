@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -22,10 +22,7 @@ from moto import mock_aws  # noqa: E402
 
 from app import app  # noqa: E402
 from chalicelib import clock, notify, store  # noqa: E402
-
-ADMIN_KEY = "test-admin-key"
-# Friday 2026-11-20, 22:00 in Berlin: the moment the product is built for.
-FRIDAY_NIGHT = datetime(2026, 11, 20, 21, 0, tzinfo=timezone.utc)
+from tests.data import ADMIN_KEY, ANA, BEN, CHLOE, CUSTOMER, FRIDAY_NIGHT  # noqa: E402,F401
 
 
 @pytest.fixture(autouse=True)
@@ -118,8 +115,6 @@ def api(client, clock_at):
 
 # --- the fake Twilio and a team with a rota ------------------------------------------
 
-ANA, BEN, CHLOE = "+4915100000001", "+4915100000002", "+4915100000003"
-CUSTOMER = "+4917712345678"
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import store
-from tests.conftest import ADMIN_KEY
+from tests.data import ADMIN_KEY
 
 ADMIN_ROUTES = [("get", "/people"), ("post", "/people"), ("get", "/people/p_x"), ("patch", "/people/p_x"),
                 ("delete", "/people/p_x")]

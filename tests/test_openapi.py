@@ -10,7 +10,7 @@ from schemathesis import GenerationMode
 
 from app import app
 from chalicelib import openapi
-from tests.conftest import ADMIN_KEY
+from tests.data import ADMIN_KEY
 
 
 def test_every_route_is_described(api):

@@ -5,7 +5,7 @@ import pytest
 
 from chalicelib import store
 from chalicelib.escalation import paging
-from tests.conftest import ANA, BEN, CHLOE, CUSTOMER
+from tests.data import ANA, BEN, CHLOE, CUSTOMER
 
 
 @pytest.fixture

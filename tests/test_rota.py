@@ -147,3 +147,63 @@ def test_ics_feed_needs_its_token_and_lists_shifts(api, team):
     cal = Calendar.from_ical(r.body)
     summaries = [str(e.get("summary")) for e in cal.walk("VEVENT")]
     assert "Emergency phone: Ana Lopez" in summaries and "Emergency phone: Ben Okafor" in summaries
+
+
+def _sweep(client, name):
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                            resources=[])
+    client.lambda_.invoke(name, event)
+
+
+def test_take_handshake_confirmed(api, twilio, team, clock_at, client):
+    from tests.data import BEN
+
+    clock_at.set(datetime(2026, 11, 27, 13, 0, tzinfo=BERLIN))  # 5 h before Friday's handoff
+    _sweep(client, "handoff_sweep")
+    twilio.phone(BEN).expect_nothing()
+    clock_at.set(datetime(2026, 11, 27, 14, 30, tzinfo=BERLIN))  # within the 4 h notice
+    _sweep(client, "handoff_sweep")
+    _sweep(client, "handoff_sweep")
+    ben = twilio.phone(BEN).expect_sms("Reply TAKE to hold the emergency phone from Fri 27 Nov 18:00").expect_nothing()
+    ben.reply("take").expect("You hold the emergency phone from Fri 27 Nov 18:00 until Fri 04 Dec 18:00")
+    clock_at.set(datetime(2026, 11, 27, 18, 5, tzinfo=BERLIN))
+    _sweep(client, "handoff_sweep")
+    assert api.get("/oncall").json_body["primary"]["name"] == "Ben Okafor"
+
+
+def test_without_take_the_current_holder_stays_and_admins_are_told(api, twilio, team, clock_at, client):
+    from tests.data import ANA, BEN, CHLOE
+
+    dana = api.person("Dana Lead", "+4915100000004", role="admin")
+    clock_at.set(datetime(2026, 11, 27, 15, 0, tzinfo=BERLIN))
+    _sweep(client, "handoff_sweep")
+    twilio.phone(BEN).expect_sms("Reply TAKE")
+    clock_at.set(datetime(2026, 11, 27, 18, 1, tzinfo=BERLIN))
+    _sweep(client, "handoff_sweep")
+    _sweep(client, "handoff_sweep")
+    twilio.phone(ANA).expect_sms("you stay on the emergency phone")
+    twilio.phone(dana["phone"]).expect_sms("Handoff not confirmed: Ben Okafor")
+    twilio.phone(CHLOE).expect_nothing()
+    assert api.get("/oncall").json_body["primary"]["name"] == "Ana Lopez"
+    # Ben takes it late: from now on he holds it.
+    clock_at.set(datetime(2026, 11, 27, 19, 0, tzinfo=BERLIN))
+    twilio.phone(BEN).reply("TAKE").expect("You hold the emergency phone now")
+    assert api.get("/oncall").json_body["primary"]["name"] == "Ben Okafor"
+
+
+def test_dry_run_plan_shows_the_timeline_and_gaps(api, team):
+    api.put("/policy", {"tiers": [{"tier": 1, "sla_hours": 20}], "ack_timeout_minutes": 5})
+    plan = api.get("/oncall/plan?at=2026-11-21T23:00:00%2B01:00").json_body
+    assert [(s["name"], s["channel"]) for s in plan["steps"]] == [
+        ("Ana Lopez", "sms"), ("Ana Lopez", "call"), ("Ben Okafor", "sms"), ("Ben Okafor", "call")]
+    assert plan["steps"][1]["at"] == "2026-11-21T23:05:00+01:00"
+    assert plan["gaps"] == []
+
+
+def test_fairness_stats_count_weeks_and_compensation_days(api, team):
+    r = api.get("/rota/stats?year=2026").json_body
+    by_name = {i["name"]: i for i in r["items"]}
+    # From the 2026-11-20 start: Chloe holds until then (k = -1), then Ana, Ben, Chloe, Ana, Ben, ...
+    assert by_name["Ana Lopez"]["compensation_days"] == round(by_name["Ana Lopez"]["weeks_held"])
+    assert abs(sum(i["weeks_held"] for i in r["items"]) - 365 / 7) < 0.01
+    assert api.get("/rota/stats?year=1").status_code == 400

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from chalicelib import store
-from tests.conftest import ANA, BEN, CUSTOMER
+from tests.data import ANA, BEN, CUSTOMER
 
 
 def tickets_of(api):

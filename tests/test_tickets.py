@@ -5,7 +5,7 @@ import pytest
 
 from chalicelib import store, tickets
 from chalicelib.tickets import Actor
-from tests.conftest import ADMIN_KEY
+from tests.data import ADMIN_KEY
 
 BERLIN_MOBILE = "+4915112345678"
 

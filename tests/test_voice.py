@@ -1,7 +1,7 @@
 """Stories on the emergency line: screened dialling, fail-over, voicemail, paging."""
 from __future__ import annotations
 
-from tests.conftest import ANA, BEN, CUSTOMER
+from tests.data import ANA, BEN, CUSTOMER
 
 
 def events(api, ticket_id=1):

@@ -27,7 +27,7 @@ START_WORDS = {"START", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO"}
 
 HELP_TEXT = ("Friday Night commands: ACK 42 takes ticket 42 · RES 42 resolves · ESC 42 passes it up a tier · "
-             "42 <text> answers the customer · WHO tells who holds the phone")
+             "42 <text> answers the customer · WHO tells who holds the phone · TAKE confirms your shift")
 CUSTOMER_HELP = "Friday Night support: text us your question and a person will answer. Reply STOP to opt out."
 
 
@@ -55,6 +55,8 @@ def parse_command(raw: str) -> Command:
         return Command("WHO")
     if upper in ("HELP", "?", "COMMANDS"):
         return Command("HELP")
+    if upper == "TAKE":
+        return Command("TAKE")
     return Command("UNKNOWN")
 
 
@@ -227,6 +229,10 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: store.Person) -> str
         return f"Sent to the customer of #{cmd.ticket}."
     if cmd.verb == "WHO":
         return who(now)
+    if cmd.verb == "TAKE":
+        from chalicelib.escalation import handoff
+
+        return handoff.take(person, now)
     contact = store.get_contact(person.phone)
     if cmd.verb == "HELP" or _spend(contact, "sorry", SORRY_PER_HOUR, now):
         return HELP_TEXT if cmd.verb == "HELP" else "Sorry, I didn't get that. " + HELP_TEXT

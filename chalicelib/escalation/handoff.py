@@ -1,0 +1,157 @@
+"""The handoff handshake, shift reminders, the dry-run plan and fairness stats.
+
+Hours before a handoff the next holder is asked to reply TAKE. Without TAKE
+by the handoff, the current holder stays primary (an automatic override)
+and the admins are told; a late TAKE ends that override at once.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import datetime, timedelta, timezone
+
+from chalicelib import notify, store
+from chalicelib.escalation import paging, tiers
+from chalicelib.escalation import rota as rules
+from chalicelib.logs import logger
+
+
+def notice() -> timedelta:
+    return timedelta(hours=float(os.environ.get("TAKE_NOTICE_HOURS", "4")))
+
+
+def _fmt(t: datetime, rot: rules.Rotation) -> str:
+    return t.astimezone(rot.zone).strftime("%a %d %b %H:%M")
+
+
+def _upcoming(rot: rules.Rotation, now: datetime) -> tuple[datetime, str, str]:
+    """(next handoff, who holds before it, who holds after it)."""
+    k = rot.shift_index(now)
+    boundary = rot.boundary(k + 1)
+    return boundary, rot.member(k), rot.member(k + 1)
+
+
+def _send(person_id: str, text: str, now: datetime) -> None:
+    person = store.get_person(person_id)
+    if person is None or not person.phone:
+        logger.warning("handoff message not sent: no phone", extra={"person": person_id})
+        return
+    try:
+        notify.send_sms(person.phone, text, now=now)
+    except notify.SendError:
+        logger.warning("handoff message not sent", extra={"person": person_id})
+
+
+def sweep(now: datetime) -> None:
+    """Runs every minute: ask for TAKE, remind, and keep the phone held."""
+    rot = paging.current_rota()
+    if rot is None or len(set(rot.members)) < 2:
+        return
+    boundary, current, nxt = _upcoming(rot, now)
+    key = boundary.isoformat()
+    if current != nxt and boundary - notice() <= now < boundary and not _taken(key):
+        if store.claim(f"take-ask#{key}", now, ttl=timedelta(days=30)):
+            end = rot.boundary(rot.shift_index(boundary) + 1)
+            _send(nxt, f"Reply TAKE to hold the emergency phone from {_fmt(boundary, rot)} "
+                       f"until {_fmt(end, rot)}.", now)
+    # The handoff that just happened: was it taken?
+    k = rot.shift_index(now)
+    last = rot.boundary(k)
+    prev, holder = rot.member(k - 1), rot.member(k)
+    if prev == holder or now - last > timedelta(hours=12) or _taken(last.isoformat()):
+        return
+    if store.claim(f"take-missed#{last.isoformat()}", now, ttl=timedelta(days=30)):
+        _keep_previous_holder(rot, prev, holder, last, now)
+
+
+def _taken(boundary_key: str) -> bool:
+    return store.claim_exists(f"taken#{boundary_key}")
+
+
+def _keep_previous_holder(rot: rules.Rotation, prev: str, holder: str, boundary: datetime, now: datetime) -> None:
+    end = rot.boundary(rot.shift_index(boundary) + 1)
+    override = {"id": "o_" + secrets.token_hex(5), "person_id": prev, "start": boundary.isoformat(),
+                "end": end.isoformat(), "created_at": now.isoformat(), "auto": "untaken", "for": holder}
+
+    def change(doc: dict) -> dict:
+        doc["overrides"] = doc.get("overrides", []) + [override]
+        return doc
+
+    store.change_setting("rota", change, now)
+    people = {p.id: p for p in store.all_people()}
+    new_name = people[holder].name if holder in people else holder
+    _send(prev, f"{new_name} has not replied TAKE: you stay on the emergency phone until they do.", now)
+    for p in people.values():
+        if p.role == "admin" and p.id != prev:
+            _send(p.id, f"Handoff not confirmed: {new_name} has not replied TAKE. "
+                        f"{people[prev].name if prev in people else prev} stays primary.", now)
+
+
+def take(person: store.Person, now: datetime) -> str:
+    """A TAKE from a staff phone: confirm the coming (or missed) handoff."""
+    rot = paging.current_rota()
+    if rot is None:
+        return "No rota is set up yet."
+    boundary, _, nxt = _upcoming(rot, now)
+    k = rot.shift_index(now)
+    if nxt == person.id and now >= boundary - notice():
+        store.claim(f"taken#{boundary.isoformat()}", now, ttl=timedelta(days=30))
+        end = rot.boundary(rot.shift_index(boundary) + 1)
+        return f"Thanks! You hold the emergency phone from {_fmt(boundary, rot)} until {_fmt(end, rot)}."
+    if rot.member(k) == person.id:
+        last = rot.boundary(k)
+        store.claim(f"taken#{last.isoformat()}", now, ttl=timedelta(days=30))
+
+        def change(doc: dict) -> dict:
+            for o in doc.get("overrides", []):
+                if o.get("auto") == "untaken" and o.get("for") == person.id and o["start"] == last.isoformat():
+                    o["end"] = max(now, datetime.fromisoformat(o["start"])).isoformat()
+            return doc
+
+        store.change_setting("rota", change, now)
+        end = rot.boundary(k + 1)
+        return f"Thanks! You hold the emergency phone now, until {_fmt(end, rot)}."
+    return "There is no handoff for you to take right now. Text WHO to see who holds the phone."
+
+
+# --- dry run and fairness ----------------------------------------------------------
+
+
+def plan(at: datetime) -> dict:
+    """The timeline an urgent ticket at `at` would produce: who, when, which channel."""
+    timeout = timedelta(minutes=tiers.policy().get("ack_timeout_minutes", 10))
+    people = {p.id: p for p in store.all_people()}
+    chain = paging.chain_at(at)
+    steps, gaps, t = [], [], at
+    for link in chain:
+        person = people.get(link["person_id"])
+        if person is None or not person.phone:
+            gaps.append(f"{person.name if person else link['person_id']} ({link['role']}) has no phone: skipped")
+            continue
+        steps.append({"at": t.isoformat(), "person_id": person.id, "name": person.name, "role": link["role"],
+                      "channel": "sms"})
+        steps.append({"at": (t + timeout).isoformat(), "person_id": person.id, "name": person.name,
+                      "role": link["role"], "channel": "call"})
+        t += 2 * timeout
+    if not steps:
+        gaps.append("nobody can be paged: set up the rota and phone numbers")
+    return {"at": at.isoformat(), "steps": steps, "gaps": gaps, "exhausted_at": t.isoformat()}
+
+
+def stats(year: int) -> dict:
+    """Weeks each person held the phone in `year`, and the compensation days earned (one per week)."""
+    rot = paging.current_rota()
+    if rot is None:
+        return {"year": year, "items": []}
+    start = datetime(year, 1, 1, tzinfo=rot.zone).astimezone(timezone.utc)
+    end = datetime(year + 1, 1, 1, tzinfo=rot.zone).astimezone(timezone.utc)
+    held: dict[str, timedelta] = {}
+    for seg in rot.schedule(start, end):
+        held[seg["person_id"]] = held.get(seg["person_id"], timedelta()) + (seg["end"] - seg["start"])
+    people = {p.id: p for p in store.all_people()}
+    items = []
+    for pid, total in sorted(held.items(), key=lambda kv: -kv[1]):
+        weeks = total / timedelta(days=7)
+        items.append({"person_id": pid, "name": people[pid].name if pid in people else None,
+                      "weeks_held": round(weeks, 2), "compensation_days": int(weeks + 0.5)})
+    return {"year": year, "items": items}
