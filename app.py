@@ -512,6 +512,14 @@ def page_sweep(event):
     paging.sweep(clock.now())
 
 
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="tier_sweep")
+def tier_sweep(event):
+    """The 20-hour rule: expired tickets move up a tier; the top tier's expiry pages the leads."""
+    from chalicelib.escalation import tiers
+
+    tiers.sweep(clock.now())
+
+
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="handoff_sweep")
 def handoff_sweep(event):
     """TAKE requests before a handoff; the current holder stays if nobody takes it."""

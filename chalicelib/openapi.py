@@ -153,7 +153,9 @@ SCHEMAS.update({
                                                            "required": ["tier"], "properties": {
                                                                "tier": {"type": "integer", "minimum": 1},
                                                                "sla_hours": {"type": "number", "exclusiveMinimum": 0,
-                                                                             "maximum": 720}}}},
+                                                                             "maximum": 720},
+                                                               "clock": {"enum": ["wall", "business"]},
+                                                               "timezone": _STR}}},
         "ack_timeout_minutes": {"type": "integer", "minimum": 1, "maximum": 240}}},
     "TwilioForm": {"type": "object", "additionalProperties": {"type": "string"},
                    "description": "Twilio's webhook parameters; X-Twilio-Signature required"},

@@ -446,6 +446,12 @@ def latest_ticket_for_contact(contact_key: str) -> Ticket | None:
     return None
 
 
+def tickets_due(now: datetime, limit: int = 500) -> list[int]:
+    """Ids of tickets whose tier deadline has passed (sparse GSI, keys only)."""
+    return [t.id for t in Ticket.by_tier_due.query("due", range_key_condition=Ticket.tier_due_at <= now,
+                                                   limit=limit)]
+
+
 def count_open_by_owner(owner: str) -> int:
     return Ticket.by_owner.count(owner, filter_condition=Ticket.status.is_in("open", "pending"))
 

@@ -280,6 +280,38 @@ def mark_urgent(ticket_id: int, now: datetime, actor: Actor = CUSTOMER) -> Ticke
     return _mutate(ticket_id, now, change)
 
 
+def escalate(ticket_id: int, now: datetime) -> Ticket | None:
+    """The tier deadline passed: up one tier (recorded as `escalated`, not a person's
+    `passed_up`); at the top tier a breach, once, and the leads are paged."""
+    breached = {}
+
+    def change(t: Ticket) -> list[TicketItem]:
+        if t.tier_due_at is None or t.tier_due_at > now or t.status not in ("open",):
+            return []  # resolved, pending or moved meanwhile: nothing to do
+        top = tiers.top_tier()
+        if t.tier >= top:
+            tiers.stop_clock(t, now)
+            breached["yes"] = True
+            return [_event(t, "breach", SYSTEM, now, tier=t.tier, owner=t.owner)]
+        previous_owner = t.owner
+        t.tier += 1
+        tiers.enter_tier(t, t.tier, now)
+        items = [_event(t, "escalated", SYSTEM, now, from_tier=t.tier - 1, to_tier=t.tier,
+                        previous_owner=previous_owner)]
+        owner = tiers.choose_owner(t.tier, priority=t.priority, now=now)
+        return items + _set_owner(t, owner, SYSTEM, now, reason="tier deadline")
+
+    try:
+        ticket = _mutate(ticket_id, now, change)
+    except NotFound:
+        return None
+    if breached:
+        from chalicelib.escalation import paging
+
+        paging.open_page(ticket, now, reason="tier breach", leads_only=True)
+    return ticket
+
+
 def record_event(ticket_id: int, type_: str, actor: Actor, now: datetime, **data) -> Ticket:
     """An event that changes nothing else on the ticket (e.g. paged, survey_sent)."""
     return _mutate(ticket_id, now, lambda t: [_event(t, type_, actor, now, **data)])

@@ -194,12 +194,17 @@ def put_policy(body: dict, now: datetime) -> dict:
     for i, t in enumerate(raw):
         if not isinstance(t, dict):
             raise BadRequest(f"tiers[{i}]", 'must be an object like {"tier": 1, "sla_hours": 20}')
-        validate.unknown_fields(t, {"tier", "sla_hours"})
+        validate.unknown_fields(t, {"tier", "sla_hours", "clock", "timezone"})
         tier = validate.integer(t, "tier", minimum=1, maximum=10)
         sla = t.get("sla_hours", tiers.DEFAULT_SLA_HOURS)
         if isinstance(sla, bool) or not isinstance(sla, (int, float)) or not 0 < sla <= 24 * 30:
             raise BadRequest(f"tiers[{i}].sla_hours", "must be a number of hours between 0 and 720")
-        out.append({"tier": tier, "sla_hours": sla})
+        entry = {"tier": tier, "sla_hours": sla,
+                 "clock": validate.choice(t, "clock", ("wall", "business"), required=False, default="wall")}
+        tz = validate.timezone(t, "timezone", required=False)
+        if tz:
+            entry["timezone"] = tz
+        out.append(entry)
     numbers = [t["tier"] for t in out]
     if sorted(numbers) != list(range(1, len(numbers) + 1)):
         raise BadRequest("tiers", "tiers must be numbered 1, 2, 3, ... without gaps or repeats")

@@ -30,10 +30,10 @@ def current_rota() -> rota_rules.Rotation | None:
     return rota_rules.from_document(doc)
 
 
-def chain_at(now: datetime) -> list[dict]:
+def chain_at(now: datetime, leads_only: bool = False) -> list[dict]:
     """Who is paged, in order: holder, backup, then every lead not already in it."""
     chain: list[dict] = []
-    rot = current_rota()
+    rot = None if leads_only else current_rota()
     if rot is not None:
         chain.append({"person_id": rot.holder_at(now), "role": "holder"})
         backup = rot.backup_at(now)
@@ -47,22 +47,23 @@ def chain_at(now: datetime) -> list[dict]:
     return chain
 
 
-def page_text(ticket: store.Ticket) -> str:
+def page_text(ticket: store.Ticket, reason: str | None = None) -> str:
     words = (ticket.subject or "").split()
     gist = " ".join(words[:10]) + ("..." if len(words) > 10 else "")
     n = ticket.id
-    return f"URGENT #{n} ({ticket.channel}): {gist}\nACK {n} · RES {n} · {n} <text> answers the customer"
+    head = f"BREACH #{n}: tier {ticket.tier} deadline passed" if reason == "tier breach" else f"URGENT #{n}"
+    return f"{head} ({ticket.channel}): {gist}\nACK {n} · RES {n} · {n} <text> answers the customer"
 
 
-def open_page(ticket: store.Ticket, now: datetime, reason: str) -> Page:
+def open_page(ticket: store.Ticket, now: datetime, reason: str, leads_only: bool = False) -> Page:
     """Writes the ticket's page durably (once), then tries to send it at once."""
     from chalicelib import tickets
 
     existing = store.get_page(f"t{ticket.id}")
     if existing is not None and existing.status == "open":
         return existing
-    page = Page(id=f"t{ticket.id}", ticket_id=ticket.id, chain=chain_at(now), step=0, attempt="sms", sent=False,
-                reason=reason, created_at=now, updated_at=now, due_pk=DUE, due_at=now)
+    page = Page(id=f"t{ticket.id}", ticket_id=ticket.id, chain=chain_at(now, leads_only), step=0, attempt="sms",
+                sent=False, reason=reason, created_at=now, updated_at=now, due_pk=DUE, due_at=now)
     if existing is not None:  # an old, finished page: a new urgent episode starts over
         page.version = existing.version
         store.save_page(page)
@@ -86,7 +87,8 @@ def advance(page_id: str, now: datetime, ticket: store.Ticket | None = None) -> 
     if page is None or page.status != "open" or page.due_at is None or page.due_at > now:
         return page
     ticket = ticket or store.get_ticket(page.ticket_id)
-    if ticket is None or ticket.status in ("resolved", "closed") or ticket.acked_at is not None:
+    if ticket is None or ticket.status in ("resolved", "closed") or (
+            ticket.acked_at is not None and ticket.acked_at >= page.created_at):
         page.status, page.due_pk, page.due_at = "cancelled", None, None
         _save_quietly(page)
         return page
@@ -138,7 +140,7 @@ def _contact(page: Page, ticket: store.Ticket, now: datetime) -> None:
         return
     try:
         if page.attempt == "sms":
-            sid = notify.send_sms(phone, page_text(ticket), now=now)
+            sid = notify.send_sms(phone, page_text(ticket, page.reason), now=now)
         else:
             sid = notify.place_call(phone, f"{config.public_base_url()}/twilio/voice/page/{page.ticket_id}",
                                     now=now)

@@ -9,6 +9,7 @@ time that was left.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from chalicelib import store
 
@@ -31,12 +32,79 @@ def top_tier(pol: dict | None = None) -> int:
     return max(t["tier"] for t in pol["tiers"])
 
 
-def sla(tier: int, pol: dict | None = None) -> timedelta:
+def tier_policy(tier: int, pol: dict | None = None) -> dict:
     pol = pol or policy()
     for t in pol["tiers"]:
         if t["tier"] == tier:
-            return timedelta(hours=t.get("sla_hours", DEFAULT_SLA_HOURS))
-    return timedelta(hours=DEFAULT_SLA_HOURS)
+            return t
+    return {"tier": tier, "sla_hours": DEFAULT_SLA_HOURS}
+
+
+def sla(tier: int, pol: dict | None = None) -> timedelta:
+    return timedelta(hours=tier_policy(tier, pol).get("sla_hours", DEFAULT_SLA_HOURS))
+
+
+# --- business-hours clocks (DST-correct: walk local days, convert each edge) -----
+
+
+def _business_windows(start: datetime, zone: ZoneInfo):
+    """Yields (open, close) UTC instants of business hours from start's local day on."""
+    from chalicelib import expectations
+
+    days, opens, closes = expectations._hours()
+    day = start.astimezone(zone).date()
+    for _ in range(3660):
+        if day.weekday() in days:
+            yield (datetime.combine(day, opens, tzinfo=zone).astimezone(start.tzinfo),
+                   datetime.combine(day, closes, tzinfo=zone).astimezone(start.tzinfo))
+        day += timedelta(days=1)
+
+
+def add_business_time(start: datetime, amount: timedelta, zone: ZoneInfo) -> datetime:
+    """The instant when `amount` of business time has passed since `start`."""
+    left = amount
+    for opens, closes in _business_windows(start, zone):
+        begin = max(opens, start)
+        if begin >= closes:
+            continue
+        if begin + left <= closes:
+            return begin + left
+        left -= closes - begin
+    raise ValueError("business hours never add up: check BUSINESS_HOURS")
+
+
+def business_time_between(a: datetime, b: datetime, zone: ZoneInfo) -> timedelta:
+    total = timedelta()
+    if b <= a:
+        return total
+    for opens, closes in _business_windows(a, zone):
+        if opens >= b:
+            break
+        begin, end = max(opens, a), min(closes, b)
+        if end > begin:
+            total += end - begin
+    return total
+
+
+def _zone(tp: dict) -> ZoneInfo:
+    from chalicelib import config
+
+    return ZoneInfo(tp.get("timezone") or config.business_timezone())
+
+
+def deadline(tier: int, start: datetime, remaining: timedelta | None = None) -> datetime:
+    tp = tier_policy(tier)
+    amount = remaining if remaining is not None else timedelta(hours=tp.get("sla_hours", DEFAULT_SLA_HOURS))
+    if tp.get("clock") == "business":
+        return add_business_time(start, amount, _zone(tp))
+    return start + amount
+
+
+def time_left(tier: int, now: datetime, due: datetime) -> timedelta:
+    tp = tier_policy(tier)
+    if tp.get("clock") == "business":
+        return business_time_between(now, due, _zone(tp))
+    return max(timedelta(), due - now)
 
 
 def pick_owner(candidates: list[tuple[str, int]]) -> str | None:
@@ -47,9 +115,18 @@ def pick_owner(candidates: list[tuple[str, int]]) -> str | None:
 
 
 def choose_owner(tier: int, *, priority: str, now: datetime) -> str:
-    """Owner for a ticket entering `tier`; the placeholder when nobody is there."""
+    """Owner for a ticket entering `tier`: out of hours an urgent tier-1 ticket goes
+    to the phone's holder; else the tier member with the fewest open tickets;
+    the placeholder when the tier is empty (never no owner)."""
+    from chalicelib import expectations
     from chalicelib.tickets import UP_FOR_GRABS
 
+    if tier == 1 and priority == "urgent" and not expectations.is_business_hours(now):
+        from chalicelib.escalation import paging
+
+        rot = paging.current_rota()
+        if rot is not None:
+            return rot.holder_at(now)
     members = [p.id for p in store.all_people() if (p.tier or 1) == tier]
     candidates = [(pid, store.count_open_by_owner(pid)) for pid in members]
     return pick_owner(candidates) or UP_FOR_GRABS
@@ -59,12 +136,12 @@ def enter_tier(ticket: store.Ticket, tier: int, now: datetime) -> None:
     ticket.tier = tier
     ticket.tier_entered_at = now
     ticket.tier_remaining_seconds = None
-    _start(ticket, now, sla(tier))
+    _start(ticket, now, None)
 
 
-def _start(ticket: store.Ticket, now: datetime, remaining: timedelta) -> None:
+def _start(ticket: store.Ticket, now: datetime, remaining: timedelta | None) -> None:
     ticket.tier_due_pk = DUE_PK
-    ticket.tier_due_at = now + remaining
+    ticket.tier_due_at = deadline(ticket.tier, now, remaining)
 
 
 def stop_clock(ticket: store.Ticket, now: datetime) -> None:
@@ -75,7 +152,7 @@ def stop_clock(ticket: store.Ticket, now: datetime) -> None:
 
 def pause_clock(ticket: store.Ticket, now: datetime) -> None:
     if ticket.tier_due_at is not None:
-        ticket.tier_remaining_seconds = max(0, int((ticket.tier_due_at - now).total_seconds()))
+        ticket.tier_remaining_seconds = int(time_left(ticket.tier, now, ticket.tier_due_at).total_seconds())
     ticket.tier_due_pk = None
     ticket.tier_due_at = None
 
@@ -85,4 +162,22 @@ def resume_clock(ticket: store.Ticket, now: datetime) -> None:
         _start(ticket, now, timedelta(seconds=ticket.tier_remaining_seconds))
         ticket.tier_remaining_seconds = None
     else:
-        _start(ticket, now, sla(ticket.tier))
+        _start(ticket, now, None)
+
+
+def sweep(now: datetime) -> int:
+    """Moves every ticket whose tier deadline passed; returns how many it looked at.
+
+    A Query on the sparse due-time GSI (no Scan): its cost grows with what is
+    due, not with the table. Each move is a version-conditional write, so
+    overlapping sweeps move a ticket once, and a ticket resolved meanwhile
+    is left alone (the fresh read sees it resolved).
+    """
+    from chalicelib import tickets
+
+    due = store.tickets_due(now)
+    for ticket_id in due:
+        tickets.escalate(ticket_id, now)
+    return len(due)
+
+
