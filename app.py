@@ -9,7 +9,7 @@ import functools
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import auth, channels, clock, config, openapi, people, tickets, validate
+from chalicelib import auth, channels, clock, config, openapi, people, store, tickets, validate
 from chalicelib.channels import twilio_hooks
 from chalicelib.channels.twilio_hooks import FORM
 from chalicelib.errors import ApiError, BadRequest, NotFound, TooLarge
@@ -33,6 +33,7 @@ _CHALICE_CODES = {  # Chalice's own error bodies, mapped into the contract's sha
 @app.middleware("http")
 def contract_errors(event, get_response):
     """Body limit, ApiError → contract shape, and no Chalice-shaped errors."""
+    store.begin_unit()
     raw = event.raw_body if event is not None else b""
     if raw and len(raw) > config.MAX_BODY_BYTES:
         err = TooLarge(f"the body is {len(raw)} bytes; at most {config.MAX_BODY_BYTES} are accepted")
@@ -117,8 +118,6 @@ def create_person(principal):
 @app.route("/people", methods=["GET"])
 @staff("admin")
 def list_people(principal):
-    from chalicelib import store
-
     q = query()
     try:
         cursor = store.decode_cursor(q.get("cursor"))
@@ -160,8 +159,6 @@ def delete_person(principal, person_id):
 @app.route("/tickets", methods=["GET"])
 @staff()
 def list_tickets(principal):
-    from chalicelib import store
-
     q = query()
     status = q.get("status") or None
     if status is not None and status not in tickets.STATUSES:
@@ -509,6 +506,7 @@ def step_number(raw: str) -> int:
 def page_sweep(event):
     from chalicelib.escalation import paging
 
+    store.begin_unit()
     paging.sweep(clock.now())
 
 
@@ -517,6 +515,7 @@ def tier_sweep(event):
     """The 20-hour rule: expired tickets move up a tier; the top tier's expiry pages the leads."""
     from chalicelib.escalation import tiers
 
+    store.begin_unit()
     tiers.sweep(clock.now())
 
 
@@ -525,4 +524,5 @@ def handoff_sweep(event):
     """TAKE requests before a handoff; the current holder stays if nobody takes it."""
     from chalicelib.escalation import handoff
 
+    store.begin_unit()
     handoff.sweep(clock.now())

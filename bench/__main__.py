@@ -1,57 +1,179 @@
-"""`make bench`: DynamoDB round trips and in-process time per request.
+"""`make bench`: DynamoDB round trips and in-process time per request and per sweep.
 
-Runs against moto in-process: the round-trip counts are exact and what
-matters (each is ~5-10 ms on real DynamoDB); milliseconds here are moto's and
-only compare runs on one machine.
+Runs against moto in-process: the round-trip counts are exact and are what
+matters (each costs ~5-10 ms on real DynamoDB); milliseconds here are moto's
+and only compare runs on one machine. Figures go in docs/benchmarks.md.
 """
 from __future__ import annotations
 
 import statistics
+import subprocess
 import sys
+import time
+from datetime import datetime, timedelta, timezone
+from urllib.parse import urlencode
 
 from bench.harness import call, counted, fmt
 
+FRIDAY_NIGHT = datetime(2026, 11, 20, 21, 0, tzinfo=timezone.utc)
+
+
+def staff_api(http) -> None:
+    ben_key = call(http, "post", "/people", {"name": "Dana Bench", "tier": 1}).json_body["api_key"]
+    print("\nStaff API: DynamoDB round trips per request (20 requests each, median time)")
+    ticket_ids: list[int] = []
+
+    def measure(label, method, path_fn, payload=None, key="bench-admin-key", n=20):
+        times, calls = [], None
+        for i in range(n):
+            with counted() as r:
+                resp = call(http, method, path_fn(i), payload(i) if callable(payload) else payload, key=key)
+            assert resp.status_code < 400, (label, resp.status_code, resp.body)
+            if label == "open ticket (POST /tickets)":
+                ticket_ids.append(resp.json_body["id"])
+            times.append(r["ms"])
+            calls = r["calls"]
+        print(f"  {label:<34} {sum(calls.values()):>2} round trips ({fmt(calls)}); "
+              f"median {statistics.median(times):.1f} ms")
+
+    measure("open ticket (POST /tickets)", "post", lambda i: "/tickets",
+            lambda i: {"text": "our shop is down", "contact": f"+4915100001{i:03d}"})
+    measure("get ticket", "get", lambda i: f"/tickets/{ticket_ids[i]}")
+    measure("reply (agent key)", "post", lambda i: f"/tickets/{ticket_ids[i]}/reply", {"text": "on it"}, key=ben_key)
+    measure("ack", "post", lambda i: f"/tickets/{ticket_ids[i]}/ack")
+    measure("list tickets (limit 20)", "get", lambda i: "/tickets?limit=20")
+    measure("resolve", "post", lambda i: f"/tickets/{ticket_ids[i]}/resolve")
+
+
+def webhooks(http) -> None:
+    """Inbound SMS through the signed webhook, Twilio's REST client caught at the HTTP layer."""
+    import os
+
+    import responses
+    from twilio.request_validator import RequestValidator
+
+    from chalicelib import clock, notify
+
+    sid = "AC" + "0" * 32
+    os.environ["TWILIO_ACCOUNT_SID"] = sid
+    notify._client_cache.clear()
+    validator = RequestValidator(os.environ["TWILIO_AUTH_TOKEN"])
+    handed: list[float] = []
+
+    def message(request):
+        handed.append(time.perf_counter())
+        return 201, {}, '{"sid": "SM%032d", "status": "queued"}' % len(handed)
+
+    def post(params):
+        url = os.environ["PUBLIC_BASE_URL"] + "/twilio/sms"
+        headers = {"Content-Type": "application/x-www-form-urlencoded",
+                   "X-Twilio-Signature": validator.compute_signature(url, params)}
+        return http.post("/twilio/sms", headers=headers, body=urlencode(params))
+
+    print("\nTwilio webhooks: inbound SMS (signed), DynamoDB round trips and time")
+    clock.set_now(FRIDAY_NIGHT)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.POST, f"https://api.twilio.com/2010-04-01/Accounts/{sid}/Messages.json",
+                          callback=message)
+        rows = {"new customer text": [], "follow-up text (same burst)": [], "retried webhook": [],
+                "urgent text → page": []}
+        latencies = []
+        for i in range(20):
+            phone = f"+4917700{i:06d}"
+            params = {"MessageSid": f"SM{i:032d}", "From": phone, "Body": "hello", "NumMedia": "0"}
+            with counted() as r:
+                assert post(params).status_code == 200
+            rows["new customer text"].append(r)
+            with counted() as r:
+                assert post(params).status_code == 200
+            rows["retried webhook"].append(r)
+            with counted() as r:
+                post({**params, "MessageSid": f"SMb{i:031d}", "Body": "more detail"})
+            rows["follow-up text (same burst)"].append(r)
+            handed.clear()
+            start = time.perf_counter()
+            with counted() as r:
+                post({**params, "MessageSid": f"SMc{i:031d}", "From": f"+4917800{i:06d}",
+                      "Body": "URGENT our shop is down"})
+            rows["urgent text → page"].append(r)
+            assert handed, "the page was not handed to the Twilio client"
+            latencies.append((handed[0] - start) * 1000)
+        for label, results in rows.items():
+            calls = results[-1]["calls"]
+            print(f"  {label:<30} {sum(calls.values()):>2} round trips ({fmt(calls)}); "
+                  f"median {statistics.median(r['ms'] for r in results):.1f} ms")
+        print(f"  urgent SMS → page handed to Twilio's client: median {statistics.median(latencies):.1f} ms, "
+              f"max {max(latencies):.1f} ms (within the same request)")
+    os.environ.pop("TWILIO_ACCOUNT_SID")
+    notify._client_cache.clear()
+    clock.set_now(None)
+
+
+def sweeps() -> None:
+    """The tier sweep over 100 and over 10,000 open tickets with the same 10 due."""
+    from chalicelib import store
+    from chalicelib.escalation import paging, tiers
+
+    print("\nSweeps: DynamoDB calls grow with what is due, not with the table")
+    for total in (100, 10_000):
+        for model in (store.Ticket, store.TicketItem, store.Page):
+            model.delete_table()
+        store.create_tables()
+        t0 = time.perf_counter()
+        with store.Ticket.batch_write() as batch:
+            for i in range(1, total + 1):
+                due = FRIDAY_NIGHT - timedelta(minutes=5) if i <= 10 else FRIDAY_NIGHT + timedelta(hours=10)
+                batch.save(store.Ticket(id=i, status="open", channel="sms", priority="normal", tier=1,
+                                        owner="up-for-grabs", created_at=FRIDAY_NIGHT, updated_at=FRIDAY_NIGHT,
+                                        tier_due_pk="due", tier_due_at=due, seq=0, version=1))
+        with store.Page.batch_write() as batch:
+            for i in range(1, total + 1):
+                due = FRIDAY_NIGHT - timedelta(minutes=1) if i <= 10 else None
+                batch.save(store.Page(id=f"t{i}", ticket_id=i, chain=[], step=0, status="open" if due else "acked",
+                                      created_at=FRIDAY_NIGHT, updated_at=FRIDAY_NIGHT, due_pk="due" if due else None,
+                                      due_at=due, version=1))
+        fill = time.perf_counter() - t0
+        with counted() as r:
+            looked = tiers.sweep(FRIDAY_NIGHT)
+        with counted() as p:
+            pages = paging.sweep(FRIDAY_NIGHT)
+        print(f"  {total:>6} open tickets, 10 due: tier sweep {sum(r['calls'].values())} calls "
+              f"({fmt(r['calls'])}), {looked} moved, {r['ms']:.0f} ms; page sweep {sum(p['calls'].values())} "
+              f"calls ({fmt(p['calls'])}), {pages} due; (filled in {fill:.1f} s)")
+
+
+def import_cost() -> None:
+    code = ("import time, sys; t = time.perf_counter(); import app; "
+            "print(f'{(time.perf_counter() - t) * 1000:.0f} ms', "
+            "'twilio.rest' in sys.modules, 'requests' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    print(f"\nCold start: `import app` takes {out[0]} ms here; twilio.rest imported: {out[2]}, requests: {out[3]}")
+
 
 def main() -> int:
+    import logging
+
     from chalice.test import Client
     from moto import mock_aws
 
     from app import app
     from chalicelib import store
+    from chalicelib.logs import logger
 
+    logger.setLevel(logging.WARNING)
     with mock_aws(), Client(app, stage_name="test") as client:
         store.create_tables()
         http = client.http
         for name, tier in (("Ana Lopez", 1), ("Ben Okafor", 1), ("Chloe Martin", 2)):
-            call(http, "post", "/people", {"name": name, "tier": tier})
-        ben_key = call(http, "post", "/people", {"name": "Dana Bench", "tier": 1}).json_body["api_key"]
-        print("Requests (staff API), DynamoDB round trips per request:")
-        rows = []
-        ticket_ids = []
-
-        def measure(label, method, path_fn, payload=None, key="bench-admin-key", n=20):
-            times, calls = [], None
-            for i in range(n):
-                with counted() as r:
-                    resp = call(http, method, path_fn(i), payload(i) if callable(payload) else payload, key=key)
-                assert resp.status_code < 400, (label, resp.status_code, resp.body)
-                if label == "open ticket":
-                    ticket_ids.append(resp.json_body["id"])
-                times.append(r["ms"])
-                calls = r["calls"]
-            rows.append((label, sum(calls.values()), fmt(calls), statistics.median(times)))
-
-        measure("open ticket", "post", lambda i: "/tickets",
-                lambda i: {"text": "our shop is down", "contact": f"+4915100001{i:03d}"})
-        measure("get ticket", "get", lambda i: f"/tickets/{ticket_ids[i]}")
-        measure("reply (agent key)", "post", lambda i: f"/tickets/{ticket_ids[i]}/reply", {"text": "on it"},
-                key=ben_key)
-        measure("ack", "post", lambda i: f"/tickets/{ticket_ids[i]}/ack")
-        measure("list tickets", "get", lambda i: "/tickets?limit=20")
-        measure("resolve", "post", lambda i: f"/tickets/{ticket_ids[i]}/resolve")
-        width = max(len(r[0]) for r in rows)
-        for label, total, detail, ms in rows:
-            print(f"  {label:<{width}}  {total:>2} round trips  ({detail})  median {ms:.1f} ms in-process")
+            call(http, "post", "/people", {"name": name, "tier": tier,
+                                           "phone": f"+49151000000{tier}{len(name)}"})
+        ids = [p["id"] for p in call(http, "get", "/people").json_body["items"]]
+        call(http, "put", "/rota", {"timezone": "Europe/Berlin", "handoff": {"weekday": "friday", "time": "18:00"},
+                                    "shift_days": 7, "members": ids, "start": "2026-11-20"})
+        staff_api(http)
+        webhooks(http)
+        sweeps()
+    import_cost()
     return 0
 
 

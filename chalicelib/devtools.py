@@ -19,7 +19,11 @@ DEMO_TEAM = [
 
 
 def seed(now: datetime) -> list[tuple[dict, str]]:
-    """Creates the demo team once; returns [(person json, api key)] of new people."""
+    """Creates the demo team and a weekly rota once; returns [(person json, api key)]."""
+    from datetime import timedelta
+
+    from chalicelib.escalation import oncall
+
     existing, _ = store.list_people(limit=1)
     if existing:
         return []
@@ -27,6 +31,9 @@ def seed(now: datetime) -> list[tuple[dict, str]]:
     for member in DEMO_TEAM:
         person, key = people.create(dict(member), now)
         out.append((people.person_json(person), key))
+    oncall.put_rota({"timezone": "Europe/Berlin", "handoff": {"weekday": "friday", "time": "18:00"},
+                     "shift_days": 7, "members": [p["id"] for p, _ in out],
+                     "start": (now - timedelta(days=7)).date().isoformat()}, now)
     return out
 
 

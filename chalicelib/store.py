@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -305,6 +306,42 @@ MODELS: list[type[Model]] = [Counter, Ticket, TicketItem, Person, ApiKey, Idempo
 TTL_ATTRIBUTES = {IdempotencyKey: "expires_at", Outbound: "expires_at"}
 
 
+# --- request-scoped cache -------------------------------------------------------
+# Settings (policy, rota) and the team list are read several times while one
+# request or sweep runs; they are cached for that unit of work only. Entry
+# points call begin_unit() (the middleware and every schedule handler).
+
+class _Unit(threading.local):
+    def __init__(self):
+        self.cache: dict = {}
+
+
+_LOCAL = _Unit()
+
+
+def begin_unit() -> None:
+    _LOCAL.cache = {}
+
+
+class _UnitProxy:
+    """Dict-like view of the current thread's cache (one unit of work per thread)."""
+
+    def __contains__(self, key):
+        return key in _LOCAL.cache
+
+    def __getitem__(self, key):
+        return _LOCAL.cache[key]
+
+    def __setitem__(self, key, value):
+        _LOCAL.cache[key] = value
+
+    def pop(self, key, default=None):
+        return _LOCAL.cache.pop(key, default)
+
+
+_UNIT = _UnitProxy()
+
+
 # --- tables -------------------------------------------------------------------
 
 
@@ -478,10 +515,13 @@ def list_people(limit: int = 100, cursor: dict | None = None) -> tuple[list[Pers
 
 
 def all_people() -> list[Person]:
-    return list(Person.all_people.query("person"))
+    if "people" not in _UNIT:
+        _UNIT["people"] = list(Person.all_people.query("person"))
+    return _UNIT["people"]
 
 
 def create_person(person: Person, key: ApiKey) -> None:
+    _UNIT.pop("people", None)
     with TransactWrite(connection=_conn(Person)) as tx:
         tx.save(person, condition=Person.id.does_not_exist())
         tx.save(key, condition=ApiKey.key_hash.does_not_exist())
@@ -489,6 +529,7 @@ def create_person(person: Person, key: ApiKey) -> None:
 
 def save_person(person: Person, key: ApiKey | None = None) -> None:
     """Conditional on the person's version; keeps the key's role in step."""
+    _UNIT.pop("people", None)
     try:
         with TransactWrite(connection=_conn(Person)) as tx:
             tx.save(person)
@@ -501,6 +542,7 @@ def save_person(person: Person, key: ApiKey | None = None) -> None:
 
 
 def delete_person(person: Person) -> None:
+    _UNIT.pop("people", None)
     with TransactWrite(connection=_conn(Person)) as tx:
         tx.delete(person)
         if person.key_hash:
@@ -518,15 +560,19 @@ def get_api_key(key_hash: str) -> ApiKey | None:
 
 
 def get_setting(name: str) -> dict | None:
-    try:
-        return Setting.get(name).data
-    except DoesNotExist:
-        return None
+    key = f"setting#{name}"
+    if key not in _UNIT:
+        try:
+            _UNIT[key] = Setting.get(name, consistent_read=True).data
+        except DoesNotExist:
+            _UNIT[key] = None
+    return _UNIT[key]
 
 
 def put_setting(name: str, data: dict, now: datetime) -> None:
     """Last writer wins for whole documents (admins replace policy/rota as a unit)."""
     Setting(name=name, data=data, updated_at=now).save(add_version_condition=False)
+    _UNIT[f"setting#{name}"] = data
 
 
 def change_setting(name: str, change, now: datetime, retries: int = 5) -> dict:
@@ -541,6 +587,7 @@ def change_setting(name: str, change, now: datetime, retries: int = 5) -> dict:
         item.updated_at = now
         try:
             item.save()
+            _UNIT[f"setting#{name}"] = item.data
             return item.data
         except PutError as exc:
             if not _is_condition_failure(exc):

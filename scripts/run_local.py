@@ -37,6 +37,7 @@ def _env(port: int) -> dict[str, str]:
                         "AWS_DEFAULT_REGION": "eu-central-1"}.items():
         os.environ.setdefault(name, value)
     os.environ.pop("AWS_PROFILE", None)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # the console shows the outbox; JSON logs on demand
     return chosen
 
 

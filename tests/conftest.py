@@ -30,6 +30,7 @@ def tables():
     # botocore clients survive across tests (creating them costs ~0.1 s each);
     # moto intercepts every call at send time, so each test still gets empty tables.
     with mock_aws():
+        store.begin_unit()
         store.create_tables()
         notify.clear_outbox()
         yield

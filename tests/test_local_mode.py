@@ -60,7 +60,7 @@ def test_local_mode_serves_the_api_and_stops_cleanly():
         ticket = json.loads(body)
         _get(base + f"/tickets/{ticket['id']}/reply", auth, json.dumps({"text": "hi there"}).encode())
         status, outbox = _get(base + "/dev/outbox")
-        assert [m["body"] for m in json.loads(outbox)["items"]] == ["hi there"]
+        assert "hi there" in [m.get("body") for m in json.loads(outbox)["items"]]
     finally:
         proc.send_signal(signal.SIGINT)
         try:

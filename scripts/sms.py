@@ -1,0 +1,47 @@
+"""Send a signed test SMS (or call) to a running `make run`, as Twilio would.
+
+    .venv/bin/python -m scripts.sms +4917712345678 "our shop is down"
+    .venv/bin/python -m scripts.sms +4915100000002 "ack 1"      # a demo staff phone
+
+Signs with TWILIO_AUTH_TOKEN (local default: local-auth-token) against
+PUBLIC_BASE_URL (default http://127.0.0.1:$PORT) and prints the TwiML reply.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+import urllib.error
+import urllib.request
+from urllib.parse import urlencode
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("sender", help="the phone number the text comes from, e.g. +4917712345678")
+    parser.add_argument("body", help="the text")
+    args = parser.parse_args(argv)
+
+    from twilio.request_validator import RequestValidator
+
+    port = os.environ.get("PORT", "8000")
+    base = os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/")
+    token = os.environ.get("TWILIO_AUTH_TOKEN", "local-auth-token")
+    params = {"MessageSid": "SM" + secrets.token_hex(16), "AccountSid": "AC" + "0" * 32, "From": args.sender,
+              "To": os.environ.get("SUPPORT_NUMBER", "+15005550006"), "Body": args.body, "NumMedia": "0"}
+    url = base + "/twilio/sms"
+    request = urllib.request.Request(url, data=urlencode(params).encode(), headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": RequestValidator(token).compute_signature(url, params)})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            print(response.read().decode())
+    except urllib.error.HTTPError as err:
+        print(f"{err.code}: {err.read().decode()}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
