@@ -105,6 +105,32 @@ def chat_page():
     return Response(webchat.page(), headers={"Content-Type": "text/html; charset=utf-8"})
 
 
+@app.route("/chat/sessions", methods=["POST"])
+def start_chat():
+    from chalicelib.channels import webchat
+
+    identity = app.current_request.context.get("identity") or {}
+    return created(webchat.start(body(), identity.get("sourceIp") or "unknown", clock.now()))
+
+
+@app.route("/chat/sessions/{session_id}/messages", methods=["POST"])
+def post_chat_message(session_id):
+    from chalicelib.channels import webchat
+
+    now = clock.now()
+    session = webchat.open_session(session_id, app.current_request.headers.get("authorization"), now)
+    return created(webchat.post(session, body(), now))
+
+
+@app.route("/chat/sessions/{session_id}/messages", methods=["GET"])
+def poll_chat_messages(session_id):
+    from chalicelib.channels import webchat
+
+    now = clock.now()
+    session = webchat.open_session(session_id, app.current_request.headers.get("authorization"), now)
+    return webchat.poll(session, query().get("after"))
+
+
 # --- people --------------------------------------------------------------------
 
 

@@ -1,11 +1,8 @@
 """An in-process app on moto, with every DynamoDB call counted by operation."""
 from __future__ import annotations
 
-import collections
-import contextlib
 import json
 import os
-import time
 
 os.environ.update({
     "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "eu-central-1",
@@ -16,29 +13,7 @@ os.environ.update({
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("TWILIO_ACCOUNT_SID", None)
 
-from pynamodb.connection import base as _base  # noqa: E402
-
-CALLS: collections.Counter = collections.Counter()
-_real = _base.Connection._make_api_call
-
-
-def _counting(self, operation_name, operation_kwargs, *args, **kwargs):
-    CALLS[operation_name] += 1
-    return _real(self, operation_name, operation_kwargs, *args, **kwargs)
-
-
-_base.Connection._make_api_call = _counting
-
-
-@contextlib.contextmanager
-def counted():
-    """Yields a dict filled with {'calls': Counter, 'ms': elapsed} on exit."""
-    CALLS.clear()
-    result: dict = {}
-    start = time.perf_counter()
-    yield result
-    result["ms"] = (time.perf_counter() - start) * 1000
-    result["calls"] = collections.Counter(CALLS)
+from bench.counting import CALLS, counted, fmt  # noqa: E402,F401
 
 
 def call(http, method: str, path: str, payload=None, key: str = "bench-admin-key"):
@@ -47,5 +22,3 @@ def call(http, method: str, path: str, payload=None, key: str = "bench-admin-key
     return getattr(http, method)(path, headers=headers, body=body)
 
 
-def fmt(calls: collections.Counter) -> str:
-    return ", ".join(f"{op} {n}" for op, n in sorted(calls.items())) or "none"

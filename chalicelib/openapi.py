@@ -173,7 +173,8 @@ def _json(name: str) -> dict:
 def _errors(*codes: int) -> dict:
     text = {400: "Bad input (names the field)", 401: "Missing or invalid API key",
             403: "Not allowed (or a webhook's signature does not match)",
-            404: "Not found", 409: "Conflict", 413: "Body too large", 415: "Unsupported media type"}
+            404: "Not found", 409: "Conflict", 413: "Body too large", 415: "Unsupported media type",
+            429: "Too many requests"}
     return {str(c): {"description": text[c], "content": _json("Error")} for c in codes}
 
 
@@ -269,9 +270,47 @@ def _webhook(summary: str, params: list | None = None) -> dict:
     return {"post": op}
 
 
+_SESSION = _path("session_id", "chat session id")
+_CHAT_AUTH = [{"chatToken": []}]
+
+
+def _chat(op: dict) -> dict:
+    op["security"] = _CHAT_AUTH
+    return op
+
+
 _STEP = _path("step", "dial step", {"type": "string", "pattern": "^[0-9]{1,2}$"})
 
+SCHEMAS.update({
+    "ChatStart": {"type": "object", "additionalProperties": False, "required": ["name"],
+                  "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 80},
+                                 "contact": {"type": "string", "example": "+4915112345678"}}},
+    "ChatSession": {"type": "object", "required": ["session_id", "token", "ticket_id"], "properties": {
+        "session_id": _STR, "token": {"type": "string", "description": "shown once; Bearer for this session only"},
+        "ticket_id": {"type": "integer"}, "expectation": _STR}},
+    "ChatMessageInput": {"type": "object", "additionalProperties": False, "required": ["text"], "properties": {
+        "text": {"type": "string", "minLength": 1, "maxLength": 2000},
+        "echo_id": {"type": "string", "maxLength": 64, "description": "client id echoed back"}}},
+    "ChatMessageCreated": {"type": "object", "required": ["id", "at"], "properties": {
+        "id": _STR, "at": _TIME, "echo_id": _NULL_STR}},
+    "ChatMessages": {"type": "object", "required": ["messages", "cursor"], "properties": {
+        "messages": {"type": "array", "items": {"type": "object", "required": ["id", "author", "text", "at"],
+                                                 "properties": {"id": _STR,
+                                                                "author": {"enum": ["customer", "agent", "system"]},
+                                                                "text": _STR, "at": _TIME, "author_name": _STR}}},
+        "cursor": _NULL_STR, "ticket": _OBJ}},
+})
+
 PATHS.update({
+    "/chat/sessions": {"post": _op("Start a web chat (a webchat ticket)", 201, "ChatSession", body="ChatStart",
+                                   auth=False, errors=(429,))},
+    "/chat/sessions/{session_id}/messages": {
+        "post": _chat(_op("Send a message (Bearer: the session's token)", 201, "ChatMessageCreated",
+                          body="ChatMessageInput", auth=False, params=[_SESSION], errors=(401, 404, 429))),
+        "get": _chat(_op("New messages after a cursor (never skips or repeats)", 200, "ChatMessages", auth=False,
+                         params=[_SESSION, _q("after", _STR, "the cursor of the previous poll")],
+                         errors=(400, 401, 404))),
+    },
     "/rota": {"put": _op("Set the emergency phone rotation", 200, "Rota", body="RotaInput", errors=(403,)),
               "get": _op("The rotation", 200, "Rota", errors=(404,))},
     "/rota/overrides": {"post": _op("Replace the holder for a window", 201, "Override", body="OverrideInput",
@@ -314,7 +353,9 @@ def document(base_url: str = "") -> dict:
                                 "Errors are {\"error\": {\"code\", \"message\"}}."},
         "paths": copy.deepcopy(PATHS),
         "components": {"schemas": copy.deepcopy(SCHEMAS),
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                                           "chatToken": {"type": "http", "scheme": "bearer",
+                                                         "description": "the token from POST /chat/sessions"}}},
     }
     if base_url:
         doc["servers"] = [{"url": base_url}]

@@ -301,9 +301,32 @@ class Page(Model):
     by_due = PagesDue()
 
 
+class ChatSession(Model):
+    """A web chat session: an opaque id, a token stored only as its hash, a ticket."""
+
+    Meta = _Meta("chat_sessions")
+    id = UnicodeAttribute(hash_key=True)
+    token_hash = UnicodeAttribute()
+    ticket_id = NumberAttribute()
+    name = UnicodeAttribute(null=True)
+    contact = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
+class Limit(Model):
+    """Fixed-window rate-limit counters: one atomic ADD per request, TTL cleans up."""
+
+    Meta = _Meta("limits")
+    key = UnicodeAttribute(hash_key=True)
+    count = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
 MODELS: list[type[Model]] = [Counter, Ticket, TicketItem, Person, ApiKey, IdempotencyKey, Setting, Contact,
-                             Outbound, Page]
-TTL_ATTRIBUTES = {IdempotencyKey: "expires_at", Outbound: "expires_at"}
+                             Outbound, Page, ChatSession, Limit]
+TTL_ATTRIBUTES = {IdempotencyKey: "expires_at", Outbound: "expires_at", ChatSession: "expires_at",
+                  Limit: "expires_at"}
 
 
 # --- request-scoped cache -------------------------------------------------------
@@ -722,6 +745,37 @@ def save_page(page: Page) -> None:
 def due_pages(now: datetime, limit: int = 100) -> list[Page]:
     """Pages whose next step is due: a Query on the sparse due-time GSI, no Scan."""
     return list(Page.by_due.query("due", range_key_condition=Page.due_at <= now, limit=limit))
+
+
+# --- chat sessions and rate limits --------------------------------------------
+
+
+def create_chat_session(session: ChatSession) -> None:
+    session.save(condition=ChatSession.id.does_not_exist())
+
+
+def get_chat_session(session_id: str, now: datetime) -> ChatSession | None:
+    """The session, unless missing or expired (TTL deletes lazily: filter on read)."""
+    try:
+        session = ChatSession.get(session_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return session if session.expires_at > now else None
+
+
+def spend(key: str, limit: int, now: datetime, window: timedelta) -> bool:
+    """Takes one unit of `key`'s budget for the current window; False when it is gone."""
+    seconds = int(window.total_seconds())
+    slot = int(now.timestamp()) // seconds
+    item = Limit(key=f"{key}#{slot}")
+    try:
+        item.update(actions=[Limit.count.add(1), Limit.expires_at.set(now + 2 * window)],
+                    condition=Limit.count.does_not_exist() | (Limit.count < limit))
+        return True
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise
 
 
 # --- helpers ------------------------------------------------------------------

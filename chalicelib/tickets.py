@@ -148,12 +148,21 @@ def _message(ticket: Ticket, author: str, text: str, now: datetime, *, author_na
 
 def add_customer_message(ticket_id: int, text: str, now: datetime, *, media: list[str] | None = None,
                          provider_id: str | None = None, channel: str | None = None) -> Ticket:
+    return customer_message(ticket_id, text, now, media=media, provider_id=provider_id, channel=channel)[0]
+
+
+def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[str] | None = None,
+                     provider_id: str | None = None, channel: str | None = None) -> tuple[Ticket, TicketItem]:
     """A customer wrote again: append; pending restarts, a recent resolve reopens."""
+    box: dict = {}
 
     def change(t: Ticket) -> list[TicketItem]:
-        items = [_message(t, "customer", text, now, author_name=t.customer_name, media=media,
-                          provider_id=provider_id, channel=channel),
-                 _event(t, "message_in", CUSTOMER, now, channel=channel or t.channel)]
+        msg = _message(t, "customer", text, now, author_name=t.customer_name, media=media,
+                       provider_id=provider_id, channel=channel)
+        box["message"] = msg
+        items = [msg, _event(t, "message_in", CUSTOMER, now, channel=channel or t.channel)]
+        if t.subject is None:
+            t.subject = _subject(text)
         if t.status == "pending":
             t.status = "open"
             tiers.resume_clock(t, now)
@@ -162,7 +171,8 @@ def add_customer_message(ticket_id: int, text: str, now: datetime, *, media: lis
             items += _reopen(t, CUSTOMER, now, repeat=True)
         return items
 
-    return _mutate(ticket_id, now, change)
+    ticket = _mutate(ticket_id, now, change)
+    return ticket, box["message"]
 
 
 def reply(ticket_id: int, text: str, actor: Actor, now: datetime, *, template_id: str | None = None,

@@ -145,3 +145,19 @@ def team(api):
                                                        people["chloe"]["id"]], "start": "2026-11-20"})
     assert r.status_code == 200, r.body
     return people
+
+
+@pytest.fixture
+def live_server():
+    """The app on a loopback port, in this process (so moto's mock applies)."""
+    import threading
+
+    from chalice.local import LocalDevServer
+
+    config = Client(app, stage_name="test")._chalice_config
+    server = LocalDevServer(app, config, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
+    thread.start()
+    host, port = server.server.server_address[:2]
+    yield f"http://{host}:{port}"
+    server.server.shutdown()

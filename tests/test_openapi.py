@@ -1,9 +1,6 @@
 """GET /openapi.json describes every route, and fuzzing it finds no 500."""
 from __future__ import annotations
 
-import threading
-
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
@@ -27,21 +24,6 @@ def test_every_route_is_described(api):
 def test_the_document_is_valid_openapi():
     schema = schemathesis.openapi.from_dict(openapi.document("http://127.0.0.1"))
     assert len(list(schema.get_all_operations())) >= len(openapi.PATHS)
-
-
-@pytest.fixture
-def live_server():
-    """The app on a loopback port, in this process (so moto's mock applies)."""
-    from chalice.local import LocalDevServer
-    from chalice.test import Client
-
-    config = Client(app, stage_name="test")._chalice_config
-    server = LocalDevServer(app, config, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.server.serve_forever, daemon=True)
-    thread.start()
-    host, port = server.server.server_address[:2]
-    yield f"http://{host}:{port}"
-    server.server.shutdown()
 
 
 _schema = schemathesis.openapi.from_dict(openapi.document())

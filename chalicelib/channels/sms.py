@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import channels, expectations, store, tickets
+from chalicelib import channels, expectations, intake, store, tickets
 from chalicelib.errors import ApiError
 from chalicelib.escalation import paging
 from chalicelib.logs import logger, mask_phone
@@ -124,26 +124,20 @@ def handle_customer(phone: str, body: str, media: list[str], sid: str | None, no
     if word in HELP_WORDS:
         return [CUSTOMER_HELP] if _spend(contact, "auto", _auto_limit(), now) else []
 
-    urgent = expectations.is_urgent(body)
     before = store.get_ticket(contact.current_ticket) if contact.current_ticket else None
     was_urgent = before is not None and before.priority == "urgent" and before.status in ("open", "pending")
     ticket, is_new = _join_or_open(contact, phone, body, media, sid, now)
-    paged = False
-    if urgent and not was_urgent:
-        # API.md: an urgent message pages the holder at once, in or out of hours.
-        ticket = tickets.mark_urgent(ticket.id, now)
-        page = paging.open_page(ticket, now, reason="urgent sms")
-        paged = page is not None and page.status == "open"
+    ticket, newly_urgent, paged = intake.urgency(ticket, body, now, was_urgent=was_urgent and not is_new,
+                                                 channel="sms")
     # One acknowledgement per burst; a newly urgent message changes the expectation, so it is answered.
     contact = store.get_contact(phone)
     recent = (contact.last_ack_ticket == ticket.id and contact.last_ack_at is not None
               and now - contact.last_ack_at < BURST)
-    if contact.opted_out or (recent and not (urgent and not was_urgent)):
+    if contact.opted_out or (recent and not newly_urgent):
         return []
     if not _spend(contact, "auto", _auto_limit(), now, ack_ticket=ticket.id):
         return []
-    return [expectations.acknowledgement(ticket.id, now=now, urgent=urgent or ticket.priority == "urgent",
-                                         paged=paged, name=ticket.customer_name)]
+    return [intake.expectation(ticket, now, paged=paged)]
 
 
 def _spend(contact: store.Contact, budget: str, limit: int, now: datetime, ack_ticket: int | None = None) -> bool:
@@ -180,6 +174,7 @@ def _join_or_open(contact: store.Contact, phone: str, body: str, media: list[str
         if joinable:
             return tickets.add_customer_message(current.id, body, now, media=media, provider_id=sid,
                                                 channel="sms"), False
+        # Urgent from the first word: out of hours the phone's holder owns it at once.
         ticket = tickets.open_ticket(channel="sms", now=now, contact=phone, contact_key=f"phone#{phone}",
                                      text=body, media=media, provider_id=sid,
                                      priority="urgent" if expectations.is_urgent(body) else "normal")

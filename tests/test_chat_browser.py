@@ -1,0 +1,95 @@
+"""The chat page in real headless Chromium (Debian's package, driven by Playwright)."""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Installs Debian's chromium when missing (Playwright's own download fails here)."""
+    if not os.path.exists(CHROMIUM):
+        if shutil.which("apt-get") is None:
+            pytest.fail("Debian's chromium is needed for the browser test: apt-get install chromium")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, capture_output=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, env=env, capture_output=True)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", "--disable-quic"])
+        yield browser
+        browser.close()
+
+
+def test_a_customer_chats_and_the_agents_reply_appears(chromium, live_server, api, team):
+    from playwright.sync_api import expect
+
+    context = chromium.new_context(viewport={"width": 390, "height": 760})  # a phone screen
+    page = context.new_page()
+    page.goto(live_server + "/chat")
+    expect(page.get_by_label("Your name")).to_be_focused()
+    page.get_by_label("Your name").fill("Mike Lee")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Phone (optional, so we can text you if you leave)")).to_be_focused()
+    page.get_by_role("button", name="Start chat").click()
+    expect(page.locator("#status")).to_contain_text("ticket #1.")
+    expect(page.locator("#status")).to_contain_text("Hi Mike")
+
+    page.get_by_label("Your message").fill("Hi, my order #5521 has not arrived")
+    page.keyboard.press("Enter")
+    expect(page.locator("#log li.customer")).to_have_text("Hi, my order #5521 has not arrived")
+    expect(page.locator("#log li.customer")).not_to_have_class(re.compile("pending"))  # the server has it
+    detail = api.get("/tickets/1").json_body
+    assert detail["messages"][0]["text"] == "Hi, my order #5521 has not arrived"
+
+    r = api.post("/tickets/1/reply", {"text": "Hi Mike, this is Ben - it ships today."}, key=team["ben"]["api_key"])
+    assert r.status_code == 201
+    reply = page.locator("#log li.agent").last
+    expect(reply).to_contain_text("Hi Mike, this is Ben - it ships today.", timeout=20_000)
+    expect(reply.locator(".who")).to_have_text("Ben")
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "chat.png"), full_page=True)
+
+    # A reload keeps the session (localStorage) and the whole conversation.
+    page.reload()
+    expect(page.locator("#status")).to_contain_text("ticket #1.")
+    expect(page.locator("#log li.agent").last).to_contain_text("it ships today", timeout=10_000)
+    expect(page.locator("#log li.customer")).to_have_count(1)
+    context.close()
+
+
+def test_a_failed_send_shows_a_retry_that_delivers(chromium, live_server, api, team):
+    from playwright.sync_api import expect
+
+    context = chromium.new_context()
+    page = context.new_page()
+    page.goto(live_server + "/chat")
+    page.get_by_label("Your name").fill("Ann")
+    page.get_by_role("button", name="Start chat").click()
+    expect(page.locator("#status")).to_contain_text("ticket #1.")
+
+    page.route("**/chat/sessions/*/messages", lambda route: route.abort()
+               if route.request.method == "POST" else route.continue_())
+    page.get_by_label("Your message").fill("are you there?")
+    page.get_by_role("button", name="Send").click()
+    retry = page.get_by_role("button", name="Message not sent: Failed to fetch. Retry")
+    expect(retry).to_be_visible()
+    expect(retry).to_be_focused()
+    page.unroute("**/chat/sessions/*/messages")
+    retry.click()
+    expect(page.locator("#log li.customer")).to_have_text("are you there?")
+    expect(page.locator("#log li.customer")).not_to_have_class(re.compile("pending|failed"))
+    assert [m["text"] for m in api.get("/tickets/1").json_body["messages"] if m["author"] == "customer"] == [
+        "are you there?"]
+    context.close()

@@ -1,0 +1,109 @@
+"""Web chat API: sessions, isolation, the cursor, staff replies, urgency."""
+from __future__ import annotations
+
+from chalicelib import store
+from tests.data import ANA, BEN
+
+
+def start(api, name="Mike Lee", **extra):
+    r = api.post("/chat/sessions", {"name": name, **extra}, key=None)
+    assert r.status_code == 201, r.body
+    return r.json_body
+
+
+def say(api, s, text):
+    return api.post(f"/chat/sessions/{s['session_id']}/messages", {"text": text}, key=s["token"])
+
+
+def poll(api, s, after=None):
+    path = f"/chat/sessions/{s['session_id']}/messages" + (f"?after={after}" if after else "")
+    r = api.get(path, key=s["token"])
+    assert r.status_code == 200, r.body
+    return r.json_body
+
+
+def test_a_session_is_a_webchat_ticket_with_a_strong_token_stored_hashed(api, team):
+    s = start(api)
+    assert len(s["token"]) >= 43  # 256 bits, url-safe base64
+    assert "ticket #" in s["expectation"] and "Mike" in s["expectation"]
+    t = api.get(f"/tickets/{s['ticket_id']}").json_body
+    assert (t["channel"], t["customer"]["name"]) == ("webchat", "Mike Lee")
+    stored = store.ChatSession.get(s["session_id"])
+    assert stored.token_hash != s["token"] and s["token"] not in stored.token_hash
+
+
+def test_a_token_opens_only_its_own_session(api, team):
+    a, b = start(api, "Ann"), start(api, "Bob")
+    assert say(api, a, "hello from Ann").status_code == 201
+    r = api.get(f"/chat/sessions/{b['session_id']}/messages", key=a["token"])
+    assert r.status_code == 404
+    r = api.post(f"/chat/sessions/{b['session_id']}/messages", {"text": "hi"}, key=a["token"])
+    assert r.status_code == 404
+    assert api.get(f"/chat/sessions/{a['session_id']}/messages", key=None).status_code == 401
+    assert api.get("/chat/sessions/cs_unknown/messages", key=a["token"]).status_code == 404
+    assert [m["text"] for m in poll(api, b)["messages"]] == []
+
+
+def test_the_cursor_never_skips_or_repeats_even_with_equal_timestamps(api, team, clock_at):
+    s = start(api)
+    seen, cursor = [], None
+    for round_ in range(4):
+        for i in range(3):  # three messages at the same instant (the clock does not move)
+            assert say(api, s, f"m{round_}.{i}").status_code == 201
+        page = poll(api, s, cursor)
+        seen += [m["text"] for m in page["messages"] if m["author"] == "customer"]
+        cursor = page["cursor"]
+        assert poll(api, s, cursor)["messages"] == []
+    assert seen == [f"m{r}.{i}" for r in range(4) for i in range(3)]
+
+
+def test_one_dynamodb_query_per_poll(api, team):
+    from bench.counting import counted
+
+    s = start(api)
+    say(api, s, "hello")
+    with counted() as r:
+        poll(api, s)
+    assert r["calls"]["Query"] == 1
+
+
+def test_staff_replies_appear_signed_with_the_agents_first_name(api, twilio, team):
+    s = start(api)
+    say(api, s, "where is my order?")
+    first = poll(api, s)
+    api.post(f"/tickets/{s['ticket_id']}/reply", {"text": "It ships today"}, key=team["ben"]["api_key"])
+    twilio.phone(BEN).reply(f"{s['ticket_id']} Tracking: 1Z999").expect("Sent to the customer")
+    new = poll(api, s, first["cursor"])["messages"]
+    assert [(m["author"], m.get("author_name"), m["text"]) for m in new] == [
+        ("agent", "Ben", "It ships today"), ("agent", "Ben", "Tracking: 1Z999")]
+
+
+def test_the_urgency_rule_is_the_same_as_for_sms(api, twilio, team):
+    s = start(api)
+    say(api, s, "this is an EMERGENCY, checkout broken")
+    twilio.phone(ANA).expect_sms(f"URGENT #{s['ticket_id']}")
+    texts = [m["text"] for m in poll(api, s)["messages"] if m["author"] == "system"]
+    assert any("on-call person has been paged" in t for t in texts)
+    assert api.get(f"/tickets/{s['ticket_id']}").json_body["priority"] == "urgent"
+
+
+def test_bad_input_and_rate_limits(api, team, monkeypatch):
+    from chalicelib.channels import webchat
+
+    assert api.post("/chat/sessions", {}, key=None).json_body["error"]["field"] == "name"
+    assert api.post("/chat/sessions", {"name": "x", "contact": "12"}, key=None).json_body["error"]["field"] == "contact"
+    s = start(api)
+    r = api.get(f"/chat/sessions/{s['session_id']}/messages?after=zzz", key=s["token"])
+    assert r.status_code == 400 and r.json_body["error"]["field"] == "after"
+    monkeypatch.setattr(webchat, "MESSAGES_PER_SESSION_PER_MINUTE", 3)
+    codes = [say(api, s, f"spam {i}").status_code for i in range(5)]
+    assert codes == [201, 201, 201, 429, 429]
+    monkeypatch.setattr(webchat, "SESSIONS_PER_ADDRESS_PER_HOUR", 1)
+    assert api.post("/chat/sessions", {"name": "y"}, key=None).status_code == 429
+
+
+def test_the_chat_page_is_served(api):
+    r = api.get("/chat", key=None)
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
+    html = r.body.decode() if isinstance(r.body, bytes) else r.body
+    assert '<label for="text">' in html and "localStorage" in html
