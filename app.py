@@ -231,11 +231,22 @@ def get_ticket(principal, ticket_id):
 def reply_ticket(principal, ticket_id):
     data = body()
     validate.unknown_fields(data, {"text", "template"})
-    if data.get("template") is not None:
-        raise BadRequest("template", "templates are not available yet; send text instead",
-                         code="templates_unavailable")
     now = clock.now()
-    ticket, message = tickets.reply(ticket_number(ticket_id), validate.text(data, "text"), principal.actor, now)
+    number = ticket_number(ticket_id)
+    template_id = validate.text(data, "template", required=False, max_len=64)
+    if template_id is not None:
+        from chalicelib import templates
+
+        if "text" in data:
+            raise BadRequest("text", "send either text or template, not both")
+        try:
+            template = templates.get(template_id)
+        except NotFound:
+            raise BadRequest("template", f"no template has the id {template_id!r}; see GET /templates") from None
+        text = templates.render(template, tickets.get(number), principal.actor.name, now)
+    else:
+        text = validate.text(data, "text")
+    ticket, message = tickets.reply(number, text, principal.actor, now, template_id=template_id)
     channels.deliver(ticket, message, now)
     return created(tickets.message_json(message))
 
@@ -291,6 +302,77 @@ def assign_ticket(principal, ticket_id):
         raise BadRequest("person_id", f"no person has the id {person_id!r}; see GET /people") from None
     return tickets.summary_json(tickets.assign(ticket_number(ticket_id), person.id, principal.actor, clock.now()))
 
+
+
+# --- templates and reports -----------------------------------------------------
+
+
+@app.route("/templates", methods=["POST"])
+@staff("admin")
+def create_template(principal):
+    from chalicelib import templates
+
+    return created(templates.template_json(templates.create(body(), clock.now())))
+
+
+@app.route("/templates", methods=["GET"])
+@staff()
+def list_templates(principal):
+    from chalicelib import templates
+
+    items = sorted(store.all_templates(), key=lambda t: t.name)
+    return {"items": [templates.template_json(t) for t in items], "next": None}
+
+
+@app.route("/templates/{template_id}", methods=["GET"])
+@staff()
+def get_template(principal, template_id):
+    from chalicelib import templates
+
+    return templates.template_json(templates.get(template_id))
+
+
+@app.route("/templates/{template_id}", methods=["PUT"])
+@staff("admin")
+def update_template(principal, template_id):
+    from chalicelib import templates
+
+    return templates.template_json(templates.update(template_id, body(), clock.now()))
+
+
+@app.route("/templates/{template_id}", methods=["DELETE"])
+@staff("admin")
+def delete_template(principal, template_id):
+    from chalicelib import templates
+
+    templates.delete(template_id)
+    return Response("", status_code=204)
+
+
+@app.route("/reports/monthly", methods=["GET"])
+@staff("admin")
+def monthly_report(principal):
+    from chalicelib import reports
+
+    q = query()
+    report = reports.monthly(q.get("month"))
+    fmt = q.get("format") or "json"
+    if fmt == "csv":
+        return Response(reports.to_csv(report), headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="friday-night-{report["month"]}.csv"'})
+    if fmt != "json":
+        raise BadRequest("format", "must be json or csv")
+    return report
+
+
+@app.route("/reports/monthly.html", methods=["GET"])
+@staff("admin")
+def monthly_report_html(principal):
+    from chalicelib import reports
+
+    return Response(reports.to_html(reports.monthly(query().get("month"))),
+                    headers={"Content-Type": "text/html; charset=utf-8"})
 
 
 # --- rota, on-call, policy --------------------------------------------------------

@@ -26,3 +26,17 @@ def expectation(ticket: Ticket, now: datetime, *, paged: bool = False) -> str:
     """The acknowledgement a customer gets: ticket number and when to expect an answer."""
     return expectations.acknowledgement(ticket.id, now=now, urgent=ticket.priority == "urgent", paged=paged,
                                         name=ticket.customer_name)
+
+
+def automate(ticket: Ticket, text: str, now: datetime) -> str | None:
+    """An automatic template answers a matching first message; returns the text sent."""
+    from chalicelib import templates
+
+    template = templates.match(text)
+    if template is None:
+        return None
+    answer = templates.render(template, ticket, "", now)
+    full = f"{answer}\n{templates.CONFIRM} (ticket #{ticket.id})"
+    tickets.reply(ticket.id, full, tickets.SYSTEM, now, template_id=template.id, automated=True,
+                  awaiting=template.id)
+    return full

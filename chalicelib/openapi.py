@@ -301,6 +301,51 @@ SCHEMAS.update({
         "cursor": _NULL_STR, "ticket": _OBJ}},
 })
 
+SCHEMAS.update({
+    "TemplateInput": {"type": "object", "additionalProperties": False, "required": ["name", "body"], "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": 40},
+        "body": {"type": "string", "minLength": 1, "maxLength": 1600,
+                 "description": "placeholders: {first_name} {ticket} {agent} {eta}"},
+        "category": _STR, "keywords": {"type": "array", "items": _STR, "maxItems": 30},
+        "auto": {"type": "boolean"}}},
+    "TemplatePatch": {"type": "object", "additionalProperties": False, "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": 40},
+        "body": {"type": "string", "minLength": 1, "maxLength": 1600}, "category": _NULL_STR,
+        "keywords": {"type": "array", "items": _STR, "maxItems": 30}, "auto": {"type": "boolean"}}},
+    "Template": {"type": "object", "required": ["id", "name", "body"], "properties": {
+        "id": _STR, "name": _STR, "body": _STR, "category": _NULL_STR, "keywords": {"type": "array", "items": _STR},
+        "auto": {"type": "boolean"}, "sms": {"type": "object", "properties": {
+            "encoding": _STR, "characters": {"type": "integer"}, "segments": {"type": "integer"}}},
+        "created_at": _TIME, "updated_at": _TIME}},
+    "TemplateList": {"type": "object", "required": ["items", "next"], "properties": {
+        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Template"}}, "next": _NULL_STR}},
+    "MonthlyReport": {"type": "object", "required": ["month", "people", "overall"], "properties": {
+        "month": _STR, "people": {"type": "array", "items": _OBJ}, "overall": _OBJ,
+        "templates": {"type": "array", "items": _OBJ},
+        "templates_ready_to_automate": {"type": "array", "items": _NULL_STR},
+        "automations_failing": {"type": "array", "items": _NULL_STR}}},
+})
+
+_TEMPLATE_ID = _path("template_id", "template id")
+_MONTH = {"name": "month", "in": "query", "required": True, "description": "YYYY-MM",
+          "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}
+
+PATHS.update({
+    "/templates": {"post": _op("Add a template", 201, "Template", body="TemplateInput", errors=(403, 409)),
+                   "get": _op("List templates (agents may read)", 200, "TemplateList")},
+    "/templates/{template_id}": {
+        "get": _op("One template", 200, "Template", params=[_TEMPLATE_ID], errors=(404,)),
+        "put": _op("Change a template", 200, "Template", body="TemplatePatch", params=[_TEMPLATE_ID],
+                   errors=(403, 404, 409)),
+        "delete": _op("Remove a template", 204, None, params=[_TEMPLATE_ID], errors=(403, 404))},
+    "/reports/monthly": {"get": _op("The monthly report (JSON, or CSV with format=csv)", 200, None, errors=(400, 403),
+                                    params=[_MONTH, _q("format", {"enum": ["json", "csv"]})],
+                                    ok_content={"application/json": {"schema": _ref("MonthlyReport")},
+                                                "text/csv": {"schema": _STR}})},
+    "/reports/monthly.html": {"get": _op("The monthly report with SVG charts", 200, None, errors=(400, 403),
+                                         params=[_MONTH], ok_content={"text/html": {"schema": _STR}})},
+})
+
 PATHS.update({
     "/chat/sessions": {"post": _op("Start a web chat (a webchat ticket)", 201, "ChatSession", body="ChatStart",
                                    auth=False, errors=(429,))},

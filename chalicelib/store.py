@@ -144,6 +144,12 @@ class Ticket(Model):
     resolved_at = UTCDateTimeAttribute(null=True)
     reopen_count = NumberAttribute(default=0)
     opened_by = UnicodeAttribute(default="customer")  # customer | <person id>
+    survey_state = UnicodeAttribute(null=True)  # asked1 | asked2 | done
+    survey_expires_at = UTCDateTimeAttribute(null=True)
+    survey_answer = UnicodeAttribute(null=True)  # yes | no
+    survey_comment = UnicodeAttribute(null=True)
+    resolved_by = UnicodeAttribute(null=True)
+    awaiting_confirmation = UnicodeAttribute(null=True)  # template id of an automated answer
     seq = NumberAttribute(default=0)  # last item sequence number (messages + events)
     version = VersionAttribute()
 
@@ -251,6 +257,7 @@ class Contact(Model):
     last_ack_at = UTCDateTimeAttribute(null=True)
     last_ack_ticket = NumberAttribute(null=True)
     budgets = JSONAttribute(null=True)  # {"auto": [window, count], "sorry": [window, count]}
+    last_survey_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
 
 
@@ -323,8 +330,32 @@ class Limit(Model):
     expires_at = TTLAttribute()
 
 
+class TemplatesAll(GlobalSecondaryIndex):
+    Meta = _index("all_templates")
+    kind = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute(range_key=True)
+
+
+class Template(Model):
+    """A canned answer with placeholders; `auto` ones answer matching first messages."""
+
+    Meta = _Meta("templates")
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="template")
+    name = UnicodeAttribute()
+    body = UnicodeAttribute()
+    category = UnicodeAttribute(null=True)
+    keywords = ListAttribute(of=UnicodeAttribute, default=list)
+    auto = BooleanAttribute(default=False)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    version = VersionAttribute()
+
+    all_templates = TemplatesAll()
+
+
 MODELS: list[type[Model]] = [Counter, Ticket, TicketItem, Person, ApiKey, IdempotencyKey, Setting, Contact,
-                             Outbound, Page, ChatSession, Limit]
+                             Outbound, Page, ChatSession, Limit, Template]
 TTL_ATTRIBUTES = {IdempotencyKey: "expires_at", Outbound: "expires_at", ChatSession: "expires_at",
                   Limit: "expires_at"}
 
@@ -519,7 +550,14 @@ def count_open_by_owner(owner: str) -> int:
 # --- people and keys ----------------------------------------------------------
 
 
+def _key_ok(key: str) -> bool:
+    """DynamoDB refuses empty or over-long key strings: such ids simply do not exist."""
+    return isinstance(key, str) and 0 < len(key.encode()) <= 512
+
+
 def get_person(person_id: str) -> Person | None:
+    if not _key_ok(person_id):
+        return None
     try:
         return Person.get(person_id, consistent_read=True)
     except DoesNotExist:
@@ -527,6 +565,8 @@ def get_person(person_id: str) -> Person | None:
 
 
 def person_by_phone(phone: str) -> Person | None:
+    if not _key_ok(phone):
+        return None
     for p in Person.by_phone.query(phone, limit=1):
         return p
     return None
@@ -756,6 +796,8 @@ def create_chat_session(session: ChatSession) -> None:
 
 def get_chat_session(session_id: str, now: datetime) -> ChatSession | None:
     """The session, unless missing or expired (TTL deletes lazily: filter on read)."""
+    if not _key_ok(session_id):
+        return None
     try:
         session = ChatSession.get(session_id, consistent_read=True)
     except DoesNotExist:
@@ -776,6 +818,52 @@ def spend(key: str, limit: int, now: datetime, window: timedelta) -> bool:
         if _is_condition_failure(exc):
             return False
         raise
+
+
+# --- templates ------------------------------------------------------------------
+
+
+def all_templates() -> list[Template]:
+    if "templates" not in _UNIT:
+        _UNIT["templates"] = list(Template.all_templates.query("template"))
+    return _UNIT["templates"]
+
+
+def get_template(template_id: str) -> Template | None:
+    if not _key_ok(template_id):
+        return None
+    try:
+        return Template.get(template_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def save_template(template: Template, new: bool = False) -> None:
+    _UNIT.pop("templates", None)
+    try:
+        template.save(condition=Template.id.does_not_exist() if new else None)
+    except PutError as exc:
+        if _is_condition_failure(exc):
+            raise ConditionFailed(str(exc)) from exc
+        raise
+
+
+def delete_template(template: Template) -> None:
+    _UNIT.pop("templates", None)
+    template.delete()
+
+
+def month_events(month: str) -> list[TicketItem]:
+    """Every event of a month, in time order: Queries on the by_month GSI, no Scan."""
+    return list(TicketItem.by_month.query(month))
+
+
+def get_tickets(ids: list[int]) -> dict[int, Ticket]:
+    out: dict[int, Ticket] = {}
+    for start in range(0, len(ids), 100):
+        for t in Ticket.batch_get(ids[start:start + 100]):
+            out[t.id] = t
+    return out
 
 
 # --- helpers ------------------------------------------------------------------

@@ -176,7 +176,7 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
 
 
 def reply(ticket_id: int, text: str, actor: Actor, now: datetime, *, template_id: str | None = None,
-          automated: bool = False) -> tuple[Ticket, TicketItem]:
+          automated: bool = False, awaiting: str | None = None) -> tuple[Ticket, TicketItem]:
     """Staff answer the customer; stored here, delivered by the channel layer."""
     box: dict = {}
 
@@ -185,6 +185,8 @@ def reply(ticket_id: int, text: str, actor: Actor, now: datetime, *, template_id
         msg = _message(t, "system" if automated else "agent", text, now,
                        author_name=None if automated else actor.first_name)
         box["message"] = msg
+        if awaiting:
+            t.awaiting_confirmation = awaiting
         return [msg, _event(t, "message_out", actor, now, template=template_id, automated=automated or None)]
 
     ticket = _mutate(ticket_id, now, change)
@@ -205,12 +207,55 @@ def ack(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
     return _mutate(ticket_id, now, change)
 
 
-def resolve(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
+def resolve(ticket_id: int, actor: Actor, now: datetime, *, survey: bool = True) -> Ticket:
     def change(t: Ticket) -> list[TicketItem]:
         _require(t, ("open", "pending"), "resolved")
-        t.status, t.resolved_at = "resolved", now
+        t.status, t.resolved_at, t.resolved_by = "resolved", now, actor.id
+        t.awaiting_confirmation = None
         tiers.stop_clock(t, now)
         return [_event(t, "resolved", actor, now, owner=t.owner, tier=t.tier)]
+
+    ticket = _mutate(ticket_id, now, change)
+    if survey:
+        from chalicelib import surveys
+
+        surveys.on_resolved(ticket, now)
+    return ticket
+
+
+def set_survey(ticket_id: int, now: datetime, *, state: str, event: tuple[str, dict],
+               expires_at: datetime | None = None, answer: str | None = None, comment: str | None = None,
+               reopen: bool = False) -> Ticket:
+    def change(t: Ticket) -> list[TicketItem]:
+        t.survey_state = state
+        if expires_at is not None:
+            t.survey_expires_at = expires_at
+        if answer is not None:
+            t.survey_answer = answer
+        if comment is not None:
+            t.survey_comment = comment
+        items = [_event(t, event[0], CUSTOMER if event[0] != "survey_sent" else SYSTEM, now,
+                        resolved_by=t.resolved_by, **event[1])]
+        if reopen and t.status in ("resolved", "closed"):
+            items += _reopen(t, CUSTOMER, now, repeat=False)  # a NO goes back to its last owner
+        return items
+
+    return _mutate(ticket_id, now, change)
+
+
+def confirm_automated(ticket_id: int, now: datetime) -> Ticket:
+    """The customer said YES to an automated answer: resolved by the automation."""
+
+    def change(t: Ticket) -> list[TicketItem]:
+        _require(t, ("open", "pending"), "resolved")
+        template = t.awaiting_confirmation
+        t.status, t.resolved_at, t.resolved_by = "resolved", now, "automation"
+        t.awaiting_confirmation = None
+        t.survey_state, t.survey_answer = "done", "yes"
+        tiers.stop_clock(t, now)
+        return [_event(t, "resolved", CUSTOMER, now, owner=t.owner, tier=t.tier, automated=True, template=template),
+                _event(t, "survey_answered", CUSTOMER, now, answer="yes", resolved_by="automation",
+                       template=template)]
 
     return _mutate(ticket_id, now, change)
 

@@ -39,8 +39,10 @@ def text(body: dict, field: str, *, required: bool = True, max_len: int = 1600,
     if not isinstance(value, str):
         raise BadRequest(field, "must be a string")
     value = value.strip()
-    if required and not value:
-        raise BadRequest(field, "must not be empty", code="missing_field")
+    if not value:
+        if required:
+            raise BadRequest(field, "must not be empty", code="missing_field")
+        return default
     if len(value) > max_len:
         raise BadRequest(field, f"is {len(value)} characters long; at most {max_len} are allowed")
     return value

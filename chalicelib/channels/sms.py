@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import channels, expectations, intake, store, tickets
+from chalicelib import channels, expectations, intake, store, surveys, tickets
 from chalicelib.errors import ApiError
 from chalicelib.escalation import paging
 from chalicelib.logs import logger, mask_phone
@@ -125,10 +125,19 @@ def handle_customer(phone: str, body: str, media: list[str], sid: str | None, no
         return [CUSTOMER_HELP] if _spend(contact, "auto", _auto_limit(), now) else []
 
     before = store.get_ticket(contact.current_ticket) if contact.current_ticket else None
+    # A survey answer or a YES to an automated answer goes on that ticket and opens nothing.
+    closing = surveys.confirm_automation(before, body, now) or surveys.answer(before, body, now)
+    if closing is not None:
+        return [] if contact.opted_out else [closing]
     was_urgent = before is not None and before.priority == "urgent" and before.status in ("open", "pending")
     ticket, is_new = _join_or_open(contact, phone, body, media, sid, now)
     ticket, newly_urgent, paged = intake.urgency(ticket, body, now, was_urgent=was_urgent and not is_new,
                                                  channel="sms")
+    if is_new and not newly_urgent and not contact.opted_out:
+        automated = intake.automate(ticket, body, now)
+        if automated is not None:
+            _spend(store.get_contact(phone), "auto", _auto_limit(), now, ack_ticket=ticket.id)
+            return [automated]
     # One acknowledgement per burst; a newly urgent message changes the expectation, so it is answered.
     contact = store.get_contact(phone)
     recent = (contact.last_ack_ticket == ticket.id and contact.last_ack_at is not None
@@ -219,7 +228,17 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: store.Person) -> str
         owner = store.get_person(t.owner)
         return f"Passed #{cmd.ticket} up to tier {t.tier}" + (f" ({owner.name})." if owner else ".")
     if cmd.verb == "SAY":
-        ticket, message = tickets.reply(cmd.ticket, cmd.text, actor, now)
+        text, template_id = cmd.text, None
+        if text.startswith("/") and " " not in text.strip():
+            from chalicelib import templates
+
+            template = templates.by_name(text)
+            if template is None:
+                names = ", ".join("/" + t.name for t in store.all_templates()) or "none yet"
+                return f"There is no template {text}. Templates: {names}"
+            text = templates.render(template, tickets.get(cmd.ticket), actor.name, now)
+            template_id = template.id
+        ticket, message = tickets.reply(cmd.ticket, text, actor, now, template_id=template_id)
         channels.deliver(ticket, message, now)
         return f"Sent to the customer of #{cmd.ticket}."
     if cmd.verb == "WHO":

@@ -16,7 +16,7 @@ import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from chalicelib import intake, store, tickets, validate
+from chalicelib import intake, store, surveys, tickets, validate
 from chalicelib.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
 
 SESSION_TTL = timedelta(days=7)
@@ -63,13 +63,21 @@ def post(session: store.ChatSession, body: dict, now: datetime) -> dict:
     if not store.spend(f"chat-msg#{session.id}", MESSAGES_PER_SESSION_PER_MINUTE, now, timedelta(minutes=1)):
         raise TooManyRequests("you are sending messages very fast; wait a moment and try again")
     before = store.get_ticket(session.ticket_id)
+    closing = surveys.confirm_automation(before, text, now) or surveys.answer(before, text, now)
+    if closing is not None:
+        # A survey answer (or YES to an automated answer): on the ticket, not a new conversation.
+        _, message = tickets.reply(session.ticket_id, closing, tickets.SYSTEM, now, automated=True)
+        return {"id": message.sk, "at": now.isoformat(), "echo_id": body.get("echo_id")}
     was_urgent = before is not None and before.priority == "urgent" and before.status in ("open", "pending")
+    first = before is not None and before.subject is None
     ticket, message = tickets.customer_message(session.ticket_id, text, now, channel="webchat")
     ticket, newly_urgent, paged = intake.urgency(ticket, text, now, was_urgent=was_urgent, channel="webchat")
     if newly_urgent:
         # The expectation changed: the same words SMS customers get, as a system message in the chat.
         ticket, _ = tickets.reply(ticket.id, intake.expectation(ticket, now, paged=paged), tickets.SYSTEM, now,
                                   automated=True)
+    elif first:
+        intake.automate(ticket, text, now)
     return {"id": message.sk, "at": now.isoformat(), "echo_id": body.get("echo_id")}
 
 
@@ -82,7 +90,8 @@ def poll(session: store.ChatSession, after: str | None) -> dict:
                  **({"author_name": m.author_name} if m.author_name else {})} for m in items]
     ticket = store.get_ticket(session.ticket_id)
     return {"messages": messages, "cursor": str(int(items[-1].sk.split("#")[1])) if items else after,
-            "ticket": {"id": session.ticket_id, "status": ticket.status if ticket else "closed"}}
+            "ticket": {"id": session.ticket_id, "status": ticket.status if ticket else "closed",
+                       "survey": ticket.survey_state if ticket else None}}
 
 
 def page() -> str:

@@ -1,0 +1,131 @@
+"""Templates: canned answers personalised with {first_name}, {ticket}, {agent}, {eta}.
+
+Templates marked `auto` answer a matching first message by themselves
+(keywords, whole words, any case); the answer is recorded as automated and
+the ticket stays open for a human unless the customer replies YES.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from datetime import datetime
+
+from chalicelib import expectations, store, validate
+from chalicelib.errors import BadRequest, Conflict, NotFound
+from chalicelib.store import Template, Ticket
+
+PLACEHOLDERS = {"first_name", "ticket", "agent", "eta"}
+FIELDS = {"name", "body", "category", "keywords", "auto"}
+_GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
+            "¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€")
+CONFIRM = "Reply YES if this solved it, or tell us more and a person will take over."
+
+
+def segments(text: str) -> dict:
+    """SMS segments a text needs: GSM-7 160/153 chars, else UCS-2 70/67."""
+    gsm = all(c in _GSM7 for c in text)
+    length = sum(2 if c in "^{}\\[~]|€" else 1 for c in text) if gsm else len(text)
+    single, multi = (160, 153) if gsm else (70, 67)
+    count = 1 if length <= single else -(-length // multi)
+    return {"encoding": "GSM-7" if gsm else "UCS-2", "characters": length, "segments": count}
+
+
+def _check_body(body: str) -> None:
+    try:
+        names = {name for _, name, _, _ in string.Formatter().parse(body) if name is not None}
+    except ValueError:
+        raise BadRequest("body", "has an unmatched { or }; write {{ or }} for a literal brace") from None
+    unknown = sorted(names - PLACEHOLDERS)
+    if unknown:
+        raise BadRequest("body", f"unknown placeholder {{{unknown[0]}}}; use {', '.join(sorted(PLACEHOLDERS))}")
+
+
+def _fields(body: dict, template: Template) -> None:
+    if "name" in body or template.name is None:
+        name = validate.text(body, "name", max_len=40)
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
+            raise BadRequest("name", "use lower-case letters, digits, - and _ (staff type it as /name)")
+        template.name = name
+    if "body" in body or template.body is None:
+        template.body = validate.text(body, "body", max_len=1600)
+        _check_body(template.body)
+    if "category" in body:
+        template.category = validate.text(body, "category", required=False, max_len=40)
+    if "keywords" in body:
+        kw = body["keywords"]
+        if not isinstance(kw, list) or not all(isinstance(k, str) and k.strip() for k in kw) or len(kw) > 30:
+            raise BadRequest("keywords", "must be a list of at most 30 non-empty words")
+        template.keywords = [k.strip().lower() for k in kw]
+    if "auto" in body:
+        if not isinstance(body["auto"], bool):
+            raise BadRequest("auto", "must be true or false")
+        template.auto = body["auto"]
+    if template.auto and not template.keywords:
+        raise BadRequest("keywords", "an automatic template needs keywords to match first messages")
+
+
+def create(body: dict, now: datetime) -> Template:
+    validate.unknown_fields(body, FIELDS)
+    template = Template(id="t_" + secrets.token_hex(5), name=None, body=None, created_at=now, updated_at=now)
+    _fields(body, template)
+    if any(t.name == template.name for t in store.all_templates()):
+        raise Conflict(f"name: a template called {template.name!r} exists already", code="name_taken")
+    store.save_template(template, new=True)
+    return template
+
+
+def get(template_id: str) -> Template:
+    template = store.get_template(template_id)
+    if template is None:
+        raise NotFound(f"template {template_id} does not exist", code="template_not_found")
+    return template
+
+
+def update(template_id: str, body: dict, now: datetime) -> Template:
+    validate.unknown_fields(body, FIELDS)
+    template = get(template_id)
+    _fields(body, template)
+    if any(t.name == template.name and t.id != template.id for t in store.all_templates()):
+        raise Conflict(f"name: a template called {template.name!r} exists already", code="name_taken")
+    template.updated_at = now
+    try:
+        store.save_template(template)
+    except store.ConditionFailed:
+        raise Conflict("the template was changed meanwhile; fetch it and try again", code="template_busy") from None
+    return template
+
+
+def delete(template_id: str) -> None:
+    store.delete_template(get(template_id))
+
+
+def by_name(name: str) -> Template | None:
+    name = name.strip().lstrip("/").lower()
+    return next((t for t in store.all_templates() if t.name == name), None)
+
+
+def render(template: Template, ticket: Ticket, agent_name: str, now: datetime) -> str:
+    first = (ticket.customer_name or "").split()[0] if ticket.customer_name else "there"
+    eta = "shortly" if expectations.is_business_hours(now) else f"by {expectations.when(now)}"
+    return template.body.format(first_name=first, ticket=f"#{ticket.id}", agent=agent_name.split()[0] if agent_name
+                                else "the team", eta=eta)
+
+
+def match(text: str) -> Template | None:
+    """The automatic template whose keywords a first message contains (whole words)."""
+    words = set(re.findall(r"[\w']+", (text or "").lower()))
+    best, hits = None, 0
+    for t in store.all_templates():
+        if not t.auto:
+            continue
+        n = sum(1 for k in t.keywords if (k in words if " " not in k else k in text.lower()))
+        if n > hits:
+            best, hits = t, n
+    return best
+
+
+def template_json(t: Template) -> dict:
+    return {"id": t.id, "name": t.name, "body": t.body, "category": t.category, "keywords": list(t.keywords or []),
+            "auto": bool(t.auto), "sms": segments(t.body), "created_at": t.created_at.isoformat(),
+            "updated_at": t.updated_at.isoformat()}
