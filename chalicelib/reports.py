@@ -77,7 +77,7 @@ def monthly(raw_month: str | None) -> dict:
         last_template = None
         pending_template = None  # a template answer waiting to see whether the customer writes again
         created = any(e.type == "created" for e in evs)
-        messages_in, reopened = 0, False
+        messages_in, reopened, resolved_once = 0, False, False
         for e in evs:
             data = e.data or {}
             if e.type == "created":
@@ -98,9 +98,7 @@ def monthly(raw_month: str | None) -> dict:
                 if pending_template:
                     template_stats[pending_template]["solved"] += 1
                     pending_template = None
-                if created:
-                    fcr_base += 1
-                    fcr += messages_in == 1 and not reopened
+                resolved_once = True
             elif e.type == "reopened":
                 reopened = True
                 repeats += bool(data.get("repeat_contact"))
@@ -128,6 +126,9 @@ def monthly(raw_month: str | None) -> dict:
                 if template:
                     sat_template[template][0] += yes
                     sat_template[template][1] += 1
+        if created and resolved_once:  # first-contact resolution, per ticket opened this month
+            fcr_base += 1
+            fcr += messages_in <= 1 and not reopened
 
     held = _holding(start, end)
     for pid in held:

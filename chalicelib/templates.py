@@ -105,6 +105,14 @@ def by_name(name: str) -> Template | None:
     return next((t for t in store.all_templates() if t.name == name), None)
 
 
+SAMPLE = {"first_name": "Alexandra", "ticket": "#1234", "agent": "Ana", "eta": "by Mon 09:00"}
+
+
+def _sample(body: str) -> str:
+    """The body as a typical customer would receive it: what the segment count is about."""
+    return body.format(**SAMPLE)
+
+
 def render(template: Template, ticket: Ticket, agent_name: str, now: datetime) -> str:
     first = (ticket.customer_name or "").split()[0] if ticket.customer_name else "there"
     eta = "shortly" if expectations.is_business_hours(now) else f"by {expectations.when(now)}"
@@ -127,5 +135,5 @@ def match(text: str) -> Template | None:
 
 def template_json(t: Template) -> dict:
     return {"id": t.id, "name": t.name, "body": t.body, "category": t.category, "keywords": list(t.keywords or []),
-            "auto": bool(t.auto), "sms": segments(t.body), "created_at": t.created_at.isoformat(),
+            "auto": bool(t.auto), "sms": segments(_sample(t.body)), "created_at": t.created_at.isoformat(),
             "updated_at": t.updated_at.isoformat()}

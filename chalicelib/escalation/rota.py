@@ -6,8 +6,9 @@ handoff stays at 18:00 local on both sides of a DST change (Grafana OnCall
 #3261 shifted by an hour; GoAlert wrote its DST rules down, PR #1252).
 
 Shift k covers [boundary(k), boundary(k+1)) and belongs to members[k mod n];
-before the first handoff the last member holds it (k = -1), so exactly one
-person holds the phone at every instant.
+before the first handoff the rotation simply runs backwards (k = -1 is the
+last member, k = -2 the one before), so exactly one person holds the phone
+at every instant.
 
 Overrides replace the holder for a window; where overrides overlap, the one
 created last wins (documented in the API: no 409, the newest intent counts).

@@ -1,0 +1,119 @@
+"""A month built from a known story; the report's figures asserted exactly."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from chalicelib.escalation import tiers
+from tests.data import ANA, CUSTOMER
+
+UTC = timezone.utc
+B, D = "+4917722222222", "+4917744444444"
+
+
+def at(day, hour, minute=0):
+    return datetime(2026, 11, day, hour, minute, tzinfo=UTC)
+
+
+def test_the_november_report(api, twilio, team, clock_at):
+    ana, ben, chloe = team["ana"], team["ben"], team["chloe"]
+    # T1: Ben resolves in 2 h, the customer says YES; back 3 days later (a repeat contact), resolved again.
+    clock_at.set(at(2, 10))
+    twilio.sms(CUSTOMER, "my invoice is wrong")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    clock_at.set(at(2, 12))
+    api.post("/tickets/1/resolve", key=ben["api_key"])
+    twilio.phone(CUSTOMER).expect_sms("Did this answer")
+    twilio.sms(CUSTOMER, "yes")
+    twilio.phone(CUSTOMER).expect_sms("Thank you")
+    clock_at.set(at(5, 10))
+    twilio.sms(CUSTOMER, "it is wrong again")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    clock_at.set(at(5, 11))
+    api.post("/tickets/1/resolve", key=ben["api_key"])  # no survey: one a week per customer
+    # T2: Ben passes it up, Chloe resolves in 4 h, the customer says NO and how to do better.
+    clock_at.set(at(3, 10))
+    twilio.sms(B, "refund please")
+    twilio.phone(B).expect_sms("ticket #2")
+    clock_at.set(at(3, 11))
+    api.post("/tickets/2/pass-up", {"reason": "refunds are tier 2"}, key=ben["api_key"])
+    clock_at.set(at(3, 14))
+    api.post("/tickets/2/resolve", key=chloe["api_key"])
+    twilio.phone(B).expect_sms("Did this answer")
+    twilio.sms(B, "no")
+    twilio.phone(B).expect_sms("do better")
+    twilio.sms(B, "refund faster")
+    twilio.phone(B).expect_sms("we'll use this")
+    # T3: staff-opened, nobody acts: the 20-hour rule moves it (escalated away from its owner);
+    # the same sweep moves T2, which the NO reopened in Chloe's hands and nobody touched since.
+    clock_at.set(at(4, 9))
+    t3 = api.ticket("phoned in: printer broken", contact="+4917733333333")
+    clock_at.set(at(5, 5, 1))
+    tiers.sweep(clock_at.now)
+    # T4: an urgent text on Saturday night pages Ana (the holder), she ACKs in 5 minutes and resolves.
+    clock_at.set(at(21, 22))
+    twilio.sms(D, "URGENT site down")
+    twilio.phone(D).expect_sms("ticket #4")
+    clock_at.set(at(21, 22, 5))
+    twilio.phone(ANA).expect_sms("URGENT #4").reply("ACK 4").expect("Acknowledged")
+    clock_at.set(at(21, 23))
+    api.post("/tickets/4/resolve", key=ana["api_key"])
+    twilio.phone(D).expect_sms("Did this answer")
+
+    r = api.get("/reports/monthly?month=2026-11")
+    assert r.status_code == 200, r.body
+    report = r.json_body
+    people = {p["name"]: p for p in report["people"]}
+    # The rota (from 2026-11-20, Fridays 18:00 Berlin) runs backwards before its start: Nov 1-6 Ana,
+    # Nov 6-13 Ben, Nov 13-20 Chloe, Nov 20-27 Ana, Nov 27-Dec 1 Ben (months are UTC).
+    assert people["Ben Okafor"] | {} == {
+        "person_id": ben["id"], "name": "Ben Okafor", "resolved": 2, "passed_up": 1,
+        "escalated_away": int(t3["owner"] == ben["id"]), "median_hours_to_resolve": 37.5, "satisfaction": 1.0,
+        "survey_answers": 1, "pages_received": 0, "pages_acknowledged": 0, "median_minutes_to_ack": None,
+        "weekends_held": 2, "weeks_held": 1.47, "compensation_days": 1}
+    assert people["Chloe Martin"] == {
+        "person_id": chloe["id"], "name": "Chloe Martin", "resolved": 1, "passed_up": 0, "escalated_away": 1,
+        "median_hours_to_resolve": 4.0, "satisfaction": 0.0, "survey_answers": 1, "pages_received": 0,
+        "pages_acknowledged": 0, "median_minutes_to_ack": None, "weekends_held": 1, "weeks_held": 1.0,
+        "compensation_days": 1}
+    assert people["Ana Lopez"] == {
+        "person_id": ana["id"], "name": "Ana Lopez", "resolved": 1, "passed_up": 0,
+        "escalated_away": int(t3["owner"] == ana["id"]), "median_hours_to_resolve": 1.0, "satisfaction": None,
+        "survey_answers": 0, "pages_received": 1, "pages_acknowledged": 1, "median_minutes_to_ack": 5.0,
+        "weekends_held": 1, "weeks_held": 1.82, "compensation_days": 2}
+    assert report["overall"] == {
+        "tickets_per_channel": {"sms": 4}, "resolved": 4, "repeat_contact_rate": 0.25,
+        "first_contact_resolution": 0.333, "satisfaction_by_channel": {"sms": 0.5},
+        "satisfaction_by_template": {}, "tier_breaches": 0}
+
+    # The same month again gives the same figures (reproducible), in CSV too.
+    assert api.get("/reports/monthly?month=2026-11").json_body == report
+    csv = api.get("/reports/monthly?month=2026-11&format=csv")
+    assert csv.headers["Content-Type"].startswith("text/csv")
+    lines = csv.body.decode().splitlines()
+    assert lines[0].startswith("person_id,name,resolved,passed_up") and len(lines) == 4
+    page = api.get("/reports/monthly.html?month=2026-11")
+    assert page.status_code == 200 and b"<svg" in page.body
+    # A month with nothing in it, and months that do not exist.
+    assert api.get("/reports/monthly?month=2026-10").json_body["overall"]["resolved"] == 0
+    for bad in ("2026-13", "2026-00", "november", ""):
+        r = api.get(f"/reports/monthly?month={bad}")
+        assert r.status_code == 400 and r.json_body["error"]["field"] == "month"
+    assert api.get("/reports/monthly?month=2026-11", key=ben["api_key"]).status_code == 403
+    assert clock_at.now - at(21, 23) < timedelta(minutes=1)
+
+
+def test_template_effectiveness_names_what_to_automate(api, twilio, team, clock_at):
+    from chalicelib import reports
+
+    tid = api.post("/templates", {"name": "hours", "body": "We're open 9-17, {first_name}."}).json_body["id"]
+    for i in range(5):
+        t = api.ticket("when are you open?", contact=f"+491770000{i:04d}")
+        api.post(f"/tickets/{t['id']}/reply", {"template": tid})
+        api.post(f"/tickets/{t['id']}/resolve")
+    twilio.inbox.clear()
+    report = reports.monthly("2026-11")
+    assert report["templates"][0] | {} == {
+        "template_id": tid, "name": "hours", "auto": False, "uses": 5, "tickets": 5,
+        "resolved_without_further_message": 1.0, "satisfaction": None, "ready_to_automate": True,
+        "automation_failing": False}
+    assert report["templates_ready_to_automate"] == ["hours"]

@@ -1,0 +1,169 @@
+"""Templates, automation and the two-question survey, as customers and staff meet them."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tests.data import BEN, CUSTOMER
+
+SHIPPING = {"name": "shipping", "body": "Hi {first_name}, {agent} here: ticket {ticket} ships within 2 days.",
+            "category": "orders", "keywords": ["shipping", "delivery"]}
+
+
+def test_template_crud_with_segments_and_clear_errors(api, team):
+    r = api.post("/templates", SHIPPING)
+    assert r.status_code == 201, r.body
+    t = r.json_body
+    sample = "Hi Alexandra, Ana here: ticket #1234 ships within 2 days."  # rendered with typical values
+    assert t["sms"] == {"encoding": "GSM-7", "characters": len(sample), "segments": 1}
+    assert api.get("/templates", key=team["ben"]["api_key"]).json_body["items"][0]["name"] == "shipping"
+    assert api.post("/templates", SHIPPING).status_code == 409
+    bad = api.post("/templates", {"name": "x", "body": "Hi {firstname}"})
+    assert bad.status_code == 400 and bad.json_body["error"]["field"] == "body"
+    assert "{firstname}" in bad.json_body["error"]["message"]
+    assert api.post("/templates", {"name": "Bad Name", "body": "x"}).json_body["error"]["field"] == "name"
+    assert api.post("/templates", {"name": "y", "body": "x", "auto": True}).json_body["error"]["field"] == "keywords"
+    assert api.post("/templates", SHIPPING, key=team["ben"]["api_key"]).status_code == 403
+    long = api.put(f"/templates/{t['id']}", {"body": "Dziękuję " + "ł" * 80})
+    assert long.json_body["sms"]["encoding"] == "UCS-2" and long.json_body["sms"]["segments"] == 2
+    assert api.delete(f"/templates/{t['id']}").status_code == 204
+    assert api.get(f"/templates/{t['id']}").status_code == 404
+
+
+def test_reply_with_a_template_is_personalised(api, twilio, team):
+    tid = api.post("/templates", SHIPPING).json_body["id"]
+    t = api.ticket("where is my parcel", contact=CUSTOMER, customer_name="Mike Lee")
+    r = api.post(f"/tickets/{t['id']}/reply", {"template": tid}, key=team["ben"]["api_key"])
+    assert r.status_code == 201
+    twilio.phone(CUSTOMER).expect_sms(f"Hi Mike, Ben here: ticket #{t['id']} ships within 2 days.")
+    event = [e for e in api.get(f"/tickets/{t['id']}").json_body["events"] if e["type"] == "message_out"][0]
+    assert event["template"] == tid
+    assert api.post(f"/tickets/{t['id']}/reply", {"template": "t_nope"}).json_body["error"]["field"] == "template"
+
+
+def test_staff_answer_with_a_template_from_their_phone(api, twilio, team):
+    api.post("/templates", SHIPPING)
+    twilio.sms(CUSTOMER, "when will it arrive")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    twilio.phone(BEN).reply("1 /shipping").expect("Sent to the customer of #1")
+    twilio.phone(CUSTOMER).expect_sms("Ben here: ticket #1 ships within 2 days")
+    twilio.phone(BEN).reply("1 /nothing").expect("There is no template /nothing. Templates: /shipping")
+
+
+def test_an_automatic_template_answers_and_yes_resolves(api, twilio, team):
+    api.post("/templates", {**SHIPPING, "auto": True, "body": "Orders ship within 2 days; track at example.com/t"})
+    twilio.sms(CUSTOMER, "What are your shipping times?")
+    answer = twilio.phone(CUSTOMER).expect_sms("Orders ship within 2 days").last["body"]
+    assert "Reply YES if this solved it" in answer and "ticket #1" in answer
+    t = api.get("/tickets/1").json_body
+    assert t["status"] == "open"  # a human still sees it unless the customer confirms
+    assert t["messages"][-1]["author"] == "system"
+    assert any(e["type"] == "message_out" and e.get("automated") for e in t["events"])
+    twilio.sms(CUSTOMER, "yes")
+    twilio.phone(CUSTOMER).expect_sms("glad that solved it")
+    t = api.get("/tickets/1").json_body
+    assert t["status"] == "resolved"
+    assert len(api.get("/tickets").json_body["items"]) == 1  # the YES opened nothing
+
+
+def test_an_urgent_first_message_is_never_automated(api, twilio, team):
+    from tests.data import ANA
+
+    api.post("/templates", {**SHIPPING, "auto": True})
+    twilio.sms(CUSTOMER, "URGENT shipping label printer on fire")
+    twilio.phone(CUSTOMER).expect_sms("on-call person has been paged")
+    twilio.phone(ANA).expect_sms("URGENT #1")
+
+
+def resolved_sms_ticket(api, twilio, team, text="my invoice is wrong"):
+    twilio.sms(CUSTOMER, text)
+    twilio.phone(CUSTOMER).expect_sms("ticket #")
+    tid = api.get("/tickets").json_body["items"][0]["id"]
+    assert api.post(f"/tickets/{tid}/resolve", key=team["ben"]["api_key"]).status_code == 200
+    twilio.phone(CUSTOMER).expect_sms("Did this answer your question? Reply YES or NO")
+    return tid
+
+
+def test_sms_survey_yes(api, twilio, team):
+    tid = resolved_sms_ticket(api, twilio, team)
+    twilio.sms(CUSTOMER, "Yes!")
+    twilio.phone(CUSTOMER).expect_sms("Thank you")
+    t = api.get(f"/tickets/{tid}").json_body
+    assert t["status"] == "resolved"
+    answered = [e for e in t["events"] if e["type"] == "survey_answered"][0]
+    assert answered["answer"] == "yes" and answered["resolved_by"] == team["ben"]["id"]
+    assert len(api.get("/tickets").json_body["items"]) == 1
+
+
+def test_sms_survey_no_reopens_for_the_last_owner_and_asks_how_to_do_better(api, twilio, team):
+    tid = resolved_sms_ticket(api, twilio, team)
+    owner = api.get(f"/tickets/{tid}").json_body["owner"]
+    twilio.sms(CUSTOMER, "no")
+    twilio.phone(CUSTOMER).expect_sms("How could we do better?")
+    t = api.get(f"/tickets/{tid}").json_body
+    assert (t["status"], t["owner"]) == ("open", owner)
+    twilio.sms(CUSTOMER, "The amount is still wrong")
+    twilio.phone(CUSTOMER).expect_sms("we'll use this")
+    types = [e["type"] for e in api.get(f"/tickets/{tid}").json_body["events"]]
+    assert types.count("survey_answered") == 1 and types.count("survey_comment") == 1
+    assert len(api.get("/tickets").json_body["items"]) == 1
+
+
+def test_survey_limits_expiry_and_identity(api, twilio, team, clock_at):
+    tid = resolved_sms_ticket(api, twilio, team)
+    # another number's YES is just a new customer
+    twilio.sms("+4917799999999", "yes")
+    twilio.phone("+4917799999999").expect_sms("ticket #2")
+    # after the 3-day window a YES is an ordinary message (it reopens as a repeat contact)
+    clock_at.advance(days=3, minutes=1)
+    twilio.sms(CUSTOMER, "yes")
+    twilio.phone(CUSTOMER).expect_sms(f"ticket #{tid}")
+    assert api.get(f"/tickets/{tid}").json_body["status"] == "open"
+    # a second resolve within 7 days asks nothing
+    api.post(f"/tickets/{tid}/resolve")
+    twilio.phone(CUSTOMER).expect_nothing()
+
+
+def test_no_survey_for_staff_opened_tickets_or_opted_out_numbers(api, twilio, team):
+    t = api.ticket("called us", contact="+4917711111111")
+    api.post(f"/tickets/{t['id']}/resolve")
+    twilio.phone("+4917711111111").expect_nothing()
+    twilio.sms(CUSTOMER, "hello")
+    twilio.phone(CUSTOMER).expect_sms("ticket #")
+    twilio.sms(CUSTOMER, "STOP")
+    tid = api.get("/tickets?channel=sms").json_body["items"][0]["id"]
+    api.post(f"/tickets/{tid}/resolve")
+    twilio.phone(CUSTOMER).expect_nothing()
+
+
+def chat(api, name="Mike Lee"):
+    return api.post("/chat/sessions", {"name": name}, key=None).json_body
+
+
+def test_chat_survey_yes_and_no(api, team):
+    for answer, state, status in (("YES", "done", "resolved"), ("NO", "asked2", "open")):
+        s = chat(api)
+        path = f"/chat/sessions/{s['session_id']}/messages"
+        api.post(path, {"text": "help with my invoice"}, key=s["token"])
+        api.post(f"/tickets/{s['ticket_id']}/resolve", key=team["ben"]["api_key"])
+        poll = api.get(path, key=s["token"]).json_body
+        assert poll["ticket"] == {"id": s["ticket_id"], "status": "resolved", "survey": "asked1"}
+        assert api.post(path, {"text": answer}, key=s["token"]).status_code == 201
+        poll = api.get(path, key=s["token"]).json_body
+        assert (poll["ticket"]["survey"], poll["ticket"]["status"]) == (state, status)
+        last = poll["messages"][-1]
+        assert last["author"] == "system"
+        assert ("Thank you" in last["text"]) if answer == "YES" else ("do better" in last["text"])
+    assert len(api.get("/tickets").json_body["items"]) == 2
+
+
+def test_survey_expires_after_its_window(api, team, clock_at):
+    s = chat(api)
+    path = f"/chat/sessions/{s['session_id']}/messages"
+    api.post(path, {"text": "hi"}, key=s["token"])
+    api.post(f"/tickets/{s['ticket_id']}/resolve")
+    clock_at.advance(days=3) and None
+    clock_at.set(clock_at.now + timedelta(seconds=1))
+    api.post(path, {"text": "no"}, key=s["token"])
+    t = api.get(f"/tickets/{s['ticket_id']}").json_body
+    assert not any(e["type"] == "survey_answered" for e in t["events"])
+    assert t["status"] == "open"  # an ordinary message after the window reopens it
