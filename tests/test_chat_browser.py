@@ -93,3 +93,31 @@ def test_a_failed_send_shows_a_retry_that_delivers(chromium, live_server, api, t
     assert [m["text"] for m in api.get("/tickets/1").json_body["messages"] if m["author"] == "customer"] == [
         "are you there?"]
     context.close()
+
+
+def test_the_survey_shows_inline_after_resolve(chromium, live_server, api, team):
+    from playwright.sync_api import expect
+
+    context = chromium.new_context(viewport={"width": 390, "height": 760})
+    page = context.new_page()
+    page.goto(live_server + "/chat")
+    page.get_by_label("Your name").fill("Mike Lee")
+    page.get_by_role("button", name="Start chat").click()
+    page.get_by_label("Your message").fill("How do I reset my password?")
+    page.keyboard.press("Enter")
+    expect(page.locator("#log li.customer")).not_to_have_class(re.compile("pending"))
+    api.post("/tickets/1/reply", {"text": "Use the 'forgot password' link."}, key=team["ben"]["api_key"])
+    owner = api.get("/tickets/1").json_body["owner"]
+    api.post("/tickets/1/resolve", key=team["ben"]["api_key"])
+    survey = page.locator("#survey")
+    expect(survey).to_contain_text("Did this answer your question?", timeout=20_000)
+    page.get_by_role("button", name="No").click()
+    expect(page.locator("#log li.system").last).to_contain_text("How could we do better?", timeout=10_000)
+    page.get_by_label("Your message").fill("A link in the app itself would help")
+    page.keyboard.press("Enter")
+    expect(page.locator("#log li.system").last).to_contain_text("we'll use this", timeout=10_000)
+    t = api.get("/tickets/1").json_body
+    assert [e["type"] for e in t["events"] if e["type"].startswith("survey")] == [
+        "survey_sent", "survey_answered", "survey_comment"]
+    assert (t["status"], t["owner"]) == ("open", owner)  # the NO reopened it for its last owner
+    context.close()

@@ -168,3 +168,26 @@ def test_the_paging_call_acknowledges_with_4(api, twilio, team, clock_at, sweep)
     assert "Acknowledged" in r.body.decode()
     assert store.get_page("t1").status == "acked"
     assert api.get("/tickets/1").json_body["owner"] == team["ana"]["id"]
+
+
+def test_a_storm_of_pages_becomes_one_bundled_summary(api, twilio, team, clock_at, monkeypatch):
+    monkeypatch.setenv("PAGES_PER_HOUR", "2")
+    for i in range(5):
+        number = f"+49177555000{i}"
+        twilio.sms(number, f"URGENT problem {i}")
+        twilio.phone(number).expect_sms("ticket #")
+    ana = twilio.phone(ANA).expect_sms("URGENT #1").expect_sms("URGENT #2")
+    ana.expect_sms("More urgent tickets are waiting (#3").expect_nothing()
+    suppressed = [e for e in api.get("/tickets/5").json_body["events"] if e["type"] == "page_suppressed"]
+    assert suppressed and suppressed[0]["to"] == team["ana"]["id"]
+    assert store.get_page("t5").sent  # still escalates after the timeout if nobody takes it
+
+
+def test_a_failed_customer_reply_is_visible_on_the_ticket(api, twilio, team):
+    twilio.sms(CUSTOMER, "hello")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    api.post("/tickets/1/reply", {"text": "on it"})
+    twilio.phone(CUSTOMER).expect_sms("on it")
+    twilio.status(twilio.sent_sids[-1], "undelivered")
+    failed = [e for e in api.get("/tickets/1").json_body["events"] if e["type"] == "delivery_failed"]
+    assert failed[0]["status"] == "undelivered"

@@ -18,9 +18,20 @@ def deliver(ticket: Ticket, message: TicketItem, now: datetime) -> str | None:
     Web chat needs no push: the widget polls the ticket's messages.
     """
     if ticket.channel in ("sms", "voice") and ticket.customer_contact:
+        from chalicelib import store, tickets
+
         try:
-            return notify.send_sms(ticket.customer_contact, message.text, now=now)
-        except notify.SendError:
+            sid = notify.send_sms(ticket.customer_contact, message.text, now=now)
+        except notify.SendError as exc:
+            # Stored on the ticket either way; staff see it was not delivered and can retry.
             logger.warning("reply not delivered", extra={"ticket": ticket.id})
+            tickets.record_event(ticket.id, "delivery_failed", tickets.SYSTEM, now, message=message.sk,
+                                 error=str(exc)[:200])
             return None
+        if sid is None:
+            tickets.record_event(ticket.id, "delivery_failed", tickets.SYSTEM, now, message=message.sk,
+                                 error="the customer opted out of SMS (STOP)")
+            return None
+        store.record_outbound(sid, "sms", now, ticket_id=ticket.id)
+        return sid
     return None

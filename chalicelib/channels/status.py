@@ -12,8 +12,14 @@ CALL_FAILED = {"failed", "busy", "no-answer", "canceled"}
 
 def message_status(sid: str, status: str, now: datetime) -> None:
     item = store.advance_outbound(sid, status, now)
-    if item is not None and status in FAILED and item.page_id:
+    if item is None or status not in FAILED:
+        return
+    if item.page_id:
         paging.delivery_failed(item.page_id, sid, now)
+    elif item.ticket_id:
+        from chalicelib import tickets
+
+        tickets.record_event(item.ticket_id, "delivery_failed", tickets.SYSTEM, now, status=status)
 
 
 def call_status(sid: str, status: str, now: datetime) -> None:

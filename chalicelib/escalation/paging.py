@@ -21,6 +21,7 @@ from chalicelib.store import Page
 
 DUE = "due"
 MAX_BACKOFF = timedelta(minutes=5)
+PAGES_PER_HOUR = 6  # per person (override: PAGES_PER_HOUR); beyond it, one bundled summary SMS
 
 
 def current_rota() -> rota_rules.Rotation | None:
@@ -138,6 +139,14 @@ def _contact(page: Page, ticket: store.Ticket, now: datetime) -> None:
                              why="no phone number")
         _fail_step(page.id, now, immediate=True)
         return
+    if page.attempt == "sms" and not _within_budget(target["person_id"], now):
+        # A storm: one summary instead of a phone that never stops buzzing. The step still
+        # counts as sent, so the page escalates as usual if nobody acknowledges.
+        tickets.record_event(page.ticket_id, "page_suppressed", tickets.SYSTEM, now, to=target["person_id"],
+                             why="pages per hour reached")
+        if store.claim(f"bundle#{target['person_id']}#{now.strftime('%Y%m%d%H')}", now):
+            _bundle(phone, ticket, now)
+        return
     try:
         if page.attempt == "sms":
             sid = notify.send_sms(phone, page_text(ticket, page.reason), now=now)
@@ -157,6 +166,22 @@ def _contact(page: Page, ticket: store.Ticket, now: datetime) -> None:
                               page_id=page.id, person_id=target["person_id"])
     tickets.record_event(page.ticket_id, "paged", tickets.SYSTEM, now, to=target["person_id"],
                          role=target["role"], via=page.attempt)
+
+
+def _within_budget(person_id: str, now: datetime) -> bool:
+    import os
+
+    limit = int(os.environ.get("PAGES_PER_HOUR", PAGES_PER_HOUR))
+    return store.spend(f"pages#{person_id}", limit, now, timedelta(hours=1))
+
+
+def _bundle(phone: str, ticket: store.Ticket, now: datetime) -> None:
+    text = (f"More urgent tickets are waiting (#{ticket.id} and any after it this hour). "
+            f"ACK <n> takes one; the backup is paged for those nobody takes.")
+    try:
+        notify.send_sms(phone, text, now=now)
+    except notify.SendError:
+        logger.warning("bundled page summary not sent")
 
 
 def _fail_step(page_id: str, now: datetime, immediate: bool) -> None:
