@@ -254,13 +254,23 @@ def reply_ticket(principal, ticket_id):
 @app.route("/tickets/{ticket_id}/ack", methods=["POST"])
 @staff()
 def ack_ticket(principal, ticket_id):
-    return tickets.summary_json(tickets.ack(ticket_number(ticket_id), principal.actor, clock.now()))
+    from chalicelib.escalation import paging
+
+    now, number = clock.now(), ticket_number(ticket_id)
+    ticket = tickets.ack(number, principal.actor, now)
+    paging.acknowledge(number, principal.actor.id, now)  # the escalation stops now, not at the next sweep
+    return tickets.summary_json(ticket)
 
 
 @app.route("/tickets/{ticket_id}/resolve", methods=["POST"])
 @staff()
 def resolve_ticket(principal, ticket_id):
-    return tickets.summary_json(tickets.resolve(ticket_number(ticket_id), principal.actor, clock.now()))
+    from chalicelib.escalation import paging
+
+    now, number = clock.now(), ticket_number(ticket_id)
+    ticket = tickets.resolve(number, principal.actor, now)
+    paging.acknowledge(number, principal.actor.id, now)
+    return tickets.summary_json(ticket)
 
 
 @app.route("/tickets/{ticket_id}/pending", methods=["POST"])

@@ -74,7 +74,12 @@ def update(person_id: str, body: dict) -> Person:
 
 
 def delete(person_id: str) -> None:
-    store.delete_person(get(person_id))
+    person = get(person_id)
+    rota = store.get_setting("rota") or {}
+    if person_id in rota.get("members", []):
+        raise Conflict(f"{person.name} is in the rota; take them out with PUT /rota first, so the phone "
+                       "is never handed to nobody", code="in_rota")
+    store.delete_person(person)
 
 
 def person_json(p: Person, api_key: str | None = None) -> dict:

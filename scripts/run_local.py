@@ -51,8 +51,10 @@ def _scheduler(app, stop: threading.Event, tick_seconds: float) -> threading.Thr
     def loop():
         while not stop.wait(tick_seconds):
             for name, handler in handlers:
-                event = {"id": "local", "detail-type": "Scheduled Event", "source": "aws.events",
-                         "time": datetime.now(timezone.utc).isoformat(), "resources": [], "detail": {}}
+                event = {"version": "0", "id": "local", "detail-type": "Scheduled Event", "source": "aws.events",
+                         "account": "000000000000", "region": os.environ["AWS_DEFAULT_REGION"],
+                         "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "resources": [],
+                         "detail": {}}
                 try:
                     handler(event, None)
                 except Exception as exc:  # noqa: BLE001 - keep the loop alive, show the failure

@@ -161,3 +161,15 @@ def live_server():
     host, port = server.server.server_address[:2]
     yield f"http://{host}:{port}"
     server.server.shutdown()
+
+
+@pytest.fixture
+def schedule(client):
+    """Runs a scheduled handler as EventBridge would: schedule("page_sweep")."""
+
+    def run(name: str) -> None:
+        event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                                resources=[])
+        client.lambda_.invoke(name, event)
+
+    return run

@@ -100,3 +100,8 @@ def test_people_list_paginates(api):
     rest = api.get(f"/people?limit=2&cursor={page['next']}").json_body
     assert len(rest["items"]) == 1 and rest["next"] is None
     assert ADMIN_KEY
+
+
+def test_a_rota_member_cannot_be_deleted_from_under_the_rota(api, team):
+    r = api.delete(f"/people/{team['ben']['id']}")
+    assert r.status_code == 409 and r.json_body["error"]["code"] == "in_rota"

@@ -59,6 +59,7 @@ def test_local_mode_serves_the_api_and_stops_cleanly():
                             .encode())
         ticket = json.loads(body)
         _get(base + f"/tickets/{ticket['id']}/reply", auth, json.dumps({"text": "hi there"}).encode())
+        time.sleep(2.5)  # let the schedules tick a couple of times (every second here)
         status, outbox = _get(base + "/dev/outbox")
         assert "hi there" in [m.get("body") for m in json.loads(outbox)["items"]]
     finally:
@@ -70,3 +71,5 @@ def test_local_mode_serves_the_api_and_stops_cleanly():
             raise
     assert proc.returncode == 0, rest
     assert "Stopped." in rest
+    assert "Schedules: page_sweep, tier_sweep, handoff_sweep" in output
+    assert "failed" not in rest, rest  # every scheduled handler ran cleanly

@@ -9,12 +9,8 @@ from tests.data import ANA, BEN, CHLOE, CUSTOMER
 
 
 @pytest.fixture
-def sweep(client):
-    def run():
-        event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
-                                                resources=[])
-        client.lambda_.invoke("page_sweep", event)
-    return run
+def sweep(schedule):
+    return lambda: schedule("page_sweep")
 
 
 def page_types(api):

@@ -149,38 +149,34 @@ def test_ics_feed_needs_its_token_and_lists_shifts(api, team):
     assert "Emergency phone: Ana Lopez" in summaries and "Emergency phone: Ben Okafor" in summaries
 
 
-def _sweep(client, name):
-    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
-                                            resources=[])
-    client.lambda_.invoke(name, event)
-
-
-def test_take_handshake_confirmed(api, twilio, team, clock_at, client):
+def test_take_handshake_confirmed(api, twilio, team, clock_at, schedule):
     from tests.data import BEN
 
     clock_at.set(datetime(2026, 11, 27, 13, 0, tzinfo=BERLIN))  # 5 h before Friday's handoff
-    _sweep(client, "handoff_sweep")
+    schedule("handoff_sweep")
     twilio.phone(BEN).expect_nothing()
     clock_at.set(datetime(2026, 11, 27, 14, 30, tzinfo=BERLIN))  # within the 4 h notice
-    _sweep(client, "handoff_sweep")
-    _sweep(client, "handoff_sweep")
+    schedule("handoff_sweep")
+    schedule("handoff_sweep")
     ben = twilio.phone(BEN).expect_sms("Reply TAKE to hold the emergency phone from Fri 27 Nov 18:00").expect_nothing()
     ben.reply("take").expect("You hold the emergency phone from Fri 27 Nov 18:00 until Fri 04 Dec 18:00")
     clock_at.set(datetime(2026, 11, 27, 18, 5, tzinfo=BERLIN))
-    _sweep(client, "handoff_sweep")
+    schedule("handoff_sweep")
+    schedule("handoff_sweep")
+    ben.expect("Your shift has started: you hold the emergency phone until Fri 04 Dec 18:00").expect_nothing()
     assert api.get("/oncall").json_body["primary"]["name"] == "Ben Okafor"
 
 
-def test_without_take_the_current_holder_stays_and_admins_are_told(api, twilio, team, clock_at, client):
+def test_without_take_the_current_holder_stays_and_admins_are_told(api, twilio, team, clock_at, schedule):
     from tests.data import ANA, BEN, CHLOE
 
     dana = api.person("Dana Lead", "+4915100000004", role="admin")
     clock_at.set(datetime(2026, 11, 27, 15, 0, tzinfo=BERLIN))
-    _sweep(client, "handoff_sweep")
+    schedule("handoff_sweep")
     twilio.phone(BEN).expect_sms("Reply TAKE")
     clock_at.set(datetime(2026, 11, 27, 18, 1, tzinfo=BERLIN))
-    _sweep(client, "handoff_sweep")
-    _sweep(client, "handoff_sweep")
+    schedule("handoff_sweep")
+    schedule("handoff_sweep")
     twilio.phone(ANA).expect_sms("you stay on the emergency phone")
     twilio.phone(dana["phone"]).expect_sms("Handoff not confirmed: Ben Okafor")
     twilio.phone(CHLOE).expect_nothing()

@@ -14,12 +14,8 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 @pytest.fixture
-def sweep(client):
-    def run():
-        event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
-                                                resources=[])
-        client.lambda_.invoke("tier_sweep", event)
-    return run
+def sweep(schedule):
+    return lambda: schedule("tier_sweep")
 
 
 def kinds(api, ticket_id):

@@ -58,7 +58,12 @@ def sweep(now: datetime) -> None:
     k = rot.shift_index(now)
     last = rot.boundary(k)
     prev, holder = rot.member(k - 1), rot.member(k)
-    if prev == holder or now - last > timedelta(hours=12) or _taken(last.isoformat()):
+    if prev == holder or now - last > timedelta(hours=12):
+        return
+    if _taken(last.isoformat()):
+        if store.claim(f"shift-start#{last.isoformat()}", now, ttl=timedelta(days=30)):
+            _send(holder, f"Your shift has started: you hold the emergency phone until "
+                          f"{_fmt(rot.boundary(k + 1), rot)}. Pages come here; text WHO or HELP any time.", now)
         return
     if store.claim(f"take-missed#{last.isoformat()}", now, ttl=timedelta(days=30)):
         _keep_previous_holder(rot, prev, holder, last, now)
