@@ -235,7 +235,8 @@ PATHS: dict = {
         "get": _op("One person", 200, "Person", params=[_PERSON_ID], errors=(403, 404)),
         "patch": _op("Change a person", 200, "Person", body="PersonPatch", params=[_PERSON_ID],
                      errors=(403, 404, 409)),
-        "delete": _op("Remove a person and their API key", 204, None, params=[_PERSON_ID], errors=(403, 404)),
+        "delete": _op("Remove a person and their API key (409 while in the rota)", 204, None, params=[_PERSON_ID],
+                      errors=(403, 404, 409)),
     },
     "/tickets": {
         "get": _op("List tickets, newest first", 200, "TicketList", errors=(400,), params=[
@@ -395,7 +396,8 @@ def document(base_url: str = "") -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Friday Night", "version": "1.0.0",
                  "description": "Round-the-clock customer service for small teams. "
-                                "Errors are {\"error\": {\"code\", \"message\"}}."},
+                                "Errors are {\"error\": {\"code\", \"message\", \"field\"?}}; request bodies "
+                                "above 64 KiB get 413."},
         "paths": copy.deepcopy(PATHS),
         "components": {"schemas": copy.deepcopy(SCHEMAS),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},

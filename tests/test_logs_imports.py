@@ -26,6 +26,16 @@ def test_a_request_with_a_phone_number_and_a_message_logs_neither(api):
     try:
         t = api.ticket("my password is hunter2, please help", contact="+4917712345678")
         api.post(f"/tickets/{t['id']}/reply", {"text": "secret answer text"})
+        from urllib.parse import urlencode
+
+        from twilio.request_validator import RequestValidator
+
+        params = {"MessageSid": "SM" + "9" * 32, "From": "+4917712345678", "Body": "URGENT hunter2 again",
+                  "NumMedia": "0"}
+        sig = RequestValidator("test-auth-token").compute_signature("https://friday.example/api/twilio/sms", params)
+        r = api.http.post("/twilio/sms", body=urlencode(params), headers={
+            "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig})
+        assert r.status_code == 200
         logger.info("free text", extra={"note": "customer +49 177 1234 5678 said hi", "contact": "+4917712345678"})
     finally:
         logger.registered_handler.setStream(old_stream)
@@ -37,6 +47,7 @@ def test_a_request_with_a_phone_number_and_a_message_logs_neither(api):
         assert "4917712345678" not in line and "17712345678" not in line
         assert "hunter2" not in line and "secret answer" not in line
     assert notify.outbox()[0]["to"] == "+4917712345678"
+    assert any('"message": "sms in"' in line for line in lines)
 
 
 def test_masks():

@@ -92,6 +92,8 @@ def handle_inbound(params: dict, now: datetime) -> list[str]:
         logger.warning("sms from an unusable number", extra={"from": mask_phone(params.get("From"))})
         return []
     person = store.person_by_phone(phone)
+    logger.info("sms in", extra={"from": mask_phone(phone), "chars": len(body), "media": len(media),
+                                 "staff": person is not None})
     if person is not None:
         return handle_staff(person, body, now)
     return handle_customer(phone, body, media, params.get("MessageSid"), now)

@@ -166,6 +166,8 @@ def _contact(page: Page, ticket: store.Ticket, now: datetime) -> None:
                               page_id=page.id, person_id=target["person_id"])
     tickets.record_event(page.ticket_id, "paged", tickets.SYSTEM, now, to=target["person_id"],
                          role=target["role"], via=page.attempt)
+    logger.info("paged", extra={"ticket": page.ticket_id, "person": target["person_id"], "via": page.attempt,
+                                "step": page.step})
 
 
 def _within_budget(person_id: str, now: datetime) -> bool:
