@@ -387,7 +387,7 @@ PATHS.update({
     "/twilio/voice/recorded/{ticket_id}": _webhook("The voicemail recording", [_TICKET_ID]),
     "/twilio/voice/transcript/{ticket_id}": _webhook("The voicemail transcript", [_TICKET_ID]),
     "/twilio/voice/page/{ticket_id}": _webhook("TwiML of a paging call", [_TICKET_ID]),
-    "/twilio/voice/page/{ticket_id}/ack": _webhook("Key press on a paging call (4 acknowledges)", [_TICKET_ID]),
+    "/twilio/voice/page/{ticket_id}/ack": _webhook("Key press on a paging call (1 acknowledges)", [_TICKET_ID]),
 })
 
 

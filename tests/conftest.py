@@ -25,6 +25,22 @@ from chalicelib import clock, notify, store  # noqa: E402
 from tests.data import ADMIN_KEY, ANA, BEN, CHLOE, CUSTOMER, FRIDAY_NIGHT  # noqa: E402,F401
 
 
+@pytest.fixture(autouse=True, scope="session")
+def no_scans():
+    """DESIGN.md: no Scan in any request path or sweep. Any Scan anywhere fails the suite."""
+    from pynamodb.connection import base
+
+    real = base.Connection._make_api_call
+
+    def guarded(self, operation_name, *args, **kwargs):
+        assert operation_name != "Scan", "a DynamoDB Scan was issued; query a GSI instead"
+        return real(self, operation_name, *args, **kwargs)
+
+    base.Connection._make_api_call = guarded
+    yield
+    base.Connection._make_api_call = real
+
+
 @pytest.fixture(autouse=True)
 def tables():
     # botocore clients survive across tests (creating them costs ~0.1 s each);

@@ -153,14 +153,17 @@ def test_a_person_without_a_phone_is_not_skipped_silently(api, twilio, clock_at)
     assert skipped[0]["to"] == ana["id"] and skipped[0]["why"] == "no phone number"
 
 
-def test_the_paging_call_acknowledges_with_4(api, twilio, team, clock_at, sweep):
+def test_the_paging_call_is_screened_and_press_1_acknowledges(api, twilio, team, clock_at, sweep):
     urgent_text(twilio)
     twilio.phone(ANA).expect_sms("URGENT #1")
     clock_at.advance(minutes=10, seconds=1)
     sweep()
     r = twilio.post("/twilio/voice/page/1", {"CallSid": twilio.calls[0]["sid"], "To": ANA})
-    assert "Press 4" in r.body.decode()
-    r = twilio.post("/twilio/voice/page/1/ack", {"CallSid": twilio.calls[0]["sid"], "To": ANA, "Digits": "4"})
+    assert "Press 1" in r.body.decode()
+    r = twilio.post("/twilio/voice/page/1/ack", {"CallSid": twilio.calls[0]["sid"], "To": ANA, "Digits": ""})
+    assert "Not acknowledged" in r.body.decode()  # a voicemail presses nothing
+    assert store.get_page("t1").status == "open"
+    r = twilio.post("/twilio/voice/page/1/ack", {"CallSid": twilio.calls[0]["sid"], "To": ANA, "Digits": "1"})
     assert "Acknowledged" in r.body.decode()
     assert store.get_page("t1").status == "acked"
     assert api.get("/tickets/1").json_body["owner"] == team["ana"]["id"]

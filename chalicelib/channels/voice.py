@@ -151,7 +151,7 @@ def page_call(ticket_id: int) -> str:
     response = _vr()
     gather = response.gather(num_digits=1, timeout=10, method="POST",
                              action=_url(f"/twilio/voice/page/{ticket_id}/ack"))
-    gather.say(f"Friday Night page. Urgent ticket {ticket_id}: {gist}. Press 4 to acknowledge.")
+    gather.say(f"Friday Night page. Urgent ticket {ticket_id}: {gist}. Press 1 to accept it.")
     response.say("Not acknowledged. We will try the next person. Goodbye.")
     response.hangup()
     return str(response)
@@ -160,7 +160,8 @@ def page_call(ticket_id: int) -> str:
 def page_call_ack(ticket_id: int, params: dict, now: datetime) -> str:
     response = _vr()
     person = store.person_by_phone(_e164(params.get("To") or params.get("Called") or ""))
-    if params.get("Digits") == "4" and person is not None:
+    # Same screening as the emergency line: only a human pressing 1 counts (a voicemail can't).
+    if params.get("Digits") == "1" and person is not None:
         _ack_quietly(ticket_id, Actor(person.id, person.name), now)
         response.say(f"Acknowledged. Ticket {ticket_id} is yours. Reply to the page by text to answer the customer.")
     else:
