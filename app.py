@@ -53,6 +53,29 @@ def contract_errors(event, get_response):
     return response
 
 
+class _Internal(ApiError):
+    status = 500
+    code = "internal"
+
+
+def _shield(view):
+    """Unexpected errors reach our masked logger and the contract's shape, not
+    Chalice's default handler (which would log the raw exception text)."""
+
+    @functools.wraps(view)
+    def shielded(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except ApiError:
+            raise
+        except Exception as exc:
+            logger.exception("unhandled error", extra={"path": app.current_request.path,
+                                                        "error_type": type(exc).__name__})
+            raise _Internal("something went wrong on our side; it has been logged") from None
+
+    return shielded
+
+
 def _error(err: ApiError) -> Response:
     return Response(err.body(), status_code=err.status, headers={"Content-Type": "application/json"})
 
@@ -644,3 +667,8 @@ def handoff_sweep(event):
 
     store.begin_unit()
     handoff.sweep(clock.now())
+
+
+for _methods in app.routes.values():  # every door, shielded (see _shield)
+    for _entry in _methods.values():
+        _entry.view_function = _shield(_entry.view_function)

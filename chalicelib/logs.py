@@ -40,6 +40,8 @@ def _scrub(value, key: str | None = None):
         return {k: _scrub(v, k) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_scrub(v) for v in value]
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        value = str(value)  # exceptions and other objects: masked as the text they would print as
     if isinstance(value, str):
         if key in _KEEP_KEYS:
             return value

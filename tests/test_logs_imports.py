@@ -61,3 +61,25 @@ def test_importing_app_imports_neither_twilio_rest_nor_requests():
             "print(','.join(bad))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_an_unexpected_error_is_a_500_in_shape_and_logged_masked(api, monkeypatch):
+    import io
+
+    from chalicelib import tickets
+    from chalicelib.logs import logger
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("database said no for +4917712345678")
+
+    monkeypatch.setattr(tickets, "get", boom)
+    stream = io.StringIO()
+    old = logger.registered_handler.setStream(stream)
+    try:
+        r = api.get("/tickets/1")
+    finally:
+        logger.registered_handler.setStream(old)
+    assert r.status_code == 500 and r.json_body["error"]["code"] == "internal"
+    logged = stream.getvalue()
+    assert "unhandled error" in logged and "RuntimeError" in logged
+    assert "4917712345678" not in logged
