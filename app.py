@@ -68,7 +68,7 @@ def _shield(view):
             return view(*args, **kwargs)
         except ApiError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the last line of defence, logged
             logger.exception("unhandled error", extra={"path": app.current_request.path,
                                                         "error_type": type(exc).__name__})
             raise _Internal("something went wrong on our side; it has been logged") from None
