@@ -41,7 +41,7 @@ def test_a_customer_chats_and_the_agents_reply_appears(chromium, live_server, ap
     expect(page.get_by_label("Your name")).to_be_focused()
     page.get_by_label("Your name").fill("Mike Lee")
     page.keyboard.press("Tab")
-    expect(page.get_by_label("Phone (optional, so we can text you if you leave)")).to_be_focused()
+    expect(page.get_by_label("Phone (optional, so we can call or text you back)")).to_be_focused()
     page.get_by_role("button", name="Start chat").click()
     expect(page.locator("#status")).to_contain_text("ticket #1.")
     expect(page.locator("#status")).to_contain_text("Hi Mike")
