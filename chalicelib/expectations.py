@@ -60,7 +60,8 @@ def when(now: datetime) -> str:
     return opening.strftime("%a %H:%M")
 
 
-def acknowledgement(ticket_id: int, *, now: datetime, urgent: bool, paged: bool, name: str | None = None) -> str:
+def acknowledgement(ticket_id: int, *, now: datetime, urgent: bool, paged: bool, name: str | None = None,
+                    channel: str = "sms") -> str:
     """The personal first answer: the ticket number and when to expect a reply."""
     hello = f"Hi {name.split()[0]}, thanks" if name else "Thanks"
     head = f"{hello} - this is ticket #{ticket_id}."
@@ -70,4 +71,5 @@ def acknowledgement(ticket_id: int, *, now: datetime, urgent: bool, paged: bool,
         return f"{head} It's after hours, and the on-call person has been paged now."
     if urgent:
         return f"{head} It's after hours; we're reaching the on-call person now."
-    return f"{head} We'll answer by {when(now)}; reply URGENT if it can't wait."
+    verb = "write" if channel == "webchat" else "reply"
+    return f"{head} We'll answer by {when(now)}; {verb} URGENT if it can't wait."

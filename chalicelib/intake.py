@@ -25,7 +25,7 @@ def urgency(ticket: Ticket, text: str | None, now: datetime, *, was_urgent: bool
 def expectation(ticket: Ticket, now: datetime, *, paged: bool = False) -> str:
     """The acknowledgement a customer gets: ticket number and when to expect an answer."""
     return expectations.acknowledgement(ticket.id, now=now, urgent=ticket.priority == "urgent", paged=paged,
-                                        name=ticket.customer_name)
+                                        name=ticket.customer_name, channel=ticket.channel)
 
 
 def automate(ticket: Ticket, text: str, now: datetime) -> str | None:
