@@ -198,7 +198,7 @@ def update_person(principal, person_id):
 @app.route("/people/{person_id}", methods=["DELETE"])
 @staff("admin")
 def delete_person(principal, person_id):
-    people.delete(person_id)
+    people.delete(person_id, principal.actor, clock.now())
     return Response("", status_code=204)
 
 

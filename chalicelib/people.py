@@ -73,13 +73,26 @@ def update(person_id: str, body: dict) -> Person:
     return person
 
 
-def delete(person_id: str) -> None:
+def delete(person_id: str, actor, now: datetime) -> int:
+    """Removes a person and their key; their open tickets get new owners. Returns how many."""
+    from chalicelib import tickets
+    from chalicelib.escalation import tiers
+
     person = get(person_id)
     rota = store.get_setting("rota") or {}
     if person_id in rota.get("members", []):
         raise Conflict(f"{person.name} is in the rota; take them out with PUT /rota first, so the phone "
                        "is never handed to nobody", code="in_rota")
     store.delete_person(person)
+    moved = 0
+    for ticket_id in store.open_tickets_of(person_id):
+        ticket = store.get_ticket(ticket_id)
+        if ticket is None or ticket.owner != person_id:
+            continue
+        owner = tiers.choose_owner(ticket.tier, priority=ticket.priority, now=now)
+        tickets.assign(ticket_id, owner, actor, now)  # never an owner who is gone
+        moved += 1
+    return moved
 
 
 def person_json(p: Person, api_key: str | None = None) -> dict:

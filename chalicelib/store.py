@@ -543,6 +543,10 @@ def tickets_due(now: datetime, limit: int = 500) -> list[int]:
                                                    limit=limit)]
 
 
+def open_tickets_of(owner: str) -> list[int]:
+    return [t.id for t in Ticket.by_owner.query(owner, filter_condition=Ticket.status.is_in("open", "pending"))]
+
+
 def count_open_by_owner(owner: str) -> int:
     return Ticket.by_owner.count(owner, filter_condition=Ticket.status.is_in("open", "pending"))
 

@@ -105,3 +105,14 @@ def test_people_list_paginates(api):
 def test_a_rota_member_cannot_be_deleted_from_under_the_rota(api, team):
     r = api.delete(f"/people/{team['ben']['id']}")
     assert r.status_code == 409 and r.json_body["error"]["code"] == "in_rota"
+
+
+def test_deleting_a_person_hands_their_open_tickets_on(api):
+    ana = api.person("Ana Lopez", "+4915100000001", tier=1)
+    t = api.ticket()
+    assert t["owner"] == ana["id"]
+    ben = api.person("Ben Okafor", "+4915100000002", tier=1)
+    assert api.delete(f"/people/{ana['id']}").status_code == 204
+    after = api.get(f"/tickets/{t['id']}").json_body
+    assert after["owner"] == ben["id"]
+    assert after["events"][-1]["type"] == "assigned" and after["events"][-1]["previous"] == ana["id"]
