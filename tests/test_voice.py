@@ -62,8 +62,6 @@ def test_a_retried_call_webhook_opens_one_ticket(api, twilio, team):
 
 
 def test_voice_urls_carry_no_query_string_and_verbs_have_actions(api, twilio, team):
-    from tests.fake_twilio import _xml  # noqa: F401 - the harness asserts this on every hop
-
     call = twilio.call(CUSTOMER)
     dial = call.twiml.find("./Dial")
     assert "?" not in dial.get("action") and dial.get("timeout")
