@@ -51,6 +51,10 @@ class ConditionFailed(Exception):
     """A conditional write lost a race (someone else wrote first)."""
 
 
+class AlreadyDone(Exception):
+    """The write's idempotency claim exists: an earlier delivery already made it."""
+
+
 # --- lazy table names ---------------------------------------------------------
 
 
@@ -231,6 +235,7 @@ class IdempotencyKey(Model):
     key = UnicodeAttribute(hash_key=True)
     expires_at = TTLAttribute()
     result = UnicodeAttribute(null=True)  # what the first delivery answered, replayed to retries
+    created_at = UTCDateTimeAttribute(null=True)
 
 
 class Setting(Model):
@@ -469,15 +474,23 @@ def get_ticket(ticket_id: int, consistent: bool = True) -> Ticket | None:
         return None
 
 
-def save_ticket(ticket: Ticket, items: Iterable[TicketItem] = (), new: bool = False) -> None:
+def save_ticket(ticket: Ticket, items: Iterable[TicketItem] = (), new: bool = False,
+                claim: str | None = None, now: datetime | None = None) -> None:
     """Writes the ticket and its new items in one transaction.
 
     The ticket write is conditional on its version (or on not existing yet):
     a concurrent writer makes this raise ConditionFailed, never lose data.
+    With `claim` (a provider id), the same transaction claims it: a message
+    Twilio delivers twice, or a retry after a crash, is written once
+    (AlreadyDone); the claim remembers the ticket id.
     """
     items = list(items)
     try:
         with TransactWrite(connection=_conn(Ticket)) as tx:
+            if claim is not None:  # first in the transaction: its cancellation reason is index 0
+                tx.save(IdempotencyKey(key=claim, expires_at=(now or ticket.updated_at) + timedelta(days=2),
+                                       created_at=now or ticket.updated_at, result=str(ticket.id)),
+                        condition=IdempotencyKey.key.does_not_exist())
             if new:
                 tx.save(ticket, condition=Ticket.id.does_not_exist())
             else:
@@ -485,6 +498,9 @@ def save_ticket(ticket: Ticket, items: Iterable[TicketItem] = (), new: bool = Fa
             for item in items:
                 tx.save(item, condition=TicketItem.sk.does_not_exist())
     except TransactWriteError as exc:
+        reasons = getattr(exc, "cancellation_reasons", None) or []
+        if claim is not None and reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+            raise AlreadyDone(claim) from exc
         if _is_condition_failure(exc):
             raise ConditionFailed(str(exc)) from exc
         raise
@@ -667,7 +683,7 @@ def change_setting(name: str, change, now: datetime, retries: int = 5) -> dict:
 
 def claim(key: str, now: datetime, ttl: timedelta = timedelta(days=2)) -> bool:
     """Claims `key` once: True for the first caller, False for every retry."""
-    item = IdempotencyKey(key=key, expires_at=now + ttl)
+    item = IdempotencyKey(key=key, expires_at=now + ttl, created_at=now)
     try:
         item.save(condition=IdempotencyKey.key.does_not_exist())
         return True
@@ -686,6 +702,25 @@ def claim_result(key: str) -> str | None:
         return IdempotencyKey.get(key, consistent_read=True).result
     except DoesNotExist:
         return None
+
+
+def claim_state(key: str) -> IdempotencyKey | None:
+    try:
+        return IdempotencyKey.get(key, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def take_over(item: IdempotencyKey, now: datetime) -> bool:
+    """Takes over a claim whose holder died (conditional: one retry wins)."""
+    try:
+        item.update(actions=[IdempotencyKey.created_at.set(now)],
+                    condition=(IdempotencyKey.created_at == item.created_at) & IdempotencyKey.result.does_not_exist())
+        return True
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise
 
 
 def claim_exists(key: str) -> bool:

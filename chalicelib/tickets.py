@@ -84,11 +84,13 @@ def _set_owner(ticket: Ticket, owner: str, actor: Actor, now: datetime, reason: 
     return [_event(ticket, "assigned", actor, now, owner=owner, previous=previous, reason=reason)]
 
 
-def _mutate(ticket_id: int, now: datetime, change: Callable[[Ticket], list[TicketItem]]) -> Ticket:
+def _mutate(ticket_id: int, now: datetime, change: Callable[[Ticket], list[TicketItem]],
+            claim: str | None = None) -> Ticket:
     """Load, apply `change`, write conditionally; on a lost race, redo on fresh data.
 
     `change` re-validates against the fresh ticket, so two compatible changes
-    both land and an incompatible second one fails with a clear 409.
+    both land and an incompatible second one fails with a clear 409. With a
+    `claim` (provider id) the change happens once: a repeat raises AlreadyDone.
     """
     for _ in range(_RETRIES):
         ticket = get(ticket_id)
@@ -97,7 +99,7 @@ def _mutate(ticket_id: int, now: datetime, change: Callable[[Ticket], list[Ticke
             return ticket
         ticket.updated_at = now
         try:
-            store.save_ticket(ticket, items)
+            store.save_ticket(ticket, items, claim=claim, now=now)
             return ticket
         except store.ConditionFailed:
             continue
@@ -134,7 +136,13 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
         items.append(_message(ticket, "customer", text or "", now, author_name=customer_name,
                               media=media, provider_id=provider_id))
         items.append(_event(ticket, "message_in", actor, now, channel=channel))
-    store.save_ticket(ticket, items, new=True)
+    claim = f"msg#{provider_id}" if provider_id else None
+    try:
+        store.save_ticket(ticket, items, new=True, claim=claim, now=now)
+    except store.AlreadyDone:
+        # An earlier delivery of this provider id opened the ticket: that one, not a second.
+        state = store.claim_state(claim)
+        return get(int(state.result))
     return ticket
 
 
@@ -152,8 +160,13 @@ def add_customer_message(ticket_id: int, text: str, now: datetime, *, media: lis
 
 
 def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[str] | None = None,
-                     provider_id: str | None = None, channel: str | None = None) -> tuple[Ticket, TicketItem]:
-    """A customer wrote again: append; pending restarts, a recent resolve reopens."""
+                     provider_id: str | None = None,
+                     channel: str | None = None) -> tuple[Ticket, TicketItem | None]:
+    """A customer wrote again: append; pending restarts, a recent resolve reopens.
+
+    With a provider id the message is written once, however often it is
+    delivered (the message is then None: it was stored before).
+    """
     box: dict = {}
 
     def change(t: Ticket) -> list[TicketItem]:
@@ -171,7 +184,10 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
             items += _reopen(t, CUSTOMER, now, repeat=True)
         return items
 
-    ticket = _mutate(ticket_id, now, change)
+    try:
+        ticket = _mutate(ticket_id, now, change, claim=f"msg#{provider_id}" if provider_id else None)
+    except store.AlreadyDone:
+        return get(ticket_id), None
     return ticket, box["message"]
 
 

@@ -191,11 +191,11 @@ def test_two_concurrent_updates_of_one_ticket_both_land(api, monkeypatch):
     real_save = store.save_ticket
     raced = {"done": False}
 
-    def save_after_a_rival(ticket, items=(), new=False):
+    def save_after_a_rival(ticket, items=(), new=False, **kw):
         if not raced["done"]:
             raced["done"] = True  # between our read and our write, Ben acknowledges
             assert api.post(f"/tickets/{t['id']}/ack", key=ben["api_key"]).status_code == 200
-        return real_save(ticket, items, new)
+        return real_save(ticket, items, new, **kw)
 
     monkeypatch.setattr(store, "save_ticket", save_after_a_rival)
     r = api.post(f"/tickets/{t['id']}/reply", {"text": "on it"})
@@ -212,11 +212,11 @@ def test_conflicting_concurrent_resolves_apply_once(api, monkeypatch):
     real_save = store.save_ticket
     raced = {"done": False}
 
-    def save_after_a_rival(ticket, items=(), new=False):
+    def save_after_a_rival(ticket, items=(), new=False, **kw):
         if not raced["done"]:
             raced["done"] = True
             assert api.post(f"/tickets/{t['id']}/resolve").status_code == 200
-        return real_save(ticket, items, new)
+        return real_save(ticket, items, new, **kw)
 
     monkeypatch.setattr(store, "save_ticket", save_after_a_rival)
     r = api.post(f"/tickets/{t['id']}/resolve")

@@ -8,7 +8,7 @@ signature). Nothing is stored before the check passes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
 
 from chalicelib import config, store
@@ -17,6 +17,7 @@ from chalicelib.logs import logger
 
 FORM = ["application/x-www-form-urlencoded"]
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+STALE = timedelta(seconds=60)  # longer than any Lambda run: a claim this old without an answer is orphaned
 
 
 def verified_params(path: str, raw_body: bytes | None, signature: str | None) -> dict:
@@ -48,7 +49,14 @@ def once(key: str, now: datetime, work: Callable[[], str], fallback: str | None 
     the caller hears `fallback` (a phone user never gets an error page).
     """
     if not store.claim(key, now):
-        return store.claim_result(key) or EMPTY_TWIML
+        state = store.claim_state(key)
+        if state is None or state.result:
+            return state.result if state else EMPTY_TWIML
+        if state.created_at is None or now - state.created_at < STALE or not store.take_over(state, now):
+            return EMPTY_TWIML  # the first delivery is still at work
+        # The first delivery died half-way (Lambda timeout or crash): redo. Message writes
+        # are exactly-once by provider id, so redoing can only complete what was missing.
+        logger.warning("webhook taken over from a delivery that died", extra={"key": key.split("#")[0]})
     try:
         result = work()
     except Exception:

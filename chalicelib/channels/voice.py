@@ -50,7 +50,7 @@ def incoming(params: dict, now: datetime) -> str:
     caller = phones.normalize(params.get("From", "")) if params.get("From") else None
     ticket = tickets.open_ticket(channel="voice", now=now, contact=caller,
                                  contact_key=f"phone#{caller}" if caller else None, priority="urgent",
-                                 text=None)
+                                 text=None, provider_id=params.get("CallSid"))
     tickets.record_event(ticket.id, "call_in", tickets.CUSTOMER, now, call_sid=params.get("CallSid"))
     response = _vr()
     response.say("You have reached the emergency line. We are connecting you to the person on call.")
