@@ -584,7 +584,7 @@ def get_person(person_id: str) -> Person | None:
         return None
 
 
-def person_by_phone(phone: str) -> Person | None:
+def person_by_phone(phone: str | None) -> Person | None:
     if not _key_ok(phone):
         return None
     for p in Person.by_phone.query(phone, limit=1):

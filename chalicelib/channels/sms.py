@@ -8,11 +8,12 @@ Staff commands (forgiving of case, '#', extra spaces and quotes):
 """
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import channels, expectations, intake, store, surveys, tickets
+from chalicelib import channels, expectations, intake, phones, store, surveys, tickets
 from chalicelib.errors import ApiError
 from chalicelib.escalation import paging
 from chalicelib.logs import logger, mask_phone
@@ -75,8 +76,6 @@ def _budget(contact: store.Contact, name: str, limit: int, now: datetime) -> boo
 
 
 def _auto_limit() -> int:
-    import os
-
     return int(os.environ.get("AUTO_REPLY_LIMIT", AUTO_REPLIES_PER_HOUR))
 
 
@@ -85,7 +84,7 @@ def _auto_limit() -> int:
 
 def handle_inbound(params: dict, now: datetime) -> list[str]:
     """One inbound SMS → the texts of the TwiML reply (possibly none)."""
-    phone = store_phone(params.get("From", ""))
+    phone = phones.normalize(params.get("From", ""))
     body = params.get("Body", "") or ""
     media = [params[f"MediaUrl{i}"] for i in range(_num_media(params)) if params.get(f"MediaUrl{i}")]
     if phone is None:
@@ -97,12 +96,6 @@ def handle_inbound(params: dict, now: datetime) -> list[str]:
     if person is not None:
         return handle_staff(person, body, now)
     return handle_customer(phone, body, media, params.get("MessageSid"), now)
-
-
-def store_phone(raw: str) -> str | None:
-    from chalicelib import phones
-
-    return phones.normalize(raw) if raw else None
 
 
 def _num_media(params: dict) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import config, store, tickets
+from chalicelib import config, phones, store, tickets
 from chalicelib.escalation import paging
 from chalicelib.tickets import Actor
 
@@ -45,9 +45,7 @@ def dial_chain(now: datetime) -> list[str]:
 
 def incoming(params: dict, now: datetime) -> str:
     """A call to EMERGENCY_NUMBER: open the urgent voice ticket, start ringing."""
-    from chalicelib import phones
-
-    caller = phones.normalize(params.get("From", "")) if params.get("From") else None
+    caller = phones.normalize(params.get("From", ""))
     ticket = tickets.open_ticket(channel="voice", now=now, contact=caller,
                                  contact_key=f"phone#{caller}" if caller else None, priority="urgent",
                                  text=None, provider_id=params.get("CallSid"))
@@ -99,7 +97,7 @@ def accept(ticket_id: int, step: int, params: dict, now: datetime) -> str:
     if params.get("Digits") != "1":
         response.hangup()
         return str(response)
-    person = store.person_by_phone(_e164(params.get("To") or params.get("Called") or ""))
+    person = store.person_by_phone(phones.normalize(params.get("To") or params.get("Called") or ""))
     actor = Actor(person.id, person.name) if person else tickets.SYSTEM
     store.claim(f"accepted#{ticket_id}#{step}", now)
     tickets.record_event(ticket_id, "call_answered", actor, now, step=step)
@@ -159,7 +157,7 @@ def page_call(ticket_id: int) -> str:
 
 def page_call_ack(ticket_id: int, params: dict, now: datetime) -> str:
     response = _vr()
-    person = store.person_by_phone(_e164(params.get("To") or params.get("Called") or ""))
+    person = store.person_by_phone(phones.normalize(params.get("To") or params.get("Called") or ""))
     # Same screening as the emergency line: only a human pressing 1 counts (a voicemail can't).
     if params.get("Digits") == "1" and person is not None:
         _ack_quietly(ticket_id, Actor(person.id, person.name), now)
@@ -179,8 +177,3 @@ def _ack_quietly(ticket_id: int, actor: Actor, now: datetime) -> None:
         pass  # resolved meanwhile: nothing to acknowledge
     paging.acknowledge(ticket_id, actor.id, now)
 
-
-def _e164(raw: str) -> str:
-    from chalicelib import phones
-
-    return phones.normalize(raw) or raw
