@@ -269,9 +269,9 @@ def reply_ticket(principal, ticket_id):
         text = templates.render(template, tickets.get(number), principal.actor.name, now)
     else:
         text = validate.text(data, "text")
-    ticket, message = tickets.reply(number, text, principal.actor, now, template_id=template_id)
-    channels.deliver(ticket, message, now)
-    return created(tickets.message_json(message))
+    outcome = channels.staff_reply(number, text, principal.actor, now, template_id=template_id)
+    # The truth about delivery: sent, queued (retried by the outbox), failed and why, or posted to the chat.
+    return created({**tickets.message_json(outcome.message), "delivery": outcome.delivery_json()})
 
 
 @app.route("/tickets/{ticket_id}/ack", methods=["POST"])
@@ -288,11 +288,14 @@ def ack_ticket(principal, ticket_id):
 @app.route("/tickets/{ticket_id}/resolve", methods=["POST"])
 @staff()
 def resolve_ticket(principal, ticket_id):
+    from chalicelib.effects import Effects
     from chalicelib.escalation import paging
 
     now, number = clock.now(), ticket_number(ticket_id)
-    ticket = tickets.resolve(number, principal.actor, now)
+    fx = Effects()
+    ticket = tickets.resolve(number, principal.actor, now, fx=fx)
     paging.acknowledge(number, principal.actor.id, now)
+    fx.dispatch(now)  # the survey question, committed with the resolve
     return tickets.summary_json(ticket)
 
 
@@ -654,10 +657,8 @@ def page_sweep(event):
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="tier_sweep")
 def tier_sweep(event):
     """The 20-hour rule: expired tickets move up a tier; the top tier's expiry pages the leads."""
-    from chalicelib.escalation import tiers
-
     store.begin_unit()
-    tiers.sweep(clock.now())
+    tickets.tier_sweep(clock.now())
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="handoff_sweep")

@@ -111,8 +111,8 @@ def webhooks(http) -> None:
 
 def sweeps() -> None:
     """The tier sweep over 100 and over 10,000 open tickets with the same 10 due."""
-    from chalicelib import store
-    from chalicelib.escalation import paging, tiers
+    from chalicelib import store, tickets
+    from chalicelib.escalation import paging
 
     print("\nSweeps: DynamoDB calls grow with what is due, not with the table")
     for total in (100, 10_000):
@@ -134,7 +134,7 @@ def sweeps() -> None:
                                       due_at=due, version=1))
         fill = time.perf_counter() - t0
         with counted() as r:
-            looked = tiers.sweep(FRIDAY_NIGHT)
+            looked = tickets.tier_sweep(FRIDAY_NIGHT)
         with counted() as p:
             pages = paging.sweep(FRIDAY_NIGHT)
         print(f"  {total:>6} open tickets, 10 due: tier sweep {sum(r['calls'].values())} calls "

@@ -21,17 +21,44 @@ _client_cache: dict[tuple[str, str], object] = {}
 echo = None
 
 
+TIMEOUT_SECONDS = 10.0  # a send that hangs longer is a failed attempt, retried by the outbox
+# Twilio error codes that no retry can fix: invalid or unreachable number, opted out, not SMS-capable.
+PERMANENT_CODES = {21211, 21214, 21217, 21401, 21407, 21408, 21421, 21601, 21606, 21610, 21612, 21614, 21215}
+
+
 class SendError(Exception):
-    """Twilio refused or could not be reached; the caller keeps the work due."""
+    """The send did not happen: Twilio refused, failed, timed out or was unreachable.
+
+    ``permanent`` says a retry cannot help (invalid number, opted out).
+    """
+
+    def __init__(self, message: str, permanent: bool = False):
+        super().__init__(message)
+        self.permanent = permanent
 
 
 def _client():
     key = (config.twilio_account_sid(), config.twilio_auth_token())
     if key not in _client_cache:
+        from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client  # heavy: only when really sending
 
-        _client_cache[key] = Client(*key)
+        _client_cache[key] = Client(*key, http_client=TwilioHttpClient(timeout=TIMEOUT_SECONDS))
     return _client_cache[key]
+
+
+def _send_error(exc: Exception, what: str, to: str) -> SendError:
+    """Every exception of a send is a failed attempt: network errors and timeouts included."""
+    code = getattr(exc, "code", None)
+    status = getattr(exc, "status", None)
+    permanent = code in PERMANENT_CODES  # anything else (5xx, 401, network) may pass on a later try
+    logger.warning(f"{what} failed", extra={"to": mask_phone(to), "error_type": type(exc).__name__,
+                                            "code": code, "http_status": status, "permanent": permanent})
+    if status is not None:
+        what = f"Twilio answered HTTP {status}" + (f" (error {code})" if code else "")
+    else:
+        what = f"Twilio could not be reached ({type(exc).__name__})"
+    return SendError(what[:300], permanent=permanent)
 
 
 def _status_url(kind: str) -> str | None:
@@ -50,8 +77,6 @@ def send_sms(to: str, body: str, *, now: datetime, media_url: list[str] | None =
         logger.info("sms not sent: opted out", extra={"to": mask_phone(to)})
         return None
     if config.twilio_enabled():
-        from twilio.base.exceptions import TwilioException
-
         kwargs = {"to": to, "from_": config.support_number(), "body": body}
         if _status_url("sms"):
             kwargs["status_callback"] = _status_url("sms")
@@ -59,9 +84,8 @@ def send_sms(to: str, body: str, *, now: datetime, media_url: list[str] | None =
             kwargs["media_url"] = media_url
         try:
             msg = _client().messages.create(**kwargs)
-        except TwilioException as exc:
-            logger.warning("sms send failed", extra={"to": mask_phone(to), "error": str(exc)})
-            raise SendError(str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - ConnectionError, Timeout, TwilioRestException, ...
+            raise _send_error(exc, "sms send", to) from exc
         logger.info("sms sent", extra={"to": mask_phone(to), "sid": msg.sid, "chars": len(body)})
         return msg.sid
     sid = "SM" + secrets.token_hex(16)
@@ -73,17 +97,14 @@ def send_sms(to: str, body: str, *, now: datetime, media_url: list[str] | None =
 def place_call(to: str, url: str, *, now: datetime, timeout: int = 25) -> str:
     """Calls `to`; Twilio fetches TwiML from `url` when answered."""
     if config.twilio_enabled():
-        from twilio.base.exceptions import TwilioException
-
         kwargs = {"to": to, "from_": config.emergency_number() or config.support_number(),
                   "url": url, "timeout": timeout}
         if _status_url("voice"):
             kwargs["status_callback"] = _status_url("voice")
         try:
             call = _client().calls.create(**kwargs)
-        except TwilioException as exc:
-            logger.warning("call failed", extra={"to": mask_phone(to), "error": str(exc)})
-            raise SendError(str(exc)) from exc
+        except Exception as exc:  # noqa: BLE001 - every failure is a failed attempt
+            raise _send_error(exc, "call", to) from exc
         logger.info("call placed", extra={"to": mask_phone(to), "sid": call.sid})
         return call.sid
     sid = "CA" + secrets.token_hex(16)

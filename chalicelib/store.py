@@ -18,9 +18,14 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import random
 import threading
+import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pynamodb.attributes import (
     BooleanAttribute,
@@ -37,6 +42,7 @@ from pynamodb.exceptions import (
     DeleteError,
     DoesNotExist,
     PutError,
+    PynamoDBException,
     TransactWriteError,
     UpdateError,
 )
@@ -48,7 +54,15 @@ from chalicelib import config
 
 
 class ConditionFailed(Exception):
-    """A conditional write lost a race (someone else wrote first)."""
+    """A conditional write lost a race (someone else wrote first).
+
+    ``tags`` names the writes of a transaction whose condition failed, so a
+    caller can tell "the message was stored before" from "the ticket moved".
+    """
+
+    def __init__(self, message: str = "", tags=()):
+        super().__init__(message)
+        self.tags = set(tags)
 
 
 class AlreadyDone(Exception):
@@ -276,6 +290,8 @@ class Outbound(Model):
     rank = NumberAttribute(default=0)
     ticket_id = NumberAttribute(null=True)
     page_id = UnicodeAttribute(null=True)
+    page_key = UnicodeAttribute(null=True)
+    outbox_id = UnicodeAttribute(null=True)
     person_id = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
@@ -308,6 +324,8 @@ class Page(Model):
     due_pk = UnicodeAttribute(null=True)
     due_at = UTCDateTimeAttribute(null=True)
     acked_by = UnicodeAttribute(null=True)
+    round = NumberAttribute(default=0)  # how often the whole chain has been walked
+    key = UnicodeAttribute(null=True)  # the current step's key; its outbox item is "page#<id>#<key>"
     version = VersionAttribute()
 
     by_due = PagesDue()
@@ -359,10 +377,56 @@ class Template(Model):
     all_templates = TemplatesAll()
 
 
+class OutboxDue(GlobalSecondaryIndex):
+    """Sparse: ``due_pk`` exists only while the item waits to be sent (or its lease runs)."""
+
+    Meta = _index("outbox_due")
+    due_pk = UnicodeAttribute(hash_key=True)
+    due_at = UTCDateTimeAttribute(range_key=True)
+
+
+class OutboxItem(Model):
+    """One outbound SMS or call, written in the transaction that causes it.
+
+    due → sending (leased) → sent | dead | cancelled. The id is chosen by the
+    cause (``reply#<inbound sid>``, ``page#t7#...``), so a retried cause
+    can never write a second copy.
+    """
+
+    Meta = _Meta("outbox")
+    id = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute()  # sms | call
+    purpose = UnicodeAttribute()  # page | reply | survey | notice | bundle
+    to = UnicodeAttribute(null=True)  # E.164
+    person_id = UnicodeAttribute(null=True)
+    body = UnicodeAttribute(null=True)
+    url = UnicodeAttribute(null=True)
+    ticket_id = NumberAttribute(null=True)
+    message_sk = UnicodeAttribute(null=True)
+    page_id = UnicodeAttribute(null=True)
+    page_key = UnicodeAttribute(null=True)  # the page step that wrote it
+    status = UnicodeAttribute(default="due")
+    attempts = NumberAttribute(default=0)
+    max_attempts = NumberAttribute(default=10)
+    lease_until = UTCDateTimeAttribute(null=True)
+    due_pk = UnicodeAttribute(null=True)
+    due_at = UTCDateTimeAttribute(null=True)
+    role = UnicodeAttribute(null=True)  # a page's: holder | backup | lead
+    sid = UnicodeAttribute(null=True)
+    sent_at = UTCDateTimeAttribute(null=True)
+    delivery = UnicodeAttribute(null=True)  # the provider's latest status (forward only)
+    error = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute(null=True)
+
+    by_due = OutboxDue()
+
+
 MODELS: list[type[Model]] = [Counter, Ticket, TicketItem, Person, ApiKey, IdempotencyKey, Setting, Contact,
-                             Outbound, Page, ChatSession, Limit, Template]
+                             Outbound, Page, ChatSession, Limit, Template, OutboxItem]
 TTL_ATTRIBUTES = {IdempotencyKey: "expires_at", Outbound: "expires_at", ChatSession: "expires_at",
-                  Limit: "expires_at"}
+                  Limit: "expires_at", OutboxItem: "expires_at"}
 
 
 # --- request-scoped cache -------------------------------------------------------
@@ -475,35 +539,120 @@ def get_ticket(ticket_id: int, consistent: bool = True) -> Ticket | None:
 
 
 def save_ticket(ticket: Ticket, items: Iterable[TicketItem] = (), new: bool = False,
-                claim: str | None = None, now: datetime | None = None) -> None:
-    """Writes the ticket and its new items in one transaction.
+                claim: str | None = None, now: datetime | None = None, extra: Iterable[Write] = ()) -> None:
+    """Writes the ticket, its new items and `extra` writes in one transaction.
 
     The ticket write is conditional on its version (or on not existing yet):
     a concurrent writer makes this raise ConditionFailed, never lose data.
     With `claim` (a provider id), the same transaction claims it: a message
     Twilio delivers twice, or a retry after a crash, is written once
-    (AlreadyDone); the claim remembers the ticket id.
+    (AlreadyDone); the claim remembers the ticket id. `extra` carries the
+    effects of the change (outbox items, the page, the contact): they commit
+    together or not at all.
     """
-    items = list(items)
+    writes: list[Write] = []
+    if claim is not None:
+        stamp = now or ticket.updated_at
+        writes.append(Write("put", IdempotencyKey(key=claim, expires_at=stamp + timedelta(days=2), created_at=stamp,
+                                                  result=str(ticket.id)),
+                            IdempotencyKey.key.does_not_exist(), tag="claim"))
+    writes.append(Write("put", ticket, Ticket.id.does_not_exist() if new else None, tag="ticket"))
+    writes += [Write("put", item, TicketItem.sk.does_not_exist(), tag="item") for item in items]
+    writes += list(extra)
     try:
-        with TransactWrite(connection=_conn(Ticket)) as tx:
-            if claim is not None:  # first in the transaction: its cancellation reason is index 0
-                tx.save(IdempotencyKey(key=claim, expires_at=(now or ticket.updated_at) + timedelta(days=2),
-                                       created_at=now or ticket.updated_at, result=str(ticket.id)),
-                        condition=IdempotencyKey.key.does_not_exist())
-            if new:
-                tx.save(ticket, condition=Ticket.id.does_not_exist())
-            else:
-                tx.save(ticket)
-            for item in items:
-                tx.save(item, condition=TicketItem.sk.does_not_exist())
-    except TransactWriteError as exc:
-        reasons = getattr(exc, "cancellation_reasons", None) or []
-        if claim is not None and reasons and reasons[0] is not None and reasons[0].code == "ConditionalCheckFailed":
+        transact(writes)
+    except ConditionFailed as exc:
+        if "claim" in exc.tags:
             raise AlreadyDone(claim) from exc
-        if _is_condition_failure(exc):
-            raise ConditionFailed(str(exc)) from exc
         raise
+
+
+# --- transactions ---------------------------------------------------------------
+
+_log = logging.getLogger(__name__)
+_RETRY_CODES = {"TransactionConflictException", "TransactionInProgressException", "ThrottlingException",
+                "ProvisionedThroughputExceededException", "RequestLimitExceeded", "InternalServerError",
+                "ServiceUnavailable"}
+_RETRY_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+ATTEMPTS = 6
+
+
+@dataclass
+class Write:
+    """One write of a transaction: put | update | delete | check, with its condition.
+
+    ``tag`` names it in ConditionFailed.tags when its condition is what failed.
+    """
+
+    op: str
+    model: Any
+    condition: Any = None
+    actions: list | None = None
+    tag: str | None = None
+    add_version_condition: bool = True
+
+
+def transact(writes: list[Write]) -> None:
+    """TransactWriteItems with retries on TransactionConflict and throttling (jittered).
+
+    A failed condition is not retried: it is a fact for the caller (ConditionFailed).
+    """
+    # PynamoDB sends checks, deletes, puts, updates in that order: map reasons back to writes.
+    order = [w for op in ("check", "delete", "put", "update") for w in writes if w.op == op]
+    for attempt in range(ATTEMPTS):
+        try:
+            with TransactWrite(connection=_conn(Ticket)) as tx:
+                for w in writes:
+                    if w.op == "put":
+                        tx.save(w.model, condition=w.condition)
+                    elif w.op == "update":
+                        tx.update(w.model, w.actions, condition=w.condition,
+                                  add_version_condition=w.add_version_condition)
+                    elif w.op == "delete":
+                        tx.delete(w.model, condition=w.condition, add_version_condition=w.add_version_condition)
+                    else:
+                        model_cls = type(w.model)
+                        tx.condition_check(model_cls, getattr(w.model, model_cls._hash_keyname),
+                                           condition=w.condition)
+            return
+        except TransactWriteError as exc:
+            reasons = list(getattr(exc, "cancellation_reasons", None) or [])
+            failed = [order[i].tag for i, r in enumerate(reasons)
+                      if r is not None and r.code == "ConditionalCheckFailed" and i < len(order)]
+            if failed or _is_condition_failure(exc):
+                raise ConditionFailed(str(exc), tags=failed) from exc
+            if retryable(exc) and attempt < ATTEMPTS - 1:
+                backoff(attempt)
+                continue
+            raise
+
+
+def retryable(exc: Exception) -> bool:
+    """TransactionConflict, throttling, a DynamoDB hiccup: the same write may simply be tried again."""
+    code = getattr(exc, "cause_response_code", None)
+    if code in _RETRY_CODES:
+        return True
+    if code == "TransactionCanceledException":
+        reasons = [r for r in (getattr(exc, "cancellation_reasons", None) or []) if r is not None]
+        return bool(reasons) and all(r.code in _RETRY_REASONS for r in reasons)
+    return False
+
+
+def backoff(attempt: int) -> None:
+    """Full jitter, capped: 0–25 ms, 0–50 ms, ... (a Lambda has no time to lose)."""
+    time.sleep(random.uniform(0, min(0.4, 0.025 * 2 ** attempt)))
+
+
+def retrying(fn, *args, **kwargs):
+    """Runs one single-item call, retrying conflicts and throttling."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return fn(*args, **kwargs)
+        except PynamoDBException as exc:
+            if retryable(exc) and attempt < ATTEMPTS - 1:
+                backoff(attempt)
+                continue
+            raise
 
 
 def ticket_items(ticket_id: int, prefix: str | None = None, after: str | None = None,
@@ -605,31 +754,19 @@ def all_people() -> list[Person]:
 
 def create_person(person: Person, key: ApiKey) -> None:
     _UNIT.pop("people", None)
-    with TransactWrite(connection=_conn(Person)) as tx:
-        tx.save(person, condition=Person.id.does_not_exist())
-        tx.save(key, condition=ApiKey.key_hash.does_not_exist())
+    transact([Write("put", person, Person.id.does_not_exist()), Write("put", key, ApiKey.key_hash.does_not_exist())])
 
 
 def save_person(person: Person, key: ApiKey | None = None) -> None:
     """Conditional on the person's version; keeps the key's role in step."""
     _UNIT.pop("people", None)
-    try:
-        with TransactWrite(connection=_conn(Person)) as tx:
-            tx.save(person)
-            if key is not None:
-                tx.save(key)
-    except TransactWriteError as exc:
-        if _is_condition_failure(exc):
-            raise ConditionFailed(str(exc)) from exc
-        raise
+    transact([Write("put", person)] + ([Write("put", key)] if key is not None else []))
 
 
 def delete_person(person: Person) -> None:
     _UNIT.pop("people", None)
-    with TransactWrite(connection=_conn(Person)) as tx:
-        tx.delete(person)
-        if person.key_hash:
-            tx.delete(ApiKey(key_hash=person.key_hash))
+    transact([Write("delete", person)] + ([Write("delete", ApiKey(key_hash=person.key_hash))]
+                                          if person.key_hash else []))
 
 
 def get_api_key(key_hash: str) -> ApiKey | None:
@@ -814,16 +951,148 @@ def create_page(page: Page) -> bool:
 def save_page(page: Page) -> None:
     """Conditional on the page's version: two sweeps never both take a step."""
     try:
-        page.save()
+        retrying(page.save)
     except PutError as exc:
         if _is_condition_failure(exc):
             raise ConditionFailed(str(exc)) from exc
         raise
 
 
+def nudge_page(page_id: str, page_key: str | None, now: datetime) -> None:
+    """The current step of the page failed for good: make it due now (only if still current)."""
+    for _ in range(3):
+        page = get_page(page_id)
+        if page is None or page.status != "open" or page.key != page_key:
+            return
+        page.due_pk, page.due_at, page.updated_at = "due", now, now
+        page.failures = (page.failures or 0) + 1
+        try:
+            save_page(page)
+            return
+        except ConditionFailed:
+            continue
+
+
 def due_pages(now: datetime, limit: int = 100) -> list[Page]:
     """Pages whose next step is due: a Query on the sparse due-time GSI, no Scan."""
     return list(Page.by_due.query("due", range_key_condition=Page.due_at <= now, limit=limit))
+
+
+# --- outbox -------------------------------------------------------------------
+
+OUTBOX_RETENTION = timedelta(days=90)
+
+
+def outbox_put(item: OutboxItem) -> Write:
+    """The write that adds an outbox item to a transaction (once per id)."""
+    item.due_pk = item.due_pk or "due"
+    return Write("put", item, OutboxItem.id.does_not_exist(), tag="outbox")
+
+
+def get_outbox(item_id: str) -> OutboxItem | None:
+    if not _key_ok(item_id):
+        return None
+    try:
+        return OutboxItem.get(item_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def lease_outbox(item_id: str, now: datetime, lease: timedelta) -> OutboxItem | None:
+    """Claims a due item (or one whose lease ran out) for one sender; None when it is not ours."""
+    item = OutboxItem(id=item_id)
+    free = (((OutboxItem.status == "due") & (OutboxItem.due_at <= now))
+            | ((OutboxItem.status == "sending") & (OutboxItem.lease_until <= now)))
+    try:
+        retrying(item.update, actions=[
+            OutboxItem.status.set("sending"), OutboxItem.lease_until.set(now + lease),
+            OutboxItem.attempts.add(1), OutboxItem.due_pk.set("due"), OutboxItem.due_at.set(now + lease),
+            OutboxItem.updated_at.set(now)], condition=OutboxItem.id.exists() & free)
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            return None
+        raise
+    return item
+
+
+def _ours(item: OutboxItem):
+    return (OutboxItem.status == "sending") & (OutboxItem.lease_until == item.lease_until)
+
+
+def outbox_sent_writes(item: OutboxItem, sid: str, now: datetime) -> list[Write]:
+    """The item went out: its sid, and the sid → item mapping status callbacks use."""
+    return [
+        Write("update", item, _ours(item), tag="outbox", actions=[
+            OutboxItem.status.set("sent"), OutboxItem.sid.set(sid), OutboxItem.sent_at.set(now),
+            OutboxItem.due_pk.remove(), OutboxItem.due_at.remove(), OutboxItem.lease_until.remove(),
+            OutboxItem.error.remove(), OutboxItem.updated_at.set(now),
+            OutboxItem.expires_at.set(now + OUTBOX_RETENTION)]),
+        Write("put", Outbound(sid=sid, kind=item.kind, created_at=now, updated_at=now,
+                              expires_at=now + OUTBOX_RETENTION, ticket_id=item.ticket_id, page_id=item.page_id,
+                              page_key=item.page_key, outbox_id=item.id, person_id=item.person_id)),
+    ]
+
+
+def outbox_end_writes(item: OutboxItem, status: str, now: datetime, error: str | None) -> list[Write]:
+    """dead or cancelled: out of the due index, kept for the record until TTL."""
+    actions = [OutboxItem.status.set(status), OutboxItem.due_pk.remove(), OutboxItem.due_at.remove(),
+               OutboxItem.lease_until.remove(), OutboxItem.updated_at.set(now),
+               OutboxItem.expires_at.set(now + OUTBOX_RETENTION)]
+    if error:
+        actions.append(OutboxItem.error.set(error[:300]))
+    return [Write("update", item, _ours(item), tag="outbox", actions=actions)]
+
+
+def outbox_retry_later(item: OutboxItem, when: datetime, now: datetime, error: str) -> None:
+    """A failed attempt: due again at `when` (the lease is given back)."""
+    try:
+        retrying(item.update, actions=[
+            OutboxItem.status.set("due"), OutboxItem.due_pk.set("due"), OutboxItem.due_at.set(when),
+            OutboxItem.lease_until.remove(), OutboxItem.error.set(error[:300]), OutboxItem.updated_at.set(now)],
+            condition=_ours(item))
+    except UpdateError as exc:
+        if not _is_condition_failure(exc):
+            raise
+
+
+def outbox_due(now: datetime, limit: int = 200) -> list[str]:
+    """Ids of items to send now (due, or leased by a sender that died): one Query, no Scan."""
+    return [i.id for i in OutboxItem.by_due.query("due", range_key_condition=OutboxItem.due_at <= now,
+                                                  limit=limit)]
+
+
+def new_item(ticket: Ticket, kind: str, now: datetime, **attrs) -> TicketItem:
+    """The ticket's next message or event (sequence number under the ticket's version)."""
+    ticket.seq = (ticket.seq or 0) + 1
+    prefix = "msg" if kind == "message" else "evt"
+    item = TicketItem(ticket_id=ticket.id, sk=f"{prefix}#{ticket.seq:09d}", kind=kind, at=now, **attrs)
+    if kind == "event":
+        item.month = now.strftime("%Y-%m")
+    return item
+
+
+def new_event(ticket: Ticket, type_: str, actor_id: str, now: datetime, **data) -> TicketItem:
+    data = {k: v for k, v in data.items() if v is not None}
+    return new_item(ticket, "event", now, type=type_, actor=actor_id, data=data or None)
+
+
+def commit_with_ticket(ticket_id: int, now: datetime, build, attempts: int = 5) -> Ticket | None:
+    """Re-reads the ticket and commits `build(ticket) -> (items, writes)` with it, retrying
+    when the ticket moved meanwhile. None when the ticket is gone. A failed condition on
+    any other write (tag other than "ticket") is raised to the caller."""
+    for _ in range(attempts):
+        ticket = get_ticket(ticket_id)
+        if ticket is None:
+            return None
+        items, writes = build(ticket)
+        ticket.updated_at = now
+        try:
+            save_ticket(ticket, items, extra=writes)
+            return ticket
+        except ConditionFailed as exc:
+            if exc.tags - {"ticket"}:
+                raise
+    raise ConditionFailed(f"ticket {ticket_id} kept changing", tags={"ticket"})
 
 
 # --- chat sessions and rate limits --------------------------------------------

@@ -14,12 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import store
+from chalicelib import expectations, outbox, store
+from chalicelib.domain import surveys as survey_rules
+from chalicelib.effects import Effects
 from chalicelib.errors import Conflict, NotFound
-from chalicelib.escalation import tiers
+from chalicelib.escalation import paging, tiers
+from chalicelib.escalation.tiers import UP_FOR_GRABS
+from chalicelib.logs import logger
 from chalicelib.store import Ticket, TicketItem
 
-UP_FOR_GRABS = "up-for-grabs"
 STATUSES = ("open", "pending", "resolved", "closed")
 CHANNELS = ("sms", "voice", "webchat")
 PRIORITIES = ("normal", "urgent")
@@ -63,17 +66,11 @@ def history(ticket_id: int) -> tuple[list[TicketItem], list[TicketItem]]:
 
 
 def _item(ticket: Ticket, kind: str, now: datetime, **attrs) -> TicketItem:
-    ticket.seq = (ticket.seq or 0) + 1
-    prefix = "msg" if kind == "message" else "evt"
-    item = TicketItem(ticket_id=ticket.id, sk=f"{prefix}#{ticket.seq:09d}", kind=kind, at=now, **attrs)
-    if kind == "event":
-        item.month = now.strftime("%Y-%m")
-    return item
+    return store.new_item(ticket, kind, now, **attrs)
 
 
 def _event(ticket: Ticket, type_: str, actor: Actor, now: datetime, **data) -> TicketItem:
-    data = {k: v for k, v in data.items() if v is not None}
-    return _item(ticket, "event", now, type=type_, actor=actor.id, data=data or None)
+    return store.new_event(ticket, type_, actor.id, now, **data)
 
 
 def _set_owner(ticket: Ticket, owner: str, actor: Actor, now: datetime, reason: str) -> list[TicketItem]:
@@ -85,23 +82,29 @@ def _set_owner(ticket: Ticket, owner: str, actor: Actor, now: datetime, reason: 
 
 
 def _mutate(ticket_id: int, now: datetime, change: Callable[[Ticket], list[TicketItem]],
-            claim: str | None = None) -> Ticket:
+            claim: str | None = None, fx: Effects | None = None) -> Ticket:
     """Load, apply `change`, write conditionally; on a lost race, redo on fresh data.
 
     `change` re-validates against the fresh ticket, so two compatible changes
     both land and an incompatible second one fails with a clear 409. With a
     `claim` (provider id) the change happens once: a repeat raises AlreadyDone.
+    The effects `change` puts into `fx` (outbox items, the page, the contact)
+    commit in the same transaction; the caller dispatches them after.
     """
+    fx = fx if fx is not None else Effects()
     for _ in range(_RETRIES):
+        fx.reset()
         ticket = get(ticket_id)
         items = change(ticket)
         if not items:
             return ticket
         ticket.updated_at = now
         try:
-            store.save_ticket(ticket, items, claim=claim, now=now)
+            store.save_ticket(ticket, items, claim=claim, now=now, extra=fx.writes)
             return ticket
-        except store.ConditionFailed:
+        except store.ConditionFailed as exc:
+            if "outbox" in exc.tags:
+                raise store.AlreadyDone(claim or "outbox") from exc
             continue
     raise Conflict(f"ticket {ticket_id} is being changed by someone else; try again", code="ticket_busy")
 
@@ -119,8 +122,16 @@ def _require(ticket: Ticket, allowed: tuple[str, ...], action: str) -> None:
 
 def open_ticket(*, channel: str, now: datetime, contact: str | None = None, contact_key: str | None = None,
                 customer_name: str | None = None, text: str | None = None, priority: str = "normal",
-                actor: Actor = CUSTOMER, media: list[str] | None = None, provider_id: str | None = None) -> Ticket:
-    """Opens a ticket in tier 1 with an owner; the first message goes with it."""
+                actor: Actor = CUSTOMER, media: list[str] | None = None, provider_id: str | None = None,
+                page_reason: str | None = None, fx: Effects | None = None,
+                extra: Callable[[Ticket], list] | None = None) -> Ticket:
+    """Opens a ticket in tier 1 with an owner; the first message goes with it.
+
+    An urgent ticket with a `page_reason` opens its page in the same
+    transaction: stored urgent means paged. `extra(ticket)` adds writes of the
+    caller (the customer's contact) to that transaction.
+    """
+    fx = fx if fx is not None else Effects()
     number = store.next_number("ticket")
     ticket = Ticket(
         id=number, status="open", channel=channel, priority=priority, tier=1, owner=UP_FOR_GRABS,
@@ -136,14 +147,31 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
         items.append(_message(ticket, "customer", text or "", now, author_name=customer_name,
                               media=media, provider_id=provider_id))
         items.append(_event(ticket, "message_in", actor, now, channel=channel))
+    if priority == "urgent" and page_reason:
+        items += _open_page(ticket, now, page_reason, fx, new=True)
+    if extra is not None:
+        fx.writes.extend(extra(ticket))
     claim = f"msg#{provider_id}" if provider_id else None
     try:
-        store.save_ticket(ticket, items, new=True, claim=claim, now=now)
+        store.save_ticket(ticket, items, new=True, claim=claim, now=now, extra=fx.writes)
     except store.AlreadyDone:
         # An earlier delivery of this provider id opened the ticket: that one, not a second.
+        fx.reset()
         state = store.claim_state(claim)
         return get(int(state.result))
     return ticket
+
+
+def _open_page(ticket: Ticket, now: datetime, reason: str, fx: Effects, *, new: bool = False,
+               leads_only: bool = False) -> list[TicketItem]:
+    """The page of an urgent episode, planned into this change's transaction."""
+    step = paging.open_step(ticket, now, reason, leads_only=leads_only, new=new)
+    if step is None:
+        return []
+    fx.writes.extend(step.writes)
+    fx.after_commit.append(lambda when: paging.after_commit(step, when))
+    fx.paged = True
+    return [_event(ticket, type_, SYSTEM, now, **data) for type_, data in step.events]
 
 
 def _message(ticket: Ticket, author: str, text: str, now: datetime, *, author_name: str | None = None,
@@ -160,52 +188,79 @@ def add_customer_message(ticket_id: int, text: str, now: datetime, *, media: lis
 
 
 def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[str] | None = None,
-                     provider_id: str | None = None,
-                     channel: str | None = None) -> tuple[Ticket, TicketItem | None]:
+                     provider_id: str | None = None, channel: str | None = None,
+                     fx: Effects | None = None, page_reason: str | None = None) -> tuple[Ticket, TicketItem | None]:
     """A customer wrote again: append; pending restarts, a recent resolve reopens.
 
-    With a provider id the message is written once, however often it is
-    delivered (the message is then None: it was stored before).
+    The urgency rule applies in the same transaction: a message with URGENT
+    marks the ticket urgent and opens its page with it (fx.paged tells). With a
+    provider id the message is written once, however often it is delivered
+    (the message is then None: it was stored before).
     """
     box: dict = {}
+    fx = fx if fx is not None else Effects()
 
     def change(t: Ticket) -> list[TicketItem]:
+        fx.paged = False
+        fx.newly_urgent = False
         msg = _message(t, "customer", text, now, author_name=t.customer_name, media=media,
                        provider_id=provider_id, channel=channel)
         box["message"] = msg
         items = [msg, _event(t, "message_in", CUSTOMER, now, channel=channel or t.channel)]
         if t.subject is None:
             t.subject = _subject(text)
+        was_urgent = t.priority == "urgent" and t.status in ("open", "pending")
         if t.status == "pending":
             t.status = "open"
             tiers.resume_clock(t, now)
             items.append(_event(t, "customer_replied", CUSTOMER, now))
         elif t.status in ("resolved", "closed"):
             items += _reopen(t, CUSTOMER, now, repeat=True)
+        if expectations.is_urgent(text) and not was_urgent:
+            t.priority = "urgent"
+            fx.newly_urgent = True
+            items.append(_event(t, "marked_urgent", CUSTOMER, now))
+            items += _open_page(t, now, f"urgent {channel or t.channel}", fx)
+        elif page_reason and t.priority == "urgent":
+            items += _open_page(t, now, page_reason, fx)  # e.g. a voicemail: paged with it
         return items
 
     try:
-        ticket = _mutate(ticket_id, now, change, claim=f"msg#{provider_id}" if provider_id else None)
+        ticket = _mutate(ticket_id, now, change, claim=f"msg#{provider_id}" if provider_id else None, fx=fx)
     except store.AlreadyDone:
+        fx.reset()
         return get(ticket_id), None
     return ticket, box["message"]
 
 
 def reply(ticket_id: int, text: str, actor: Actor, now: datetime, *, template_id: str | None = None,
-          automated: bool = False, awaiting: str | None = None) -> tuple[Ticket, TicketItem]:
-    """Staff answer the customer; stored here, delivered by the channel layer."""
+          automated: bool = False, awaiting: str | None = None, fx: Effects | None = None,
+          key: str | None = None, deliver: bool = True) -> tuple[Ticket, TicketItem]:
+    """Staff answer the customer: the message and its outbox item commit together.
+
+    `key` names the outbox item (e.g. the staff SMS's MessageSid): a retried
+    request then stores and sends nothing twice (store.AlreadyDone). With
+    `deliver=False` the text travels another way (the webhook's TwiML answer). After the
+    call, ``fx.reply_id`` is the outbox item to dispatch (None: nothing to
+    send over this channel, e.g. web chat, or a caller whose number is withheld).
+    """
     box: dict = {}
+    fx = fx if fx is not None else Effects()
 
     def change(t: Ticket) -> list[TicketItem]:
         _require(t, ("open", "pending", "resolved"), "answered")
         msg = _message(t, "system" if automated else "agent", text, now,
                        author_name=None if automated else actor.first_name)
         box["message"] = msg
+        fx.reply_id = None
+        if deliver and t.channel in ("sms", "voice") and t.customer_contact:
+            fx.reply_id = fx.send(outbox.sms(t.customer_contact, text, purpose="reply", now=now, ticket_id=t.id,
+                                             message_sk=msg.sk, key=key))
         if awaiting:
             t.awaiting_confirmation = awaiting
         return [msg, _event(t, "message_out", actor, now, template=template_id, automated=automated or None)]
 
-    ticket = _mutate(ticket_id, now, change)
+    ticket = _mutate(ticket_id, now, change, fx=fx)
     return ticket, box["message"]
 
 
@@ -223,20 +278,40 @@ def ack(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
     return _mutate(ticket_id, now, change)
 
 
-def resolve(ticket_id: int, actor: Actor, now: datetime, *, survey: bool = True) -> Ticket:
+def resolve(ticket_id: int, actor: Actor, now: datetime, *, survey: bool = True,
+            fx: Effects | None = None) -> Ticket:
+    """Resolved; the survey's first question (if the rules allow) commits with it."""
+    fx = fx if fx is not None else Effects()
+
     def change(t: Ticket) -> list[TicketItem]:
         _require(t, ("open", "pending"), "resolved")
         t.status, t.resolved_at, t.resolved_by = "resolved", now, actor.id
         t.awaiting_confirmation = None
         tiers.stop_clock(t, now)
-        return [_event(t, "resolved", actor, now, owner=t.owner, tier=t.tier)]
+        items = [_event(t, "resolved", actor, now, owner=t.owner, tier=t.tier)]
+        if survey:
+            items += _survey(t, now, fx)
+        return items
 
-    ticket = _mutate(ticket_id, now, change)
-    if survey:
-        from chalicelib import surveys
+    return _mutate(ticket_id, now, change, fx=fx)
 
-        surveys.on_resolved(ticket, now)
-    return ticket
+
+def _survey(t: Ticket, now: datetime, fx: Effects) -> list[TicketItem]:
+    phone = t.customer_contact if t.channel in ("sms", "voice") else None
+    contact = store.get_contact(phone) if phone else None
+    if not survey_rules.should_ask(opened_by=t.opened_by, survey_state=t.survey_state, channel=t.channel,
+                                   phone=phone, opted_out=bool(contact and contact.opted_out),
+                                   last_survey_at=contact.last_survey_at if contact else None, now=now):
+        return []
+    t.survey_state, t.survey_expires_at = "asked1", now + survey_rules.window()
+    if contact is not None:
+        contact.last_survey_at = now
+        if contact.current_ticket is None:
+            contact.current_ticket = t.id
+        fx.writes.append(store.Write("put", contact, tag="contact"))
+        fx.send(outbox.sms(phone, survey_rules.Q1, purpose="survey", now=now, ticket_id=t.id,
+                           key=f"survey#{t.id}#{t.seq}"))
+    return [_event(t, "survey_sent", SYSTEM, now, resolved_by=t.resolved_by)]
 
 
 def set_survey(ticket_id: int, now: datetime, *, state: str, event: tuple[str, dict],
@@ -341,20 +416,33 @@ def pass_up(ticket_id: int, actor: Actor, reason: str, now: datetime) -> Ticket:
     return _mutate(ticket_id, now, change)
 
 
-def mark_urgent(ticket_id: int, now: datetime, actor: Actor = CUSTOMER) -> Ticket:
+def mark_urgent(ticket_id: int, now: datetime, actor: Actor = CUSTOMER, *, page_reason: str | None = None,
+                fx: Effects | None = None) -> Ticket:
+    """Urgent, and (with a reason) its page opened in the same transaction."""
+    fx = fx if fx is not None else Effects()
+
     def change(t: Ticket) -> list[TicketItem]:
         if t.priority == "urgent" and t.status in ("open", "pending"):
             return []
         t.priority = "urgent"
-        return [_event(t, "marked_urgent", actor, now)]
+        items = [_event(t, "marked_urgent", actor, now)]
+        if page_reason:
+            items += _open_page(t, now, page_reason, fx)
+        return items
 
-    return _mutate(ticket_id, now, change)
+    return _mutate(ticket_id, now, change, fx=fx)
+
+
+def page(ticket_id: int, now: datetime, reason: str, fx: Effects | None = None) -> Ticket:
+    """Opens the ticket's page (unless one is running) with a ticket event, in one transaction."""
+    fx = fx if fx is not None else Effects()
+    return _mutate(ticket_id, now, lambda t: _open_page(t, now, reason, fx), fx=fx)
 
 
 def escalate(ticket_id: int, now: datetime) -> Ticket | None:
     """The tier deadline passed: up one tier (recorded as `escalated`, not a person's
     `passed_up`); at the top tier a breach, once, and the leads are paged."""
-    breached = {}
+    fx = Effects()
 
     def change(t: Ticket) -> list[TicketItem]:
         if t.tier_due_at is None or t.tier_due_at > now or t.status not in ("open",):
@@ -362,8 +450,8 @@ def escalate(ticket_id: int, now: datetime) -> Ticket | None:
         top = tiers.top_tier()
         if t.tier >= top:
             tiers.stop_clock(t, now)
-            breached["yes"] = True
-            return [_event(t, "breach", SYSTEM, now, tier=t.tier, owner=t.owner)]
+            return [_event(t, "breach", SYSTEM, now, tier=t.tier, owner=t.owner)] + _open_page(
+                t, now, "tier breach", fx, leads_only=True)
         previous_owner = t.owner
         t.tier += 1
         tiers.enter_tier(t, t.tier, now)
@@ -373,14 +461,29 @@ def escalate(ticket_id: int, now: datetime) -> Ticket | None:
         return items + _set_owner(t, owner, SYSTEM, now, reason="tier deadline")
 
     try:
-        ticket = _mutate(ticket_id, now, change)
+        ticket = _mutate(ticket_id, now, change, fx=fx)
     except NotFound:
         return None
-    if breached:
-        from chalicelib.escalation import paging
-
-        paging.open_page(ticket, now, reason="tier breach", leads_only=True)
+    fx.dispatch(now)
     return ticket
+
+
+def tier_sweep(now: datetime) -> int:
+    """Moves every ticket whose tier deadline passed; returns how many it looked at.
+
+    A Query on the sparse due-time GSI (no Scan): its cost grows with what is
+    due, not with the table. Each move is a version-conditional write, so
+    overlapping sweeps move a ticket once, and a ticket resolved meanwhile
+    is left alone (the fresh read sees it resolved). One failing ticket never
+    stops the others.
+    """
+    due = store.tickets_due(now)
+    for ticket_id in due:
+        try:
+            escalate(ticket_id, now)
+        except Exception:  # noqa: BLE001 - the next ticket still moves
+            logger.exception("tier move failed", extra={"ticket": ticket_id})
+    return len(due)
 
 
 def record_event(ticket_id: int, type_: str, actor: Actor, now: datetime, **data) -> Ticket:

@@ -151,6 +151,10 @@ def twilio(client, clock_at, monkeypatch):
 @pytest.fixture
 def team(api):
     """Ana (admin, tier 1), Ben (tier 1), Chloe (tier 2); rota Ana → Ben → Chloe, Fridays 18:00 Berlin."""
+    return make_team(api)
+
+
+def make_team(api) -> dict:
     people = {
         "ana": api.person("Ana Lopez", ANA, role="admin", tier=1),
         "ben": api.person("Ben Okafor", BEN, tier=1),

@@ -132,7 +132,8 @@ def test_a_twilio_outage_leaves_the_page_due_and_it_goes_out_later(api, twilio, 
     urgent_text(twilio)
     twilio.phone(ANA).expect_nothing()
     page = store.get_page("t1")
-    assert page.status == "open" and page.failures == 1 and not page.sent
+    item = store.get_outbox(paging.item_id(page))
+    assert page.status == "open" and item.status == "due" and item.attempts == 1 and "503" in item.error
     twilio._responses.replace(rsps.POST, url, body="")
     twilio._responses.remove(rsps.POST, url)
     twilio._responses.add_callback(rsps.POST, url, callback=twilio._message)

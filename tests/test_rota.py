@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.escalation.rota import Override, Rotation
+from chalicelib.domain.rota import Override, Rotation
 
 ZONES = ["Europe/Berlin", "America/New_York", "Australia/Sydney", "Asia/Kolkata"]
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -110,7 +110,8 @@ def test_stop_is_honoured_until_start(api, twilio, team):
     twilio.sms(CUSTOMER, "hello")
     twilio.phone(CUSTOMER).expect_sms("ticket #1")
     twilio.sms(CUSTOMER, "STOP")
-    twilio.phone(BEN).reply("1 are you still there?").expect("Sent to the customer of #1")
+    # The truth, not "Sent": the reply is stored, and Ben hears why it did not go out.
+    twilio.phone(BEN).reply("1 are you still there?").expect("could not be delivered: the number opted out")
     twilio.phone(CUSTOMER).expect_nothing()
     twilio.sms(CUSTOMER, "start")
     twilio.phone(CUSTOMER).expect_sms("subscribed again")

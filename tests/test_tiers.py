@@ -110,11 +110,11 @@ def test_overlapping_sweeps_move_a_ticket_once(api, team, clock_at, monkeypatch)
     def save_after_rival(ticket, items=(), new=False, **kw):
         if not state["raced"]:
             state["raced"] = True
-            tiers.sweep(clock_at.now)  # the overlapping sweep lands first
+            tickets.tier_sweep(clock_at.now)  # the overlapping sweep lands first
         return real_save(ticket, items, new, **kw)
 
     monkeypatch.setattr(store, "save_ticket", save_after_rival)
-    tiers.sweep(clock_at.now)
+    tickets.tier_sweep(clock_at.now)
     assert kinds(api, t["id"]).count("escalated") == 1
     assert api.get(f"/tickets/{t['id']}").json_body["tier"] == 2
 

@@ -72,7 +72,7 @@ def test_staff_replies_appear_signed_with_the_agents_first_name(api, twilio, tea
     say(api, s, "where is my order?")
     first = poll(api, s)
     api.post(f"/tickets/{s['ticket_id']}/reply", {"text": "It ships today"}, key=team["ben"]["api_key"])
-    twilio.phone(BEN).reply(f"{s['ticket_id']} Tracking: 1Z999").expect("Sent to the customer")
+    twilio.phone(BEN).reply(f"{s['ticket_id']} Tracking: 1Z999").expect("Posted to the web chat")
     new = poll(api, s, first["cursor"])["messages"]
     assert [(m["author"], m.get("author_name"), m["text"]) for m in new] == [
         ("agent", "Ben", "It ships today"), ("agent", "Ben", "Tracking: 1Z999")]

@@ -1,37 +1,76 @@
 """Channels: adapters between a way customers reach us and the ticket domain.
 
-`deliver()` is the one interface for sending a staff answer to a customer over
-the ticket's own channel; adding e-mail later is a new module here.
+`staff_reply()` is the one interface for answering a customer over the
+ticket's own channel: the message and its outbox item commit together, the
+item is dispatched at once, and the outcome says the truth (sent, queued for
+retry, failed and why, or only posted where the customer reads it).
+Adding e-mail later is a new module here.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib import notify
-from chalicelib.logs import logger
+from chalicelib import outbox, store, tickets
+from chalicelib.effects import Effects
 from chalicelib.store import Ticket, TicketItem
 
 
-def deliver(ticket: Ticket, message: TicketItem, now: datetime) -> str | None:
-    """Sends a stored outbound message; returns the provider id, if any.
+@dataclass
+class ReplyOutcome:
+    ticket: Ticket
+    message: TicketItem | None
+    status: str  # sent | queued | failed | posted (web chat) | not_sent (no number to send to)
+    error: str | None = None
 
-    Web chat needs no push: the widget polls the ticket's messages.
-    """
-    if ticket.channel in ("sms", "voice") and ticket.customer_contact:
-        from chalicelib import store, tickets
+    @property
+    def sms_text(self) -> str:
+        """The truth, for the staff member who texted the reply."""
+        n = self.ticket.id
+        if self.status == "sent":
+            return f"Sent to the customer of #{n}."
+        if self.status == "queued":
+            return f"Saved on #{n}. Twilio has not taken it yet: it is queued and will be retried."
+        if self.status == "failed":
+            return f"Saved on #{n}, but it could not be delivered: {self.error or 'unknown error'}."
+        if self.status == "posted":
+            return f"Posted to the web chat of #{n}; the customer sees it in the chat window."
+        return f"Saved on #{n}, but the customer left no number: nothing was sent."
 
-        try:
-            sid = notify.send_sms(ticket.customer_contact, message.text, now=now)
-        except notify.SendError as exc:
-            # Stored on the ticket either way; staff see it was not delivered and can retry.
-            logger.warning("reply not delivered", extra={"ticket": ticket.id})
-            tickets.record_event(ticket.id, "delivery_failed", tickets.SYSTEM, now, message=message.sk,
-                                 error=str(exc)[:200])
-            return None
-        if sid is None:
-            tickets.record_event(ticket.id, "delivery_failed", tickets.SYSTEM, now, message=message.sk,
-                                 error="the customer opted out of SMS (STOP)")
-            return None
-        store.record_outbound(sid, "sms", now, ticket_id=ticket.id)
-        return sid
-    return None
+    def delivery_json(self) -> dict:
+        out = {"status": self.status}
+        if self.error:
+            out["error"] = self.error
+        return out
+
+
+def _status(result: outbox.Result | None, ticket: Ticket) -> tuple[str, str | None]:
+    if result is None:
+        return ("posted" if ticket.channel == "webchat" else "not_sent"), None
+    if result.status == "sent":
+        return "sent", None
+    if result.status == "dead":
+        return "failed", result.error
+    return "queued", result.error  # due (failed attempt, retried by the sweep) or in flight
+
+
+def staff_reply(ticket_id: int, text: str, actor: tickets.Actor, now: datetime, *, template_id: str | None = None,
+                key: str | None = None) -> ReplyOutcome:
+    """Stores the answer with its outbox item (once per `key`), sends it, tells the truth."""
+    fx = Effects()
+    try:
+        ticket, message = tickets.reply(ticket_id, text, actor, now, template_id=template_id, fx=fx, key=key)
+    except store.AlreadyDone:
+        # A retried delivery of the same staff SMS: stored before; send it only if it has not gone.
+        result = outbox.dispatch([key], now)[key]
+        ticket = tickets.get(ticket_id)
+        status, error = _status(result, ticket)
+        return ReplyOutcome(ticket, None, status, error)
+    fx.dispatch(now)
+    status, error = _status(fx.results.get(fx.reply_id) if fx.reply_id else None, ticket)
+    return ReplyOutcome(ticket, message, status, error)
+
+
+def paged_now(fx: Effects) -> bool:
+    """True when a page contact of this change really went out (not merely queued)."""
+    return any(r.status == "sent" and r.id.startswith("page#") for r in fx.results.values())

@@ -13,9 +13,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import channels, expectations, intake, phones, store, surveys, tickets
+from chalicelib import channels, expectations, intake, phones, settings, store, surveys, tickets
+from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
-from chalicelib.escalation import paging
+from chalicelib.escalation import handoff, paging
 from chalicelib.logs import logger, mask_phone
 from chalicelib.tickets import Actor
 
@@ -94,7 +95,7 @@ def handle_inbound(params: dict, now: datetime) -> list[str]:
     logger.info("sms in", extra={"from": mask_phone(phone), "chars": len(body), "media": len(media),
                                  "staff": person is not None})
     if person is not None:
-        return handle_staff(person, body, now)
+        return handle_staff(person, body, now, sid=params.get("MessageSid"))
     return handle_customer(phone, body, media, params.get("MessageSid"), now)
 
 
@@ -124,10 +125,10 @@ def handle_customer(phone: str, body: str, media: list[str], sid: str | None, no
     closing = surveys.confirm_automation(before, body, now) or surveys.answer(before, body, now)
     if closing is not None:
         return [] if contact.opted_out else [closing]
-    was_urgent = before is not None and before.priority == "urgent" and before.status in ("open", "pending")
-    ticket, is_new = _join_or_open(contact, phone, body, media, sid, now)
-    ticket, newly_urgent, paged = intake.urgency(ticket, body, now, was_urgent=was_urgent and not is_new,
-                                                 channel="sms")
+    ticket, is_new, fx = _join_or_open(contact, phone, body, media, sid, now)
+    fx.dispatch(now)  # the page (if any) is committed with the message; now try to send it
+    newly_urgent = fx.newly_urgent or (is_new and ticket.priority == "urgent")
+    paged = channels.paged_now(fx)
     if is_new and not newly_urgent and not contact.opted_out:
         automated = intake.automate(ticket, body, now)
         if automated is not None:
@@ -168,40 +169,50 @@ def _save_contact(contact: store.Contact) -> None:
 
 
 def _join_or_open(contact: store.Contact, phone: str, body: str, media: list[str], sid: str | None,
-                  now: datetime) -> tuple[store.Ticket, bool]:
-    """Appends to the customer's current ticket (or reopens a recent one), else opens one."""
+                  now: datetime) -> tuple[store.Ticket, bool, Effects]:
+    """Appends to the customer's current ticket (or reopens a recent one), else opens one.
+
+    A new ticket and the contact's pointer to it commit in one transaction,
+    conditional on the contact's version: of two texts sent at once, one
+    opens the ticket and the other joins it (never two tickets).
+    """
     for _ in range(5):
+        fx = Effects()
         current = store.get_ticket(contact.current_ticket) if contact.current_ticket else None
         joinable = current is not None and (
             current.status in ("open", "pending")
             or (current.resolved_at is not None and now - current.resolved_at <= tickets.REOPEN_WINDOW))
         if joinable:
-            return tickets.add_customer_message(current.id, body, now, media=media, provider_id=sid,
-                                                channel="sms"), False
-        # Urgent from the first word: out of hours the phone's holder owns it at once.
-        ticket = tickets.open_ticket(channel="sms", now=now, contact=phone, contact_key=f"phone#{phone}",
-                                     text=body, media=media, provider_id=sid,
-                                     priority="urgent" if expectations.is_urgent(body) else "normal")
-        contact.current_ticket = ticket.id
+            ticket, _ = tickets.customer_message(current.id, body, now, media=media, provider_id=sid,
+                                                 channel="sms", fx=fx)
+            return ticket, False, fx
+
+        def point_contact(ticket: store.Ticket, contact: store.Contact = contact) -> list[store.Write]:
+            contact.current_ticket = ticket.id
+            return [store.Write("put", contact, tag="contact")]
+
+        # Urgent from the first word: out of hours the phone's holder owns it at once, and it is paged.
         try:
-            store.save_contact(contact)
-            return ticket, True
+            ticket = tickets.open_ticket(channel="sms", now=now, contact=phone, contact_key=f"phone#{phone}",
+                                         text=body, media=media, provider_id=sid,
+                                         priority="urgent" if expectations.is_urgent(body) else "normal",
+                                         page_reason="urgent sms", fx=fx, extra=point_contact)
         except store.ConditionFailed:
             # Another text from this number opened a ticket at the same moment: join theirs.
             contact = store.get_contact(phone)
-            tickets.record_event(ticket.id, "merged_away", tickets.SYSTEM, now, into=contact.current_ticket)
-            tickets.resolve(ticket.id, tickets.SYSTEM, now)
+            continue
+        return ticket, True, fx
     raise RuntimeError("could not settle the customer's ticket")
 
 
 # --- staff -----------------------------------------------------------------------
 
 
-def handle_staff(person: store.Person, body: str, now: datetime) -> list[str]:
+def handle_staff(person: store.Person, body: str, now: datetime, sid: str | None = None) -> list[str]:
     cmd = parse_command(body)
     actor = Actor(person.id, person.name)
     try:
-        reply = _run(cmd, actor, now, person)
+        reply = _run(cmd, actor, now, person, sid)
         return [reply] if reply else []
     except ApiError as err:
         if err.status == 404:
@@ -209,14 +220,16 @@ def handle_staff(person: store.Person, body: str, now: datetime) -> list[str]:
         return [f"#{cmd.ticket}: {err.message}"]
 
 
-def _run(cmd: Command, actor: Actor, now: datetime, person: store.Person) -> str | None:
+def _run(cmd: Command, actor: Actor, now: datetime, person: store.Person, sid: str | None) -> str | None:
     if cmd.verb == "ACK":
         tickets.ack(cmd.ticket, actor, now)
         paging.acknowledge(cmd.ticket, actor.id, now)
         return f"Acknowledged #{cmd.ticket}: it's yours. RES {cmd.ticket} resolves; {cmd.ticket} <text> answers."
     if cmd.verb == "RES":
-        tickets.resolve(cmd.ticket, actor, now)
+        fx = Effects()
+        tickets.resolve(cmd.ticket, actor, now, fx=fx)
         paging.acknowledge(cmd.ticket, actor.id, now)
+        fx.dispatch(now)
         return f"Resolved #{cmd.ticket}. Thank you!"
     if cmd.verb == "ESC":
         t = tickets.pass_up(cmd.ticket, actor, "ESC by SMS", now)
@@ -233,14 +246,11 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: store.Person) -> str
                 return f"There is no template {text}. Templates: {names}"
             text = templates.render(template, tickets.get(cmd.ticket), actor.name, now)
             template_id = template.id
-        ticket, message = tickets.reply(cmd.ticket, text, actor, now, template_id=template_id)
-        channels.deliver(ticket, message, now)
-        return f"Sent to the customer of #{cmd.ticket}."
+        return channels.staff_reply(cmd.ticket, text, actor, now, template_id=template_id,
+                                    key=f"reply#{sid}" if sid else None).sms_text
     if cmd.verb == "WHO":
         return who(now)
     if cmd.verb == "TAKE":
-        from chalicelib.escalation import handoff
-
         return handoff.take(person, now)
     contact = store.get_contact(person.phone)
     if cmd.verb == "HELP" or _spend(contact, "sorry", SORRY_PER_HOUR, now):
@@ -249,7 +259,7 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: store.Person) -> str
 
 
 def who(now: datetime) -> str:
-    rot = paging.current_rota()
+    rot = settings.current_rota()
     if rot is None:
         return "No rota is set up yet: nobody holds the emergency phone."
     holder = store.get_person(rot.holder_at(now))

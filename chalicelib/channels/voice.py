@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import config, phones, store, tickets
+from chalicelib import config, phones, settings, store, tickets
+from chalicelib.effects import Effects
 from chalicelib.escalation import paging
 from chalicelib.tickets import Actor
 
@@ -33,7 +34,7 @@ def _vr():
 
 def dial_chain(now: datetime) -> list[str]:
     """Person ids to ring, in order: the holder, then the backup."""
-    rot = paging.current_rota()
+    rot = settings.current_rota()
     if rot is None:
         return []
     chain = [rot.holder_at(now)]
@@ -65,9 +66,9 @@ def _ring(response, ticket_id: int, step: int, now: datetime) -> str:
             dial.number(person.phone, url=_url(f"/twilio/voice/screen/{ticket_id}/{step}"), method="POST")
             return str(response)
         step += 1  # nobody to ring at this step: try the next, never wait on an empty one (goalert#4548)
-    ticket = store.get_ticket(ticket_id)
-    if ticket is not None:
-        paging.open_page(ticket, now, reason="call unanswered")  # API.md: unanswered calls are urgent
+    fx = Effects()
+    tickets.page(ticket_id, now, "call unanswered", fx=fx)  # API.md: unanswered calls are urgent
+    fx.dispatch(now)
     return _voicemail(response, ticket_id)
 
 
@@ -124,15 +125,21 @@ def dialed(ticket_id: int, step: int, params: dict, now: datetime) -> str:
 def recorded(ticket_id: int, params: dict, now: datetime) -> str:
     """The voicemail: on the ticket, and the chain is paged."""
     url = params.get("RecordingUrl")
-    ticket = tickets.add_customer_message(ticket_id, "(voicemail)", now, media=[url] if url else None,
-                                          provider_id=params.get("RecordingSid"), channel="voice")
-    tickets.record_event(ticket_id, "voicemail", tickets.CUSTOMER, now,
-                         seconds=int(params.get("RecordingDuration") or 0))
-    paging.open_page(ticket, now, reason="voicemail")
+    fx = Effects()
+    tickets.customer_message(ticket_id, "(voicemail)", now, media=[url] if url else None,
+                             provider_id=params.get("RecordingSid"), channel="voice", fx=fx,
+                             page_reason="voicemail")
+    fx.dispatch(now)
+    tickets.record_event(ticket_id, "voicemail", tickets.CUSTOMER, now, seconds=_seconds(params))
     response = _vr()
     response.say("Thank you. We have your message and the on-call team has been paged. Goodbye.")
     response.hangup()
     return str(response)
+
+
+def _seconds(params: dict) -> int:
+    raw = params.get("RecordingDuration") or "0"
+    return int(raw) if raw.isdigit() else 0
 
 
 def transcript(ticket_id: int, params: dict, now: datetime) -> None:

@@ -16,7 +16,8 @@ import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from chalicelib import intake, store, surveys, tickets, validate
+from chalicelib import channels, intake, store, surveys, tickets, validate
+from chalicelib.effects import Effects
 from chalicelib.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
 
 SESSION_TTL = timedelta(days=7)
@@ -66,16 +67,17 @@ def post(session: store.ChatSession, body: dict, now: datetime) -> dict:
     closing = surveys.confirm_automation(before, text, now) or surveys.answer(before, text, now)
     if closing is not None:
         # A survey answer (or YES to an automated answer): on the ticket, not a new conversation.
-        _, message = tickets.reply(session.ticket_id, closing, tickets.SYSTEM, now, automated=True)
+        _, message = tickets.reply(session.ticket_id, closing, tickets.SYSTEM, now, automated=True,
+                                   deliver=False)
         return {"id": message.sk, "at": now.isoformat(), "echo_id": body.get("echo_id")}
-    was_urgent = before is not None and before.priority == "urgent" and before.status in ("open", "pending")
     first = before is not None and before.subject is None
-    ticket, message = tickets.customer_message(session.ticket_id, text, now, channel="webchat")
-    ticket, newly_urgent, paged = intake.urgency(ticket, text, now, was_urgent=was_urgent, channel="webchat")
-    if newly_urgent:
+    fx = Effects()
+    ticket, message = tickets.customer_message(session.ticket_id, text, now, channel="webchat", fx=fx)
+    fx.dispatch(now)  # the page, committed with the message
+    if fx.newly_urgent:
         # The expectation changed: the same words SMS customers get, as a system message in the chat.
-        ticket, _ = tickets.reply(ticket.id, intake.expectation(ticket, now, paged=paged), tickets.SYSTEM, now,
-                                  automated=True)
+        ticket, _ = tickets.reply(ticket.id, intake.expectation(ticket, now, paged=channels.paged_now(fx)),
+                                  tickets.SYSTEM, now, automated=True, deliver=False)
     elif first:
         intake.automate(ticket, text, now)
     return {"id": message.sk, "at": now.isoformat(), "echo_id": body.get("echo_id")}

@@ -10,9 +10,9 @@ import os
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from chalicelib import notify, store
-from chalicelib.escalation import paging, tiers
-from chalicelib.escalation import rota as rules
+from chalicelib import outbox, settings, store
+from chalicelib.domain import rota as rules
+from chalicelib.escalation import paging
 from chalicelib.logs import logger
 
 
@@ -31,20 +31,24 @@ def _upcoming(rot: rules.Rotation, now: datetime) -> tuple[datetime, str, str]:
     return boundary, rot.member(k), rot.member(k + 1)
 
 
-def _send(person_id: str, text: str, now: datetime) -> None:
+def _send(person_id: str, text: str, now: datetime, key: str | None = None) -> None:
+    """A notice to a staff phone, through the outbox (once per `key`)."""
     person = store.get_person(person_id)
     if person is None or not person.phone:
         logger.warning("handoff message not sent: no phone", extra={"person": person_id})
         return
+    item = outbox.sms(person.phone, text, purpose="notice", now=now, person_id=person_id,
+                      key=f"notice#{key}#{person_id}" if key else None)
     try:
-        notify.send_sms(person.phone, text, now=now)
-    except notify.SendError:
-        logger.warning("handoff message not sent", extra={"person": person_id})
+        store.transact([store.outbox_put(item)])
+    except store.ConditionFailed:
+        pass  # written before (a retried sweep): the outbox delivers it
+    outbox.dispatch([item.id], now)
 
 
 def sweep(now: datetime) -> None:
     """Runs every minute: ask for TAKE, remind, and keep the phone held."""
-    rot = paging.current_rota()
+    rot = settings.current_rota()
     if rot is None or len(set(rot.members)) < 2:
         return
     boundary, current, nxt = _upcoming(rot, now)
@@ -53,7 +57,7 @@ def sweep(now: datetime) -> None:
         if store.claim(f"take-ask#{key}", now, ttl=timedelta(days=30)):
             end = rot.boundary(rot.shift_index(boundary) + 1)
             _send(nxt, f"Reply TAKE to hold the emergency phone from {_fmt(boundary, rot)} "
-                       f"until {_fmt(end, rot)}.", now)
+                       f"until {_fmt(end, rot)}.", now, key=f"take-ask#{key}")
     # The handoff that just happened: was it taken?
     k = rot.shift_index(now)
     last = rot.boundary(k)
@@ -63,7 +67,8 @@ def sweep(now: datetime) -> None:
     if _taken(last.isoformat()):
         if store.claim(f"shift-start#{last.isoformat()}", now, ttl=timedelta(days=30)):
             _send(holder, f"Your shift has started: you hold the emergency phone until "
-                          f"{_fmt(rot.boundary(k + 1), rot)}. Pages come here; text WHO or HELP any time.", now)
+                          f"{_fmt(rot.boundary(k + 1), rot)}. Pages come here; text WHO or HELP any time.", now,
+                  key=f"shift-start#{last.isoformat()}")
         return
     if store.claim(f"take-missed#{last.isoformat()}", now, ttl=timedelta(days=30)):
         _keep_previous_holder(rot, prev, holder, last, now)
@@ -85,16 +90,18 @@ def _keep_previous_holder(rot: rules.Rotation, prev: str, holder: str, boundary:
     store.change_setting("rota", change, now)
     people = {p.id: p for p in store.all_people()}
     new_name = people[holder].name if holder in people else holder
-    _send(prev, f"{new_name} has not replied TAKE: you stay on the emergency phone until they do.", now)
+    _send(prev, f"{new_name} has not replied TAKE: you stay on the emergency phone until they do.", now,
+          key=f"take-missed#{boundary.isoformat()}")
     for p in people.values():
         if p.role == "admin" and p.id != prev:
             _send(p.id, f"Handoff not confirmed: {new_name} has not replied TAKE. "
-                        f"{people[prev].name if prev in people else prev} stays primary.", now)
+                        f"{people[prev].name if prev in people else prev} stays primary.", now,
+                  key=f"take-missed#{boundary.isoformat()}")
 
 
 def take(person: store.Person, now: datetime) -> str:
     """A TAKE from a staff phone: confirm the coming (or missed) handoff."""
-    rot = paging.current_rota()
+    rot = settings.current_rota()
     if rot is None:
         return "No rota is set up yet."
     boundary, _, nxt = _upcoming(rot, now)
@@ -124,7 +131,7 @@ def take(person: store.Person, now: datetime) -> str:
 
 def plan(at: datetime) -> dict:
     """The timeline an urgent ticket at `at` would produce: who, when, which channel."""
-    timeout = timedelta(minutes=tiers.policy().get("ack_timeout_minutes", 10))
+    timeout = timedelta(minutes=settings.policy().get("ack_timeout_minutes", 10))
     people = {p.id: p for p in store.all_people()}
     chain = paging.chain_at(at)
     steps, gaps, t = [], [], at
@@ -145,7 +152,7 @@ def plan(at: datetime) -> dict:
 
 def stats(year: int) -> dict:
     """Weeks each person held the phone in `year`, and the compensation days earned (one per week)."""
-    rot = paging.current_rota()
+    rot = settings.current_rota()
     if rot is None:
         return {"year": year, "items": []}
     start = datetime(year, 1, 1, tzinfo=rot.zone).astimezone(timezone.utc)

@@ -12,8 +12,8 @@ import secrets
 from datetime import date, datetime, timedelta, timezone
 
 from chalicelib import config, store, validate
+from chalicelib.domain import rota as rules
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.escalation import rota as rules
 from chalicelib.escalation import tiers
 
 MAX_SCHEDULE_DAYS = 366

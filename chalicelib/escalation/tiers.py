@@ -11,20 +11,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from chalicelib import store
+from chalicelib import config, expectations, settings, store
+from chalicelib.settings import DEFAULT_POLICY, DEFAULT_SLA_HOURS  # noqa: F401 - re-exported
 
-DEFAULT_SLA_HOURS = 20
-DEFAULT_POLICY = {
-    "tiers": [{"tier": 1, "sla_hours": DEFAULT_SLA_HOURS},
-              {"tier": 2, "sla_hours": DEFAULT_SLA_HOURS},
-              {"tier": 3, "sla_hours": DEFAULT_SLA_HOURS}],
-    "ack_timeout_minutes": 10,
-}
 DUE_PK = "due"
-
-
-def policy() -> dict:
-    return store.get_setting("policy") or DEFAULT_POLICY
+UP_FOR_GRABS = "up-for-grabs"
+policy = settings.policy
 
 
 def top_tier(pol: dict | None = None) -> int:
@@ -49,8 +41,6 @@ def sla(tier: int, pol: dict | None = None) -> timedelta:
 
 def _business_windows(start: datetime, zone: ZoneInfo):
     """Yields (open, close) UTC instants of business hours from start's local day on."""
-    from chalicelib import expectations
-
     days, opens, closes = expectations._hours()
     day = start.astimezone(zone).date()
     for _ in range(3660):
@@ -87,8 +77,6 @@ def business_time_between(a: datetime, b: datetime, zone: ZoneInfo) -> timedelta
 
 
 def _zone(tp: dict) -> ZoneInfo:
-    from chalicelib import config
-
     return ZoneInfo(tp.get("timezone") or config.business_timezone())
 
 
@@ -118,13 +106,8 @@ def choose_owner(tier: int, *, priority: str, now: datetime) -> str:
     """Owner for a ticket entering `tier`: out of hours an urgent tier-1 ticket goes
     to the phone's holder; else the tier member with the fewest open tickets;
     the placeholder when the tier is empty (never no owner)."""
-    from chalicelib import expectations
-    from chalicelib.tickets import UP_FOR_GRABS
-
     if tier == 1 and priority == "urgent" and not expectations.is_business_hours(now):
-        from chalicelib.escalation import paging
-
-        rot = paging.current_rota()
+        rot = settings.current_rota()
         if rot is not None:
             return rot.holder_at(now)
     members = [p.id for p in store.all_people() if (p.tier or 1) == tier]
@@ -163,21 +146,3 @@ def resume_clock(ticket: store.Ticket, now: datetime) -> None:
         ticket.tier_remaining_seconds = None
     else:
         _start(ticket, now, None)
-
-
-def sweep(now: datetime) -> int:
-    """Moves every ticket whose tier deadline passed; returns how many it looked at.
-
-    A Query on the sparse due-time GSI (no Scan): its cost grows with what is
-    due, not with the table. Each move is a version-conditional write, so
-    overlapping sweeps move a ticket once, and a ticket resolved meanwhile
-    is left alone (the fresh read sees it resolved).
-    """
-    from chalicelib import tickets
-
-    due = store.tickets_due(now)
-    for ticket_id in due:
-        tickets.escalate(ticket_id, now)
-    return len(due)
-
-

@@ -1,0 +1,90 @@
+"""The paging chain as pure rules: who is contacted next, and how.
+
+A page walks a chain fixed when it opens: the phone's holder, the backup,
+then every lead (admin) not already in it. At each link the person gets an
+SMS, then (if nobody acknowledged within the ack timeout) a screened call,
+then the next link. People without a phone are skipped, never silently: the
+skip is returned so the caller records it. After the last link the chain
+starts again, up to ``max_rounds`` walks in all.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Link:
+    person_id: str
+    role: str  # holder | backup | lead
+
+
+@dataclass(frozen=True)
+class Position:
+    round: int
+    step: int
+    attempt: str  # sms | call
+
+    def key(self) -> str:
+        return f"{self.round}.{self.step}.{self.attempt}"
+
+
+@dataclass(frozen=True)
+class Skip:
+    person_id: str
+    role: str
+    why: str
+
+
+def chain(holder: str | None, backup: str | None, admins: Sequence[str]) -> list[Link]:
+    links: list[Link] = []
+    if holder:
+        links.append(Link(holder, "holder"))
+    if backup and backup != holder:
+        links.append(Link(backup, "backup"))
+    seen = {link.person_id for link in links}
+    for admin in admins:
+        if admin not in seen:
+            links.append(Link(admin, "lead"))
+            seen.add(admin)
+    return links
+
+
+def first(links: Sequence[Link], has_phone: Callable[[str], bool],
+          max_rounds: int = 1) -> tuple[Position | None, list[Skip]]:
+    """The first contact of a new page (None: nobody can be reached)."""
+    return _settle(Position(0, 0, "sms"), links, has_phone, max_rounds)
+
+
+def after(pos: Position, links: Sequence[Link], has_phone: Callable[[str], bool],
+          max_rounds: int = 1) -> tuple[Position | None, list[Skip]]:
+    """The contact after `pos` went unacknowledged (or failed): call, then the next link."""
+    nxt = Position(pos.round, pos.step, "call") if pos.attempt == "sms" else Position(pos.round, pos.step + 1, "sms")
+    return _settle(nxt, links, has_phone, max_rounds)
+
+
+def _settle(pos: Position, links: Sequence[Link], has_phone: Callable[[str], bool],
+            max_rounds: int) -> tuple[Position | None, list[Skip]]:
+    skipped: list[Skip] = []
+    if not links:
+        return None, skipped
+    while True:
+        if pos.step >= len(links):
+            pos = Position(pos.round + 1, 0, "sms")
+        if pos.round >= max_rounds:
+            return None, skipped
+        link = links[pos.step]
+        if has_phone(link.person_id):
+            return pos, skipped
+        if pos.round == 0:
+            skipped.append(Skip(link.person_id, link.role, "no phone number"))
+        pos = Position(pos.round, pos.step + 1, "sms")
+
+
+def page_text(ticket_id: int, channel: str, subject: str | None, tier: int, reason: str | None) -> str:
+    """The page SMS: what happened, the gist, and the commands (GSM-7 only: one segment when short)."""
+    words = (subject or "").split()
+    gist = " ".join(words[:10]) + ("..." if len(words) > 10 else "")
+    n = ticket_id
+    head = f"BREACH #{n}: tier {tier} deadline passed" if reason == "tier breach" else f"URGENT #{n}"
+    return f"{head} ({channel}): {gist}\nACK {n} - RES {n} - {n} <text> answers the customer"

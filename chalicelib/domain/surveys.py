@@ -1,0 +1,45 @@
+"""The two-question survey as pure rules: when to ask, how to read an answer.
+
+"Did this answer your question? Reply YES or NO", then after NO "How could we
+do better?". At most one survey per customer per SURVEY_PERIOD_DAYS (7); it
+expires after SURVEY_WINDOW_DAYS (3); none for tickets staff opened or
+numbers that opted out.
+"""
+from __future__ import annotations
+
+import os
+import re
+from datetime import datetime, timedelta
+
+Q1 = "Did this answer your question? Reply YES or NO"
+Q2 = "Sorry to hear that. How could we do better? (we have reopened your ticket)"
+THANKS = "Thank you for your answer!"
+THANKS_COMMENT = "Thank you - we'll use this to do better."
+_YES = {"YES", "Y", "YEP", "YEAH", "JA", "OUI", "SI", "👍"}
+_NO = {"NO", "N", "NOPE", "NEIN", "NON", "👎"}
+
+
+def window() -> timedelta:
+    return timedelta(days=float(os.environ.get("SURVEY_WINDOW_DAYS", "3")))
+
+
+def period() -> timedelta:
+    return timedelta(days=float(os.environ.get("SURVEY_PERIOD_DAYS", "7")))
+
+
+def yes_no(text: str) -> str | None:
+    word = re.sub(r"[^\w👍👎]", "", (text or "").strip().upper())
+    return "yes" if word in _YES else "no" if word in _NO else None
+
+
+def should_ask(*, opened_by: str, survey_state: str | None, channel: str, phone: str | None,
+               opted_out: bool, last_survey_at: datetime | None, now: datetime) -> bool:
+    """Whether a resolve asks question one."""
+    if opened_by != "customer" or survey_state in ("asked1", "asked2"):
+        return False
+    if channel in ("sms", "voice"):
+        if not phone or opted_out:
+            return False
+        if last_survey_at is not None and now - last_survey_at < period():
+            return False
+    return True

@@ -1,0 +1,50 @@
+"""Effects gathered while a change is decided, committed with it, dispatched after.
+
+A use case collects the outbox items (and other writes) a change causes in
+an Effects; the ticket transaction commits them together with the change;
+after the commit `dispatch()` tries to deliver at once. What does not go out
+now stays due in the outbox for the sweep.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib import outbox, store
+
+
+@dataclass
+class Effects:
+    writes: list[store.Write] = field(default_factory=list)
+    outbox_ids: list[str] = field(default_factory=list)
+    after_commit: list[Callable[[datetime], None]] = field(default_factory=list)
+    results: dict = field(default_factory=dict)
+    paged: bool = False  # the change opened a page (committed with it)
+    newly_urgent: bool = False
+    reply_id: str | None = None  # the outbox item of a staff reply, if the channel sends one
+
+    def reset(self) -> None:
+        """A lost race: the change is decided again on fresh data, with fresh effects."""
+        self.writes.clear()
+        self.outbox_ids.clear()
+        self.after_commit.clear()
+        self.paged = False
+        self.newly_urgent = False
+        self.reply_id = None
+
+    def send(self, item: store.OutboxItem) -> str:
+        self.writes.append(store.outbox_put(item))
+        self.outbox_ids.append(item.id)
+        return item.id
+
+    def dispatch(self, now: datetime) -> dict[str, outbox.Result]:
+        for hook in list(self.after_commit):
+            try:
+                self.results.update(hook(now) or {})
+            except Exception:  # noqa: BLE001 - a follow-up never undoes the committed change
+                from chalicelib.logs import logger
+
+                logger.exception("follow-up after commit failed")
+        self.results.update(outbox.dispatch(list(self.outbox_ids), now))
+        return self.results

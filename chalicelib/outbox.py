@@ -1,0 +1,185 @@
+"""The outbox: every SMS and call the system sends, durable before it goes.
+
+An effect is an OutboxItem written in the same transaction as the state
+change that causes it (a reply with its message, a page step with the page).
+After the commit the caller dispatches it at once; the page sweep delivers
+whatever is still due. Delivery:
+
+- leases the item (conditional write, LEASE long): one sender at a time; a
+  sender that dies leaves the lease to run out and the next sweep retries —
+  at least once, never lost;
+- treats every exception of the sender as a failed attempt (timeouts too);
+- backs off, and after a permanent failure (invalid number, STOP) or too many
+  attempts marks the item dead — recorded on its ticket in the same
+  transaction; a dead page step nudges its page so the chain moves on now;
+- records the provider sid with the sid → item mapping status callbacks use.
+
+One failing item never stops a sweep: each item is its own unit of work.
+This module decides nothing about tickets or pages beyond that.
+"""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from chalicelib import notify, store
+from chalicelib.logs import logger
+from chalicelib.store import OutboxItem, Write
+
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 10  # replies, surveys, notices: about 40 minutes of retries
+PAGE_MAX_ATTEMPTS = 90  # a page waits out an outage (about 90 minutes at one try a minute)
+
+
+@dataclass(frozen=True)
+class Result:
+    id: str
+    status: str  # sent | due | dead | cancelled | busy (someone else holds it) | missing
+    error: str | None = None
+
+
+def sms(to: str, body: str, *, purpose: str, now: datetime, key: str | None = None, ticket_id: int | None = None,
+        person_id: str | None = None, message_sk: str | None = None, page_id: str | None = None,
+        page_key: str | None = None, role: str | None = None) -> OutboxItem:
+    return _item("sms", purpose, now, key, to=to, body=body, ticket_id=ticket_id, person_id=person_id,
+                 message_sk=message_sk, page_id=page_id, page_key=page_key, role=role)
+
+
+def call(to: str, url: str, *, purpose: str, now: datetime, key: str | None = None, ticket_id: int | None = None,
+         person_id: str | None = None, page_id: str | None = None, page_key: str | None = None,
+         role: str | None = None) -> OutboxItem:
+    return _item("call", purpose, now, key, to=to, url=url, ticket_id=ticket_id, person_id=person_id,
+                 page_id=page_id, page_key=page_key, role=role)
+
+
+def _item(kind: str, purpose: str, now: datetime, key: str | None, **attrs) -> OutboxItem:
+    return OutboxItem(id=key or f"{purpose}#{secrets.token_hex(8)}", kind=kind, purpose=purpose, status="due",
+                      attempts=0, max_attempts=PAGE_MAX_ATTEMPTS if purpose == "page" else MAX_ATTEMPTS,
+                      due_pk="due", due_at=now, created_at=now, updated_at=now,
+                      **{k: v for k, v in attrs.items() if v is not None})
+
+
+def writes(items: Iterable[OutboxItem]) -> list[Write]:
+    return [store.outbox_put(i) for i in items]
+
+
+def dispatch(ids: Iterable[str], now: datetime) -> dict[str, Result]:
+    """Delivers each item now; failures stay durable for the sweep. Never raises."""
+    results = {}
+    for item_id in ids:
+        try:
+            results[item_id] = deliver(item_id, now)
+        except Exception:  # noqa: BLE001 - one item never stops the others; the sweep retries it
+            logger.exception("outbox item failed unexpectedly", extra={"item": item_id.split("#")[0]})
+            results[item_id] = Result(item_id, "due", "unexpected error")
+    return results
+
+
+def sweep(now: datetime) -> dict[str, Result]:
+    """Everything due (or whose sender died) goes out; one Query, then item by item."""
+    return dispatch(store.outbox_due(now), now)
+
+
+def backoff(item: OutboxItem) -> timedelta:
+    n = max(1, item.attempts or 1)
+    if item.purpose == "page":
+        return min(timedelta(minutes=1), timedelta(seconds=15 * 2 ** (n - 1)))
+    return min(timedelta(minutes=5), timedelta(seconds=30 * 2 ** (n - 1)))
+
+
+def deliver(item_id: str, now: datetime) -> Result:
+    item = store.lease_outbox(item_id, now, LEASE)
+    if item is None:
+        current = store.get_outbox(item_id)
+        return Result(item_id, current.status if current else "missing", current.error if current else None)
+    ticket = store.get_ticket(item.ticket_id) if item.ticket_id and item.purpose == "page" else None
+    if item.purpose == "page" and _no_longer_wanted(item, ticket):
+        _end(item, "cancelled", now, "acknowledged or resolved before it went out", events=())
+        return Result(item_id, "cancelled")
+    try:
+        if item.kind == "sms":
+            sid = notify.send_sms(item.to, item.body, now=now)
+        else:
+            sid = notify.place_call(item.to, item.url, now=now)
+    except notify.SendError as exc:
+        return _failed(item, now, str(exc), permanent=exc.permanent)
+    if sid is None:
+        return _failed(item, now, "the number opted out of SMS (STOP)", permanent=True)
+    _sent(item, sid, now)
+    logger.info("outbox sent", extra={"purpose": item.purpose, "kind": item.kind, "sid": sid,
+                                      "attempt": item.attempts})
+    return Result(item_id, "sent")
+
+
+def _no_longer_wanted(item: OutboxItem, ticket) -> bool:
+    if ticket is None:
+        return True
+    if ticket.status in ("resolved", "closed"):
+        return True
+    return ticket.acked_at is not None and ticket.acked_at >= _page_start(item)
+
+
+def _page_start(item: OutboxItem) -> datetime:
+    """Pages are per urgent episode: an ACK before this item's page opened does not cancel it."""
+    try:
+        return datetime.fromisoformat(item.page_key.split("|")[0])
+    except (AttributeError, ValueError):
+        return item.created_at
+
+
+def _sent(item: OutboxItem, sid: str, now: datetime) -> None:
+    sent = store.outbox_sent_writes(item, sid, now)
+    if item.purpose != "page" or not item.ticket_id:
+        _commit(sent, item)
+        return
+    via = "sms" if item.kind == "sms" else "call"
+
+    def build(ticket):
+        return [store.new_event(ticket, "paged", "system", now, to=item.person_id, role=item.role, via=via)], sent
+
+    try:
+        if store.commit_with_ticket(item.ticket_id, now, build) is None:
+            _commit(sent, item)
+    except store.ConditionFailed:
+        logger.warning("outbox item finished by another sender", extra={"item": item.id.split("#")[0]})
+
+
+def _commit(ws: list[Write], item: OutboxItem) -> None:
+    try:
+        store.transact(ws)
+    except store.ConditionFailed:
+        logger.warning("outbox item finished by another sender", extra={"item": item.id.split("#")[0]})
+
+
+def _failed(item: OutboxItem, now: datetime, error: str, *, permanent: bool) -> Result:
+    if not permanent and (item.attempts or 0) < (item.max_attempts or MAX_ATTEMPTS):
+        store.outbox_retry_later(item, now + backoff(item), now, error)
+        return Result(item.id, "due", error)
+    why = error if permanent else f"gave up after {item.attempts} attempts: {error}"
+    if item.purpose == "page":
+        event = ("page_failed", {"to": item.person_id, "via": item.kind, "why": why[:200]})
+    else:
+        event = ("delivery_failed", {"message": item.message_sk, "purpose": item.purpose, "error": why[:200]})
+    _end(item, "dead", now, why, events=[event] if item.ticket_id else [])
+    if item.page_id:
+        store.nudge_page(item.page_id, item.page_key, now)
+    logger.warning("outbox item dead", extra={"purpose": item.purpose, "attempts": item.attempts})
+    return Result(item.id, "dead", why)
+
+
+def _end(item: OutboxItem, status: str, now: datetime, error: str | None, events) -> None:
+    ends = store.outbox_end_writes(item, status, now, error)
+    if not events or not item.ticket_id:
+        _commit(ends, item)
+        return
+
+    def build(ticket):
+        return [store.new_event(ticket, t, "system", now, **d) for t, d in events], ends
+
+    try:
+        if store.commit_with_ticket(item.ticket_id, now, build) is None:
+            _commit(ends, item)
+    except store.ConditionFailed:
+        logger.warning("outbox item finished by another sender", extra={"item": item.id.split("#")[0]})
