@@ -277,24 +277,18 @@ def reply_ticket(principal, ticket_id):
 @app.route("/tickets/{ticket_id}/ack", methods=["POST"])
 @staff()
 def ack_ticket(principal, ticket_id):
-    from chalicelib.escalation import paging
-
     now, number = clock.now(), ticket_number(ticket_id)
-    ticket = tickets.ack(number, principal.actor, now)
-    paging.acknowledge(number, principal.actor.id, now)  # the escalation stops now, not at the next sweep
-    return tickets.summary_json(ticket)
+    return tickets.summary_json(tickets.ack(number, principal.actor, now))  # the page stops now
 
 
 @app.route("/tickets/{ticket_id}/resolve", methods=["POST"])
 @staff()
 def resolve_ticket(principal, ticket_id):
     from chalicelib.effects import Effects
-    from chalicelib.escalation import paging
 
     now, number = clock.now(), ticket_number(ticket_id)
     fx = Effects()
     ticket = tickets.resolve(number, principal.actor, now, fx=fx)
-    paging.acknowledge(number, principal.actor.id, now)
     fx.dispatch(now)  # the survey question, committed with the resolve
     return tickets.summary_json(ticket)
 

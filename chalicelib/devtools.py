@@ -5,11 +5,12 @@ do not exist in the packaged app.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalice import Chalice
 
 from chalicelib import notify, people, store
+from chalicelib.escalation import oncall
 
 DEMO_TEAM = [
     {"name": "Ana Lopez", "phone": "+4915100000001", "role": "admin", "tier": 1},
@@ -20,10 +21,6 @@ DEMO_TEAM = [
 
 def seed(now: datetime) -> list[tuple[dict, str]]:
     """Creates the demo team and a weekly rota once; returns [(person json, api key)]."""
-    from datetime import timedelta
-
-    from chalicelib.escalation import oncall
-
     existing, _ = store.list_people(limit=1)
     if existing:
         return []

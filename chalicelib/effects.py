@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib import outbox, store
+from chalicelib.logs import logger
 
 
 @dataclass
@@ -23,6 +24,8 @@ class Effects:
     paged: bool = False  # the change opened a page (committed with it)
     newly_urgent: bool = False
     reply_id: str | None = None  # the outbox item of a staff reply, if the channel sends one
+    budget_person: str | None = None  # whose page budget the planned page spends
+    suppress: set[str] = field(default_factory=set)  # people whose page budget is spent (kept across retries)
 
     def reset(self) -> None:
         """A lost race: the change is decided again on fresh data, with fresh effects."""
@@ -32,6 +35,7 @@ class Effects:
         self.paged = False
         self.newly_urgent = False
         self.reply_id = None
+        self.budget_person = None
 
     def send(self, item: store.OutboxItem) -> str:
         self.writes.append(store.outbox_put(item))
@@ -43,8 +47,6 @@ class Effects:
             try:
                 self.results.update(hook(now) or {})
             except Exception:  # noqa: BLE001 - a follow-up never undoes the committed change
-                from chalicelib.logs import logger
-
                 logger.exception("follow-up after commit failed")
         self.results.update(outbox.dispatch(list(self.outbox_ids), now))
         return self.results

@@ -11,7 +11,7 @@ import secrets
 import threading
 from datetime import datetime
 
-from chalicelib import config
+from chalicelib import config, store
 from chalicelib.logs import logger, mask_phone
 
 _OUTBOX: list[dict] = []
@@ -71,8 +71,6 @@ def send_sms(to: str, body: str, *, now: datetime, media_url: list[str] | None =
 
     None when the number opted out (STOP): nothing is sent until START.
     """
-    from chalicelib import store
-
     if store.get_contact(to).opted_out:
         logger.info("sms not sent: opted out", extra={"to": mask_phone(to)})
         return None
@@ -111,6 +109,35 @@ def place_call(to: str, url: str, *, now: datetime, timeout: int = 25) -> str:
     _record({"kind": "call", "sid": sid, "to": to, "from": config.emergency_number(), "url": url,
              "at": now.isoformat()})
     return sid
+
+
+def find_sent(kind: str, to: str, body: str | None, since: datetime) -> str | None:
+    """The sid of an SMS (same body) or call to `to` created since `since`, if one exists.
+
+    Asked before re-sending an item whose sender died mid-flight: the send may
+    have gone out before the sender could record it. Reads Twilio's
+    Messages/Calls list (or, locally, the local outbox). Raises SendError when
+    Twilio cannot be asked (the caller then waits rather than risk a copy).
+    """
+    if not config.twilio_enabled():
+        for entry in reversed(outbox()):
+            if entry["kind"] == kind and entry["to"] == to and entry.get("body") == body and \
+                    datetime.fromisoformat(entry["at"]) >= since:
+                return entry["sid"]
+        return None
+    try:
+        if kind == "sms":
+            found = _client().messages.list(to=to, from_=config.support_number(), limit=20)
+            matches = [m for m in found if m.body == body]
+        else:
+            matches = list(_client().calls.list(to=to, limit=20))
+    except Exception as exc:  # noqa: BLE001 - cannot tell: treat as a failed attempt
+        raise _send_error(exc, "outbox check", to) from exc
+    for m in matches:
+        created = getattr(m, "date_created", None)
+        if created is None or created >= since.replace(microsecond=0):
+            return m.sid
+    return None
 
 
 def _record(entry: dict) -> None:

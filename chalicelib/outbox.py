@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import notify, store
+from chalicelib import notify, settings, store
 from chalicelib.logs import logger
 from chalicelib.store import OutboxItem, Write
 
@@ -94,11 +94,18 @@ def deliver(item_id: str, now: datetime) -> Result:
     if item is None:
         current = store.get_outbox(item_id)
         return Result(item_id, current.status if current else "missing", current.error if current else None)
-    ticket = store.get_ticket(item.ticket_id) if item.ticket_id and item.purpose == "page" else None
-    if item.purpose == "page" and _no_longer_wanted(item, ticket):
+    if item.purpose == "page" and (item.attempts or 0) > 1 and _no_longer_wanted(item):
+        # A retried page contact: was the ticket acknowledged or resolved while it waited?
         _end(item, "cancelled", now, "acknowledged or resolved before it went out", events=())
         return Result(item_id, "cancelled")
     try:
+        if (item.attempts or 0) - 1 > (item.failures or 0):
+            # The previous sender died between leasing and recording: did its send go out?
+            earlier = notify.find_sent(item.kind, item.to, item.body, item.created_at)
+            if earlier is not None:
+                _sent(item, earlier, now)
+                logger.info("outbox item found sent by a sender that died", extra={"sid": earlier})
+                return Result(item_id, "sent")
         if item.kind == "sms":
             sid = notify.send_sms(item.to, item.body, now=now)
         else:
@@ -113,10 +120,9 @@ def deliver(item_id: str, now: datetime) -> Result:
     return Result(item_id, "sent")
 
 
-def _no_longer_wanted(item: OutboxItem, ticket) -> bool:
-    if ticket is None:
-        return True
-    if ticket.status in ("resolved", "closed"):
+def _no_longer_wanted(item: OutboxItem) -> bool:
+    ticket = store.get_ticket(item.ticket_id) if item.ticket_id else None
+    if ticket is None or ticket.status in ("resolved", "closed"):
         return True
     return ticket.acked_at is not None and ticket.acked_at >= _page_start(item)
 
@@ -130,20 +136,23 @@ def _page_start(item: OutboxItem) -> datetime:
 
 
 def _sent(item: OutboxItem, sid: str, now: datetime) -> None:
-    sent = store.outbox_sent_writes(item, sid, now)
-    if item.purpose != "page" or not item.ticket_id:
-        _commit(sent, item)
-        return
-    via = "sms" if item.kind == "sms" else "call"
-
-    def build(ticket):
-        return [store.new_event(ticket, "paged", "system", now, to=item.person_id, role=item.role, via=via)], sent
-
-    try:
-        if store.commit_with_ticket(item.ticket_id, now, build) is None:
-            _commit(sent, item)
-    except store.ConditionFailed:
-        logger.warning("outbox item finished by another sender", extra={"item": item.id.split("#")[0]})
+    """Recorded in one transaction: the item, the sid → item mapping, and for a page contact the
+    ticket's "paged" event and the step's acknowledgement clock (which starts now)."""
+    writes = store.outbox_sent_writes(item, sid, now)
+    if item.purpose == "page" and item.ticket_id:
+        writes.append(store.event_write(store.loose_event(
+            item.ticket_id, "paged", now, to=item.person_id, role=item.role, via=item.kind)))
+        if item.page_id and item.page_key:
+            try:
+                store.transact(writes + [store.page_sent_write(item.page_id, item.page_key, now,
+                                                               now + settings.ack_timeout())])
+                return
+            except store.ConditionFailed as exc:
+                if exc.tags != {"page"}:
+                    logger.warning("outbox item finished by another sender", extra={"item": item.id.split("#")[0]})
+                    return
+                # The page moved on meanwhile (ACK, a failed-over step): record the send alone.
+    _commit(writes, item)
 
 
 def _commit(ws: list[Write], item: OutboxItem) -> None:
@@ -170,16 +179,7 @@ def _failed(item: OutboxItem, now: datetime, error: str, *, permanent: bool) -> 
 
 
 def _end(item: OutboxItem, status: str, now: datetime, error: str | None, events) -> None:
-    ends = store.outbox_end_writes(item, status, now, error)
-    if not events or not item.ticket_id:
-        _commit(ends, item)
-        return
-
-    def build(ticket):
-        return [store.new_event(ticket, t, "system", now, **d) for t, d in events], ends
-
-    try:
-        if store.commit_with_ticket(item.ticket_id, now, build) is None:
-            _commit(ends, item)
-    except store.ConditionFailed:
-        logger.warning("outbox item finished by another sender", extra={"item": item.id.split("#")[0]})
+    """dead | cancelled, with the ticket's events in the same transaction (no read of the ticket)."""
+    writes = store.outbox_end_writes(item, status, now, error)
+    writes += [store.event_write(store.loose_event(item.ticket_id, t, now, **d)) for t, d in events]
+    _commit(writes, item)

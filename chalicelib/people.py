@@ -4,8 +4,9 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from chalicelib import auth, store, validate
+from chalicelib import auth, store, tickets, validate
 from chalicelib.errors import BadRequest, Conflict, NotFound
+from chalicelib.escalation import tiers
 from chalicelib.store import ApiKey, Person
 
 FIELDS = {"name", "phone", "role", "tier", "timezone"}
@@ -75,9 +76,6 @@ def update(person_id: str, body: dict) -> Person:
 
 def delete(person_id: str, actor, now: datetime) -> int:
     """Removes a person and their key; their open tickets get new owners. Returns how many."""
-    from chalicelib import tickets
-    from chalicelib.escalation import tiers
-
     person = get(person_id)
     rota = store.get_setting("rota") or {}
     if person_id in rota.get("members", []):

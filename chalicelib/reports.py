@@ -24,7 +24,7 @@ import statistics
 from collections import defaultdict
 from datetime import datetime, time, timedelta, timezone
 
-from chalicelib import store
+from chalicelib import settings, store
 from chalicelib.errors import BadRequest
 
 READY_USES, READY_SUCCESS = 5, 0.8  # a manual template this good is ready to automate
@@ -57,7 +57,7 @@ def monthly(raw_month: str | None) -> dict:
     for e in events:
         by_ticket[e.ticket_id].append(e)
     for evs in by_ticket.values():
-        evs.sort(key=lambda e: e.sk)
+        evs.sort(key=lambda e: (e.at, e.sk))  # time first: sweeps write events keyed by time
     ticket_map = store.get_tickets(sorted(by_ticket))
     people = {p.id: p for p in store.all_people()}
 
@@ -180,9 +180,7 @@ def monthly(raw_month: str | None) -> dict:
 
 def _holding(start: datetime, end: datetime) -> dict[str, tuple[float, int]]:
     """{person: (weeks held, weekends held)} in [start, end) from the rota."""
-    from chalicelib.escalation import paging
-
-    rot = paging.current_rota()
+    rot = settings.current_rota()
     if rot is None:
         return {}
     out: dict[str, list] = defaultdict(lambda: [0.0, 0])

@@ -4,6 +4,8 @@ Read once per unit of work (store caches settings per request or sweep).
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from chalicelib import store
 from chalicelib.domain import rota as rota_rules
 
@@ -18,6 +20,10 @@ DEFAULT_POLICY = {
 
 def policy() -> dict:
     return store.get_setting("policy") or DEFAULT_POLICY
+
+
+def ack_timeout() -> timedelta:
+    return timedelta(minutes=policy().get("ack_timeout_minutes", 10))
 
 
 def current_rota() -> rota_rules.Rotation | None:

@@ -20,6 +20,7 @@ import base64
 import json
 import logging
 import random
+import secrets
 import threading
 import time
 from collections.abc import Iterable
@@ -168,6 +169,8 @@ class Ticket(Model):
     survey_comment = UnicodeAttribute(null=True)
     resolved_by = UnicodeAttribute(null=True)
     awaiting_confirmation = UnicodeAttribute(null=True)  # template id of an automated answer
+    page_id = UnicodeAttribute(null=True)  # the page of the latest urgent episode
+    pages = NumberAttribute(default=0)  # urgent episodes paged so far
     seq = NumberAttribute(default=0)  # last item sequence number (messages + events)
     version = VersionAttribute()
 
@@ -307,18 +310,25 @@ class PagesDue(GlobalSecondaryIndex):
 
 
 class Page(Model):
-    """One page per ticket: an outbox item walked primary → backup → leads."""
+    """The page of one urgent episode of a ticket: a chain walked step by step.
+
+    No version number: every step's write is conditional on the step it
+    replaces (``key``) and on the page still being open, so two sweeps never
+    take one step twice and an ACK is never overwritten.
+    """
 
     Meta = _Meta("pages")
-    id = UnicodeAttribute(hash_key=True)  # "t<ticket id>"
+    id = UnicodeAttribute(hash_key=True)  # "t<ticket id>" (then "t<id>-2", ... for later episodes)
     ticket_id = NumberAttribute()
     status = UnicodeAttribute(default="open")  # open | acked | exhausted | cancelled
     step = NumberAttribute(default=0)  # index into the chain
     chain = JSONAttribute()  # [{"person_id", "role"}], fixed when the page opens
     attempt = UnicodeAttribute(default="sms")  # sms | call: the contact made at this step
-    sent = BooleanAttribute(default=False)  # this step's contact went out
+    sent = BooleanAttribute(default=False)  # this step's contact is committed (in the outbox)
+    sent_at = UTCDateTimeAttribute(null=True)  # ... and went out at (None: not yet)
     failures = NumberAttribute(default=0)
     reason = UnicodeAttribute(null=True)
+    text = UnicodeAttribute(null=True)  # the page SMS, fixed when the page opens
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     due_pk = UnicodeAttribute(null=True)
@@ -326,7 +336,7 @@ class Page(Model):
     acked_by = UnicodeAttribute(null=True)
     round = NumberAttribute(default=0)  # how often the whole chain has been walked
     key = UnicodeAttribute(null=True)  # the current step's key; its outbox item is "page#<id>#<key>"
-    version = VersionAttribute()
+    noticed = BooleanAttribute(default=False)  # the "nobody acknowledged" notice went to the admins
 
     by_due = PagesDue()
 
@@ -406,7 +416,8 @@ class OutboxItem(Model):
     page_id = UnicodeAttribute(null=True)
     page_key = UnicodeAttribute(null=True)  # the page step that wrote it
     status = UnicodeAttribute(default="due")
-    attempts = NumberAttribute(default=0)
+    attempts = NumberAttribute(default=0)  # leases taken
+    failures = NumberAttribute(default=0)  # attempts that recorded a failure (the rest: sent, or a sender died)
     max_attempts = NumberAttribute(default=10)
     lease_until = UTCDateTimeAttribute(null=True)
     due_pk = UnicodeAttribute(null=True)
@@ -930,47 +941,91 @@ def advance_outbound(sid: str, status: str, now: datetime) -> Outbound | None:
 # --- pages --------------------------------------------------------------------
 
 
-def get_page(page_id: str) -> Page | None:
+def get_page(page_id: str | None) -> Page | None:
+    if not page_id or not _key_ok(page_id):
+        return None
     try:
         return Page.get(page_id, consistent_read=True)
     except DoesNotExist:
         return None
 
 
-def create_page(page: Page) -> bool:
-    """One page per ticket: False when the ticket already has one."""
+def page_open_write(page: Page) -> Write:
+    return Write("put", page, Page.id.does_not_exist(), tag="page")
+
+
+def page_step_write(page: Page, old_key: str | None) -> Write:
+    """The page's next step, only if nobody took a step or acknowledged meanwhile."""
+    cond = (Page.status == "open") & (Page.key == old_key if old_key else Page.key.does_not_exist())
+    return Write("put", page, cond, tag="page")
+
+
+def ticket_still_paging(ticket_id: int, since: datetime) -> Write:
+    """A check in the step's transaction: the ticket is open and nobody acknowledged since `since`."""
+    return Write("check", Ticket(id=ticket_id), tag="ticket",
+                 condition=Ticket.status.is_in("open", "pending")
+                 & (Ticket.acked_at.does_not_exist() | (Ticket.acked_at < since)))
+
+
+def page_sent_write(page_id: str, page_key: str, sent_at: datetime, due_at: datetime) -> Write:
+    """The step's contact went out: its acknowledgement clock starts now."""
+    return Write("update", Page(id=page_id), (Page.status == "open") & (Page.key == page_key), tag="page",
+                 actions=[Page.sent_at.set(sent_at), Page.due_at.set(due_at), Page.due_pk.set("due"),
+                          Page.updated_at.set(sent_at)])
+
+
+def update_page(page_id: str, actions: list, condition) -> bool:
+    """One conditional change to a page; False when the condition no longer holds."""
     try:
-        page.save(condition=Page.id.does_not_exist())
+        retrying(Page(id=page_id).update, actions=actions, condition=condition)
         return True
-    except PutError as exc:
+    except UpdateError as exc:
         if _is_condition_failure(exc):
             return False
         raise
 
 
-def save_page(page: Page) -> None:
-    """Conditional on the page's version: two sweeps never both take a step."""
-    try:
-        retrying(page.save)
-    except PutError as exc:
-        if _is_condition_failure(exc):
-            raise ConditionFailed(str(exc)) from exc
-        raise
+def end_page(page_id: str | None, status: str, now: datetime, acked_by: str | None = None) -> bool:
+    """acked | cancelled | exhausted: out of the due index (only from open)."""
+    if not page_id:
+        return False
+    actions = [Page.status.set(status), Page.due_pk.remove(), Page.due_at.remove(), Page.updated_at.set(now)]
+    if acked_by:
+        actions.append(Page.acked_by.set(acked_by))
+    return update_page(page_id, actions, Page.id.exists() & (Page.status == "open"))
 
 
 def nudge_page(page_id: str, page_key: str | None, now: datetime) -> None:
     """The current step of the page failed for good: make it due now (only if still current)."""
-    for _ in range(3):
-        page = get_page(page_id)
-        if page is None or page.status != "open" or page.key != page_key:
-            return
-        page.due_pk, page.due_at, page.updated_at = "due", now, now
-        page.failures = (page.failures or 0) + 1
-        try:
-            save_page(page)
-            return
-        except ConditionFailed:
-            continue
+    update_page(page_id, [Page.due_pk.set("due"), Page.due_at.set(now), Page.failures.add(1),
+                          Page.sent_at.set(now), Page.updated_at.set(now)],
+                Page.id.exists() & (Page.status == "open") & (Page.key == page_key))
+
+
+def postpone_page(page_id: str, page_key: str, until: datetime, now: datetime) -> None:
+    update_page(page_id, [Page.due_at.set(until), Page.updated_at.set(now)],
+                Page.id.exists() & (Page.status == "open") & (Page.key == page_key))
+
+
+def budget_write(key: str, limit: int, now: datetime, window: timedelta) -> Write:
+    """One unit of a fixed-window budget, inside a transaction (tag "budget" when it is spent)."""
+    seconds = int(window.total_seconds())
+    slot = int(now.timestamp()) // seconds
+    return Write("update", Limit(key=f"{key}#{slot}"), Limit.count.does_not_exist() | (Limit.count < limit),
+                 actions=[Limit.count.add(1), Limit.expires_at.set(now + 2 * window)], tag="budget")
+
+
+def loose_event(ticket_id: int, type_: str, now: datetime, **data) -> TicketItem:
+    """An event written without the ticket (a sweep's step, a send): keyed by time, not by the
+    ticket's sequence, so it needs no read of the ticket. Histories sort events by time."""
+    data = {k: v for k, v in data.items() if v is not None}
+    return TicketItem(ticket_id=ticket_id, sk=f"evt#{now.strftime('%Y%m%dT%H%M%S%f')}#{secrets.token_hex(3)}",
+                      kind="event", at=now, type=type_, actor="system", data=data or None,
+                      month=now.strftime("%Y-%m"))
+
+
+def event_write(item: TicketItem) -> Write:
+    return Write("put", item, TicketItem.sk.does_not_exist(), tag="item")
 
 
 def due_pages(now: datetime, limit: int = 100) -> list[Page]:
@@ -1048,7 +1103,8 @@ def outbox_retry_later(item: OutboxItem, when: datetime, now: datetime, error: s
     try:
         retrying(item.update, actions=[
             OutboxItem.status.set("due"), OutboxItem.due_pk.set("due"), OutboxItem.due_at.set(when),
-            OutboxItem.lease_until.remove(), OutboxItem.error.set(error[:300]), OutboxItem.updated_at.set(now)],
+            OutboxItem.lease_until.remove(), OutboxItem.error.set(error[:300]), OutboxItem.updated_at.set(now),
+            OutboxItem.failures.add(1)],
             condition=_ours(item))
     except UpdateError as exc:
         if not _is_condition_failure(exc):

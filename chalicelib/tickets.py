@@ -59,7 +59,10 @@ def get(ticket_id: int) -> Ticket:
 def history(ticket_id: int) -> tuple[list[TicketItem], list[TicketItem]]:
     """(messages, events) of a ticket in order; one Query."""
     items = store.ticket_items(ticket_id)
-    return [i for i in items if i.kind == "message"], [i for i in items if i.kind == "event"]
+    # Events written without the ticket (sweeps, sends) are keyed by time: order all events by time
+    # (a stable sort keeps the ticket's own sequence within one instant).
+    events = sorted((i for i in items if i.kind == "event"), key=lambda e: (e.at, e.sk))
+    return [i for i in items if i.kind == "message"], events
 
 
 # --- writing helpers ----------------------------------------------------------
@@ -105,6 +108,8 @@ def _mutate(ticket_id: int, now: datetime, change: Callable[[Ticket], list[Ticke
         except store.ConditionFailed as exc:
             if "outbox" in exc.tags:
                 raise store.AlreadyDone(claim or "outbox") from exc
+            if "budget" in exc.tags and fx.budget_person:
+                fx.suppress.add(fx.budget_person)  # a page storm: decide again, bundling this page
             continue
     raise Conflict(f"ticket {ticket_id} is being changed by someone else; try again", code="ticket_busy")
 
@@ -133,41 +138,50 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
     """
     fx = fx if fx is not None else Effects()
     number = store.next_number("ticket")
-    ticket = Ticket(
-        id=number, status="open", channel=channel, priority=priority, tier=1, owner=UP_FOR_GRABS,
-        customer_name=customer_name, customer_contact=contact, contact_key=contact_key,
-        subject=_subject(text), created_at=now, updated_at=now,
-        opened_by=actor.id if actor is not CUSTOMER else "customer", seq=0,
-    )
-    items = [_event(ticket, "created", actor, now, channel=channel, priority=priority)]
     owner = tiers.choose_owner(1, priority=priority, now=now)
-    items += _set_owner(ticket, owner, SYSTEM, now, reason="new ticket")
-    tiers.enter_tier(ticket, 1, now)
-    if text is not None or media:
-        items.append(_message(ticket, "customer", text or "", now, author_name=customer_name,
-                              media=media, provider_id=provider_id))
-        items.append(_event(ticket, "message_in", actor, now, channel=channel))
-    if priority == "urgent" and page_reason:
-        items += _open_page(ticket, now, page_reason, fx, new=True)
-    if extra is not None:
-        fx.writes.extend(extra(ticket))
     claim = f"msg#{provider_id}" if provider_id else None
-    try:
-        store.save_ticket(ticket, items, new=True, claim=claim, now=now, extra=fx.writes)
-    except store.AlreadyDone:
-        # An earlier delivery of this provider id opened the ticket: that one, not a second.
+    for _ in range(2):
         fx.reset()
-        state = store.claim_state(claim)
-        return get(int(state.result))
-    return ticket
+        ticket = Ticket(
+            id=number, status="open", channel=channel, priority=priority, tier=1, owner=UP_FOR_GRABS,
+            customer_name=customer_name, customer_contact=contact, contact_key=contact_key,
+            subject=_subject(text), created_at=now, updated_at=now,
+            opened_by=actor.id if actor is not CUSTOMER else "customer", seq=0,
+        )
+        items = [_event(ticket, "created", actor, now, channel=channel, priority=priority)]
+        items += _set_owner(ticket, owner, SYSTEM, now, reason="new ticket")
+        tiers.enter_tier(ticket, 1, now)
+        if text is not None or media:
+            items.append(_message(ticket, "customer", text or "", now, author_name=customer_name,
+                                  media=media, provider_id=provider_id))
+            items.append(_event(ticket, "message_in", actor, now, channel=channel))
+        if priority == "urgent" and page_reason:
+            items += _open_page(ticket, now, page_reason, fx)
+        if extra is not None:
+            fx.writes.extend(extra(ticket))
+        try:
+            store.save_ticket(ticket, items, new=True, claim=claim, now=now, extra=fx.writes)
+            return ticket
+        except store.AlreadyDone:
+            # An earlier delivery of this provider id opened the ticket: that one, not a second.
+            fx.reset()
+            state = store.claim_state(claim)
+            return get(int(state.result))
+        except store.ConditionFailed as exc:
+            if "budget" in exc.tags and fx.budget_person:
+                fx.suppress.add(fx.budget_person)  # a page storm: bundle this one
+                continue
+            raise
+    raise Conflict("could not open the ticket; try again", code="ticket_busy")
 
 
-def _open_page(ticket: Ticket, now: datetime, reason: str, fx: Effects, *, new: bool = False,
+def _open_page(ticket: Ticket, now: datetime, reason: str, fx: Effects, *,
                leads_only: bool = False) -> list[TicketItem]:
     """The page of an urgent episode, planned into this change's transaction."""
-    step = paging.open_step(ticket, now, reason, leads_only=leads_only, new=new)
+    step = paging.open_step(ticket, now, reason, leads_only=leads_only, suppress=frozenset(fx.suppress))
     if step is None:
         return []
+    fx.budget_person = step.budget_person
     fx.writes.extend(step.writes)
     fx.after_commit.append(lambda when: paging.after_commit(step, when))
     fx.paged = True
@@ -275,7 +289,9 @@ def ack(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
         items = [_event(t, "acked", actor, now)]
         return items + _set_owner(t, actor.id, actor, now, reason="acknowledged")
 
-    return _mutate(ticket_id, now, change)
+    ticket = _mutate(ticket_id, now, change)
+    paging.acknowledge(ticket, actor.id, now)  # the page stops now, not at the next sweep
+    return ticket
 
 
 def resolve(ticket_id: int, actor: Actor, now: datetime, *, survey: bool = True,
@@ -293,7 +309,9 @@ def resolve(ticket_id: int, actor: Actor, now: datetime, *, survey: bool = True,
             items += _survey(t, now, fx)
         return items
 
-    return _mutate(ticket_id, now, change, fx=fx)
+    ticket = _mutate(ticket_id, now, change, fx=fx)
+    paging.acknowledge(ticket, actor.id, now)
+    return ticket
 
 
 def _survey(t: Ticket, now: datetime, fx: Effects) -> list[TicketItem]:

@@ -16,7 +16,7 @@ import json
 import re
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import responses
 from twilio.request_validator import RequestValidator
@@ -40,6 +40,8 @@ class FakeTwilio:
         self.calls: list[dict] = []  # calls the app placed (paging calls)
         self.replay = True
         self.sent_sids: list[str] = []
+        self.rest_log: list[dict] = []  # Twilio's Messages list: what the app sent by REST
+        self.rest_calls: list[dict] = []
         self._responses = responses.RequestsMock(assert_all_requests_are_fired=False)
 
     # --- REST side: what the app sends ------------------------------------------
@@ -49,16 +51,37 @@ class FakeTwilio:
         base = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}"
         self._responses.add_callback(responses.POST, f"{base}/Messages.json", callback=self._message)
         self._responses.add_callback(responses.POST, f"{base}/Calls.json", callback=self._call)
+        self._responses.add_callback(responses.GET, re.compile(re.escape(f"{base}/Messages.json") + r".*"),
+                                     callback=self._list_messages)
+        self._responses.add_callback(responses.GET, re.compile(re.escape(f"{base}/Calls.json") + r".*"),
+                                     callback=self._list_calls)
         return self
 
     def __exit__(self, *exc):
         self._responses.stop()
         self._responses.reset()
 
+    def _list(self, request, key: str, records: list[dict]):
+        query = dict(parse_qsl(urlsplit(request.url).query))
+        found = [r for r in reversed(records) if r["to"] == query.get("To", r["to"])
+                 and r.get("from") == query.get("From", r.get("from"))]
+        found = found[:int(query.get("PageSize", 50))]
+        return 200, {}, json.dumps({key: found, "next_page_uri": None, "previous_page_uri": None, "page": 0,
+                                    "page_size": len(found), "start": 0, "end": len(found), "uri": request.url,
+                                    "first_page_uri": request.url})
+
+    def _list_messages(self, request):
+        return self._list(request, "messages", self.rest_log)
+
+    def _list_calls(self, request):
+        return self._list(request, "calls", [dict(c, **{"from": None}) for c in self.rest_calls])
+
     def _message(self, request):
         form = dict(parse_qsl(request.body, keep_blank_values=True))
         sid = new_sid("SM")
         self.sent_sids.append(sid)
+        self.rest_log.append({"sid": sid, "to": form["To"], "from": form.get("From"), "body": form.get("Body", ""),
+                              "status": "queued", "account_sid": ACCOUNT_SID, "date_created": _now_rfc2822()})
         self.inbox[form["To"]].append({"body": form.get("Body", ""), "from": form.get("From"), "sid": sid,
                                        "via": "rest"})
         return 201, {}, json.dumps({"sid": sid, "status": "queued", "to": form["To"], "from": form.get("From"),
@@ -68,6 +91,8 @@ class FakeTwilio:
         form = dict(parse_qsl(request.body, keep_blank_values=True))
         sid = new_sid("CA")
         self.calls.append({"to": form["To"], "url": form.get("Url"), "sid": sid})
+        self.rest_calls.append({"sid": sid, "to": form["To"], "status": "queued", "account_sid": ACCOUNT_SID,
+                                "date_created": _now_rfc2822()})
         return 201, {}, json.dumps({"sid": sid, "status": "queued", "to": form["To"], "account_sid": ACCOUNT_SID})
 
     # --- webhook side: what Twilio posts ----------------------------------------
@@ -119,6 +144,15 @@ class FakeTwilio:
     def assert_no_unexpected(self) -> None:
         leftover = {n: [m["body"] for m in msgs] for n, msgs in self.inbox.items() if msgs}
         assert not leftover, f"unexpected messages: {leftover}"
+
+
+def _now_rfc2822() -> str:
+    """Twilio's date format, at the test clock's time."""
+    from email.utils import format_datetime
+
+    from chalicelib import clock
+
+    return format_datetime(clock.now())
 
 
 def _xml(response) -> ET.Element:

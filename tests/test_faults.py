@@ -65,6 +65,8 @@ def fresh_world(api, twilio, clock_at) -> dict:
     notify._client_cache.clear()
     twilio.inbox.clear()
     twilio.calls.clear()
+    twilio.rest_log.clear()
+    twilio.rest_calls.clear()
     clock_at.set(SATURDAY_NIGHT)
     return make_team(api)
 

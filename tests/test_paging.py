@@ -92,22 +92,20 @@ def test_a_failed_page_sms_fails_over_at_once(api, twilio, team, clock_at):
 def test_two_overlapping_sweeps_never_double_page(api, twilio, team, clock_at, monkeypatch):
     urgent_text(twilio)
     twilio.phone(ANA).expect_sms("URGENT #1")
-    clock_at.advance(minutes=20, seconds=2)  # past the call attempt's deadline too: the backup is due
-    store.get_page("t1")
-    page = store.get_page("t1")
-    page.attempt = "call"
-    store.save_page(page)
-    real_get = store.get_page
+    clock_at.advance(minutes=10, seconds=1)
+    paging.sweep(clock_at.now)  # the call to Ana
+    clock_at.advance(minutes=10, seconds=2)  # past the call's timeout too: the backup is due
+    real_due = store.due_pages
     state = {"raced": False}
 
-    def get_page_then_let_a_rival_run(page_id):
-        result = real_get(page_id)
+    def due_then_let_a_rival_run(now, limit=100):
+        pages = real_due(now, limit)
         if not state["raced"]:
             state["raced"] = True
-            paging.sweep(clock_at.now)  # the rival sweep takes the step in between our read and write
-        return result
+            paging.sweep(now)  # the rival sweep takes the step between our read and our write
+        return pages
 
-    monkeypatch.setattr(store, "get_page", get_page_then_let_a_rival_run)
+    monkeypatch.setattr(store, "due_pages", due_then_let_a_rival_run)
     paging.sweep(clock_at.now)
     twilio.phone(BEN).expect_sms("URGENT #1").expect_nothing()
     assert page_types(api).count("escalated_page") == 1

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import channels, expectations, intake, phones, settings, store, surveys, tickets
+from chalicelib import channels, expectations, intake, phones, settings, store, surveys, templates, tickets
 from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
-from chalicelib.escalation import handoff, paging
+from chalicelib.escalation import handoff
 from chalicelib.logs import logger, mask_phone
 from chalicelib.tickets import Actor
 
@@ -223,12 +223,10 @@ def handle_staff(person: store.Person, body: str, now: datetime, sid: str | None
 def _run(cmd: Command, actor: Actor, now: datetime, person: store.Person, sid: str | None) -> str | None:
     if cmd.verb == "ACK":
         tickets.ack(cmd.ticket, actor, now)
-        paging.acknowledge(cmd.ticket, actor.id, now)
         return f"Acknowledged #{cmd.ticket}: it's yours. RES {cmd.ticket} resolves; {cmd.ticket} <text> answers."
     if cmd.verb == "RES":
         fx = Effects()
         tickets.resolve(cmd.ticket, actor, now, fx=fx)
-        paging.acknowledge(cmd.ticket, actor.id, now)
         fx.dispatch(now)
         return f"Resolved #{cmd.ticket}. Thank you!"
     if cmd.verb == "ESC":
@@ -238,8 +236,6 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: store.Person, sid: s
     if cmd.verb == "SAY":
         text, template_id = cmd.text, None
         if text.startswith("/") and " " not in text.strip():
-            from chalicelib import templates
-
             template = templates.by_name(text)
             if template is None:
                 names = ", ".join("/" + t.name for t in store.all_templates()) or "none yet"

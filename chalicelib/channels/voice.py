@@ -14,7 +14,7 @@ from datetime import datetime
 
 from chalicelib import config, phones, settings, store, tickets
 from chalicelib.effects import Effects
-from chalicelib.escalation import paging
+from chalicelib.errors import ApiError
 from chalicelib.tickets import Actor
 
 DIAL_TIMEOUT = 20  # seconds of ringing per person
@@ -176,11 +176,8 @@ def page_call_ack(ticket_id: int, params: dict, now: datetime) -> str:
 
 
 def _ack_quietly(ticket_id: int, actor: Actor, now: datetime) -> None:
-    from chalicelib.errors import ApiError
-
     try:
-        tickets.ack(ticket_id, actor, now)
+        tickets.ack(ticket_id, actor, now)  # stops the page at once
     except ApiError:
         pass  # resolved meanwhile: nothing to acknowledge
-    paging.acknowledge(ticket_id, actor.id, now)
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from chalicelib import config, store, validate
 from chalicelib.domain import rota as rules
-from chalicelib.errors import BadRequest, NotFound
+from chalicelib.errors import BadRequest, NotFound, Unauthorized
 from chalicelib.escalation import tiers
 
 MAX_SCHEDULE_DAYS = 366
@@ -152,7 +152,6 @@ def ics_token(doc: dict) -> str:
 def check_ics_token(token: str | None) -> dict:
     doc = _doc()
     if not token or not hmac.compare_digest(token, ics_token(doc)):
-        from chalicelib.errors import Unauthorized
 
         raise Unauthorized("add the calendar token: /rota.ics?token=... (see GET /rota)", code="invalid_token")
     return doc

@@ -1,13 +1,15 @@
 """Paging: a chain of steps that always reaches a human, over the outbox.
 
-An urgent ticket opens one page (one per urgent episode) in the same
-transaction that makes it urgent, with its first step's outbox item. Each
-later step is one transaction: the page (conditional on its version, so two
-sweeps never take a step twice), the ticket's events and the step's outbox
-item. The step's acknowledgement clock starts when its SMS or call really
-went out; while Twilio is unreachable the step waits (its item retries), and
-a step whose item died (invalid number, STOP) moves the chain on at once.
-Who comes next is decided in chalicelib.domain.paging.
+An urgent ticket opens its page (one per urgent episode) in the same
+transaction that makes it urgent, with the first step's outbox item. Each
+later step is one transaction of its own: the page (conditional on the step
+it replaces, so two sweeps never take a step twice), a check that the ticket
+is still open and unacknowledged, the step's events and its outbox item —
+the ticket itself is not read. A step's acknowledgement clock starts when
+its SMS or call really went out: while Twilio is unreachable the step waits
+(its item retries), and a contact that failed for good (invalid number,
+STOP, undelivered) moves the chain on at once. Who comes next is decided in
+chalicelib.domain.paging.
 """
 from __future__ import annotations
 
@@ -40,11 +42,15 @@ def page_text(ticket: store.Ticket, reason: str | None = None) -> str:
 
 
 def ack_timeout() -> timedelta:
-    return timedelta(minutes=settings.policy().get("ack_timeout_minutes", 10))
+    return settings.ack_timeout()
 
 
 def max_rounds() -> int:
     return 1
+
+
+def item_id(page: Page) -> str:
+    return f"page#{page.id}#{page.key}"
 
 
 def _links(page: Page) -> list[rules.Link]:
@@ -55,78 +61,82 @@ def _phones() -> dict[str, str | None]:
     return {p.id: p.phone for p in store.all_people()}
 
 
-def item_id(page: Page) -> str:
-    return f"page#{page.id}#{page.key}"
+def _budget() -> int:
+    return int(os.environ.get("PAGES_PER_HOUR", PAGES_PER_HOUR))
 
 
 @dataclass
 class Step:
-    """What taking a step decided: events for the ticket, writes for the transaction."""
+    """What taking a step decided: events for the ticket, writes for one transaction."""
 
+    page: Page
     events: list[tuple[str, dict]] = field(default_factory=list)
     writes: list[store.Write] = field(default_factory=list)
     outbox_ids: list[str] = field(default_factory=list)
-    bundle: tuple[str, str | None, int] | None = None  # (person, phone, ticket): a storm summary, after commit
+    budget_person: str | None = None  # whose page budget this step spends (tag "budget" if spent)
+    bundle: tuple[str, str | None, int] | None = None  # (person, phone, ticket): a storm summary after commit
 
 
-def _take(page: Page, ticket: store.Ticket, pos: rules.Position | None, skips: list[rules.Skip],
-          now: datetime, step: Step) -> None:
+def _plan(page: Page, pos: rules.Position | None, skips: list[rules.Skip], now: datetime,
+          suppress: frozenset[str] = frozenset()) -> Step:
     """Moves `page` to `pos` (None: exhausted) and plans its contact."""
+    step = Step(page)
     for s in skips:
         step.events.append(("page_skipped", {"to": s.person_id, "why": s.why}))
     page.updated_at = now
     if pos is None:
         page.status, page.due_pk, page.due_at = "exhausted", None, None
         step.events.append(("page_exhausted", {}))
-        step.writes.append(store.Write("put", page, tag="page"))
-        return
-    moved_on = pos.step != page.step or pos.round != (page.round or 0)
-    page.round, page.step, page.attempt, page.sent = pos.round, pos.step, pos.attempt, True
+        return step
+    if pos.step != page.step or pos.round != (page.round or 0):
+        link = page.chain[pos.step]
+        step.events.append(("escalated_page", {"to": link["person_id"], "role": link["role"]}))
+    page.round, page.step, page.attempt, page.sent, page.sent_at = pos.round, pos.step, pos.attempt, True, None
     page.key = f"{page.created_at.isoformat()}|{pos.key()}"
     page.due_pk, page.due_at = DUE, now + ack_timeout()
     link = page.chain[pos.step]
-    if moved_on:
-        step.events.append(("escalated_page", {"to": link["person_id"], "role": link["role"]}))
-    phone = _phones().get(link["person_id"])
-    step.writes.append(store.Write("put", page, tag="page"))
-    if pos.attempt == "sms" and not _within_budget(link["person_id"], now):
-        # A storm: one summary instead of a phone that never stops buzzing. The step still
-        # counts, so the page escalates as usual if nobody acknowledges.
-        step.events.append(("page_suppressed", {"to": link["person_id"], "why": "pages per hour reached"}))
-        step.bundle = (link["person_id"], phone, ticket.id)
-        return
+    person = link["person_id"]
+    phone = _phones().get(person)
     if pos.attempt == "sms":
-        item = outbox.sms(phone, page_text(ticket, page.reason), purpose="page", now=now, key=item_id(page),
-                          ticket_id=ticket.id, person_id=link["person_id"], page_id=page.id, page_key=page.key,
-                          role=link["role"])
+        if person in suppress:
+            # A storm: one summary instead of a phone that never stops buzzing. The step still
+            # counts, so the page escalates as usual if nobody acknowledges.
+            step.events.append(("page_suppressed", {"to": person, "why": "pages per hour reached"}))
+            step.bundle = (person, phone, page.ticket_id)
+            page.sent_at = now
+            return step
+        step.writes.append(store.budget_write(f"pages#{person}", _budget(), now, timedelta(hours=1)))
+        step.budget_person = person
+        item = outbox.sms(phone, page.text, purpose="page", now=now, key=item_id(page), ticket_id=page.ticket_id,
+                          person_id=person, page_id=page.id, page_key=page.key, role=link["role"])
     else:
-        item = outbox.call(phone, f"{config.public_base_url()}/twilio/voice/page/{ticket.id}", purpose="page",
-                           now=now, key=item_id(page), ticket_id=ticket.id, person_id=link["person_id"],
-                           page_id=page.id, page_key=page.key, role=link["role"])
+        item = outbox.call(phone, f"{config.public_base_url()}/twilio/voice/page/{page.ticket_id}",
+                           purpose="page", now=now, key=item_id(page), ticket_id=page.ticket_id,
+                           person_id=person, page_id=page.id, page_key=page.key, role=link["role"])
     step.writes.append(store.outbox_put(item))
     step.outbox_ids.append(item.id)
+    return step
 
 
 def open_step(ticket: store.Ticket, now: datetime, reason: str, leads_only: bool = False,
-              new: bool = False) -> Step | None:
-    """Plans a new page for `ticket` (to commit with the change that makes it urgent).
-
-    None when the ticket is already being paged: one page per urgent episode.
-    """
-    existing = None if new else store.get_page(f"t{ticket.id}")
-    if existing is not None and existing.status == "open":
-        return None
-    page = Page(id=f"t{ticket.id}", ticket_id=ticket.id, chain=chain_at(now, leads_only), step=0, attempt="sms",
-                round=0, sent=False, failures=0, reason=reason, created_at=now, updated_at=now)
-    if existing is not None:  # an old, finished page: a new urgent episode starts over
-        page.version = existing.version
-    step = Step(events=[("page_opened", {"reason": reason, "chain": [c["person_id"] for c in page.chain]})])
+              suppress: frozenset[str] = frozenset()) -> Step | None:
+    """Plans a new page for `ticket`, to commit with the change that makes it urgent
+    (the ticket gets the page's id). None while an earlier page of it still runs."""
+    if ticket.page_id:
+        running = store.get_page(ticket.page_id)
+        if running is not None and running.status == "open":
+            return None
+    n = (ticket.pages or 0) + 1
+    page = Page(id=f"t{ticket.id}" if n == 1 else f"t{ticket.id}-{n}", ticket_id=ticket.id,
+                chain=chain_at(now, leads_only), step=0, attempt="sms", round=0, sent=False, failures=0,
+                reason=reason, text=page_text(ticket, reason), created_at=now, updated_at=now)
+    ticket.pages, ticket.page_id = n, page.id
     phones = _phones()
     pos, skips = rules.first(_links(page), lambda pid: bool(phones.get(pid)), max_rounds())
-    page.step = -1  # so the first contact counts as moving on only when a link was skipped
-    _take(page, ticket, pos, skips, now, step)
-    if pos is not None and pos.step == 0:
-        step.events = [e for e in step.events if e[0] != "escalated_page"]
+    step = _plan(page, pos, skips, now, suppress)
+    step.events = [("page_opened", {"reason": reason, "chain": [c["person_id"] for c in page.chain]})] + [
+        e for e in step.events if e[0] != "escalated_page" or (pos is not None and pos.step > 0)]
+    step.writes.insert(0, store.page_open_write(page))
     return step
 
 
@@ -137,40 +147,59 @@ def after_commit(step: Step, now: datetime) -> dict[str, outbox.Result]:
     results = outbox.dispatch(step.outbox_ids, now)
     for result in results.values():
         if result.status == "dead":  # a permanent failure: the chain moves on now, not at the timeout
-            page_id = result.id.split("#")[1]
-            page = store.get_page(page_id)
+            page = store.get_page(step.page.id)
             if page is not None and page.status == "open" and item_id(page) == result.id:
-                _step_now(page, now, failed=True)
+                _next(page, now, failed=True)
     return results
 
 
-def advance(page_id: str, now: datetime) -> Page | None:
-    """Takes the page's next due step, if any; safe to call from racing sweeps."""
-    page = store.get_page(page_id)
-    if page is None or page.status != "open" or page.due_at is None or page.due_at > now:
-        return page
-    ticket = store.get_ticket(page.ticket_id)
-    if ticket is None or ticket.status in ("resolved", "closed") or (
-            ticket.acked_at is not None and ticket.acked_at >= page.created_at):
-        page.status, page.due_pk, page.due_at = "cancelled", None, None
-        _save_quietly(page)
-        return page
-    current = store.get_outbox(item_id(page)) if page.key else None
-    if current is not None and current.status in ("due", "sending"):
-        page.due_at = now + WAIT_FOR_SEND  # not out yet: the clock starts when the contact goes out
-        _save_quietly(page)
-        return page
-    if current is not None and current.status == "sent" and current.sent_at + ack_timeout() > now:
-        page.due_at = current.sent_at + ack_timeout()
-        _save_quietly(page)
-        return page
-    _step_now(page, now, failed=current is not None and current.status == "dead")
-    return store.get_page(page_id)
+def advance(page: Page, now: datetime) -> None:
+    """Takes the due page's next step, if any; safe to call from racing sweeps.
+
+    `page` may come from the due index (a GSI, possibly stale): every write
+    is conditional on the step it saw, so a stale copy only loses the race.
+    """
+    if page.status != "open" or page.due_at is None or page.due_at > now:
+        return
+    failed = False
+    if page.key and page.sent_at is None:
+        current = store.get_outbox(item_id(page))
+        if current is not None and current.status in ("due", "sending"):
+            store.postpone_page(page.id, page.key, now + WAIT_FOR_SEND, now)  # the clock starts when it goes
+            return
+        if current is not None and current.status == "sent" and current.sent_at + ack_timeout() > now:
+            store.postpone_page(page.id, page.key, current.sent_at + ack_timeout(), now)
+            return
+        failed = current is not None and current.status == "dead"
+    _next(page, now, failed=failed)
 
 
-def _within_budget(person_id: str, now: datetime) -> bool:
-    limit = int(os.environ.get("PAGES_PER_HOUR", PAGES_PER_HOUR))
-    return store.spend(f"pages#{person_id}", limit, now, timedelta(hours=1))
+def _next(page: Page, now: datetime, failed: bool = False) -> None:
+    """Commits the step after the page's current one (a contact that failed for good: the next person,
+    at once — Grafana OnCall #2622)."""
+    old_key = page.key
+    phones = _phones()
+    attempt = "call" if failed else page.attempt
+    suppress: frozenset[str] = frozenset()
+    for _ in range(3):
+        pos, skips = rules.after(rules.Position(page.round or 0, page.step, attempt), _links(page),
+                                 lambda pid: bool(phones.get(pid)), max_rounds())
+        step = _plan(page, pos, skips, now, suppress)
+        events = [store.event_write(store.loose_event(page.ticket_id, t, now, **d)) for t, d in step.events]
+        writes = [store.page_step_write(page, old_key), store.ticket_still_paging(page.ticket_id, page.created_at),
+                  *events, *step.writes]
+        try:
+            store.transact(writes)
+        except store.ConditionFailed as exc:
+            if "budget" in exc.tags and step.budget_person:
+                suppress = frozenset({step.budget_person})
+                page = store.get_page(page.id) or page
+                continue
+            if "ticket" in exc.tags:
+                store.end_page(page.id, "cancelled", now)  # acknowledged or resolved meanwhile
+            return  # or another sweep took this step
+        after_commit(step, now)
+        return
 
 
 def _bundle(person_id: str, phone: str | None, ticket_id: int, now: datetime) -> None:
@@ -195,45 +224,12 @@ def delivery_failed(page_id: str, page_key: str | None, now: datetime) -> None:
     if page is None or page.status != "open" or page.key != page_key:
         logger.info("late delivery failure ignored", extra={"page": page_id})
         return
-    _step_now(page, now, failed=True)
+    _next(page, now, failed=True)
 
 
-def _step_now(page: Page, now: datetime, failed: bool = False) -> None:
-    """Commits the step after the page's current one (a failed contact: the next person)."""
-    ticket = store.get_ticket(page.ticket_id)
-    if ticket is None or ticket.status in ("resolved", "closed") or (
-            ticket.acked_at is not None and ticket.acked_at >= page.created_at):
-        return
-    phones = _phones()
-    # A contact that failed for good moves the chain to the next person at once (Grafana OnCall #2622).
-    attempt = "call" if failed else page.attempt
-    pos, skips = rules.after(rules.Position(page.round or 0, page.step, attempt), _links(page),
-                             lambda pid: bool(phones.get(pid)), max_rounds())
-    step = Step()
-    _take(page, ticket, pos, skips, now, step)
-
-    def build(t):
-        return [store.new_event(t, type_, "system", now, **data) for type_, data in step.events], step.writes
-
-    try:
-        store.commit_with_ticket(page.ticket_id, now, build)
-    except store.ConditionFailed:
-        return
-    after_commit(step, now)
-
-
-def acknowledge(ticket_id: int, person_id: str, now: datetime) -> None:
-    """Stops the ticket's page (ACK or resolve from any channel)."""
-    for _ in range(3):
-        page = store.get_page(f"t{ticket_id}")
-        if page is None or page.status != "open":
-            return
-        page.status, page.acked_by, page.due_pk, page.due_at, page.updated_at = "acked", person_id, None, None, now
-        try:
-            store.save_page(page)
-            return
-        except store.ConditionFailed:
-            continue
+def acknowledge(ticket: store.Ticket, person_id: str, now: datetime) -> None:
+    """Stops the ticket's page at once (ACK or resolve from any channel): one conditional write."""
+    store.end_page(ticket.page_id, "acked", now, acked_by=person_id)
 
 
 def sweep(now: datetime) -> int:
@@ -241,21 +237,11 @@ def sweep(now: datetime) -> int:
 
     Each page and each item is its own unit: one failure never stops the rest.
     """
-    results = outbox.sweep(now)
-    for result in results.values():
-        if result.status == "dead":
-            logger.warning("outbox item dead in sweep", extra={"item": result.id.split("#")[0]})
+    outbox.sweep(now)
     pages = store.due_pages(now)
     for page in pages:
         try:
-            advance(page.id, now)
+            advance(page, now)
         except Exception:  # noqa: BLE001 - the next page still gets its turn
             logger.exception("page step failed", extra={"page": page.id})
     return len(pages)
-
-
-def _save_quietly(page: Page) -> None:
-    try:
-        store.save_page(page)
-    except store.ConditionFailed:
-        pass
