@@ -6,14 +6,34 @@ answer. Rules live one hop away: tickets.py, people.py, escalation/, channels/.
 from __future__ import annotations
 
 import functools
+import importlib
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import auth, channels, clock, config, openapi, people, store, tickets, validate
-from chalicelib.channels import twilio_hooks
-from chalicelib.channels.twilio_hooks import FORM
+from chalicelib import auth, clock, config, store
 from chalicelib.errors import ApiError, BadRequest, NotFound, TooLarge
 from chalicelib.logs import logger
+
+
+class _Lazy:
+    """A module imported on first use: a cold start imports only what its first request needs."""
+
+    def __init__(self, name: str):
+        self._name, self._module = name, None
+
+    def __getattr__(self, attr):
+        if self._module is None:
+            self._module = importlib.import_module(self._name)
+        return getattr(self._module, attr)
+
+
+channels = _Lazy("chalicelib.channels")
+openapi = _Lazy("chalicelib.openapi")
+people = _Lazy("chalicelib.people")
+tickets = _Lazy("chalicelib.tickets")
+validate = _Lazy("chalicelib.validate")
+twilio_hooks = _Lazy("chalicelib.channels.twilio_hooks")
+FORM = ["application/x-www-form-urlencoded"]  # Twilio's webhooks
 
 app = Chalice(app_name="friday-night")
 app.api.binary_types = []  # every answer here is text (JSON, TwiML, HTML)
@@ -522,10 +542,7 @@ def twilio_sms():
     from chalicelib.channels import sms
 
     params = twilio_params("/twilio/sms")
-    now = clock.now()
-    sid = twilio_hooks.require(params, "MessageSid")
-    return twiml(twilio_hooks.once(f"sms#{sid}", now, lambda: twilio_hooks.messages_twiml(
-        sms.handle_inbound(params, now)), fallback=twilio_hooks.sorry_sms()))
+    return twiml(sms.webhook(params, twilio_hooks.require(params, "MessageSid"), clock.now()))
 
 
 @app.route("/twilio/sms/status", methods=["POST"], content_types=FORM)

@@ -116,7 +116,8 @@ def sweeps() -> None:
 
     print("\nSweeps: DynamoDB calls grow with what is due, not with the table")
     for total in (100, 10_000):
-        for model in (store.Ticket, store.TicketItem, store.Page):
+        for model in (store.Ticket, store.TicketItem, store.Page, store.Person, store.OutboxItem,
+                      store.Outbound, store.Limit):
             model.delete_table()
         store.create_tables()
         t0 = time.perf_counter()
@@ -126,20 +127,31 @@ def sweeps() -> None:
                 batch.save(store.Ticket(id=i, status="open", channel="sms", priority="normal", tier=1,
                                         owner="up-for-grabs", created_at=FRIDAY_NIGHT, updated_at=FRIDAY_NIGHT,
                                         tier_due_pk="due", tier_due_at=due, seq=0, version=1))
+        store.Person(id="p_bench", name="Bench Holder", phone="+4915100009999", role="admin", tier=1,
+                     created_at=FRIDAY_NIGHT).save()
+        store.begin_unit()
+        chain = [{"person_id": "p_bench", "role": "holder"}]
         with store.Page.batch_write() as batch:
             for i in range(1, total + 1):
                 due = FRIDAY_NIGHT - timedelta(minutes=1) if i <= 10 else None
-                batch.save(store.Page(id=f"t{i}", ticket_id=i, chain=[], step=0, status="open" if due else "acked",
-                                      created_at=FRIDAY_NIGHT, updated_at=FRIDAY_NIGHT, due_pk="due" if due else None,
-                                      due_at=due, version=1))
+                opened = FRIDAY_NIGHT - timedelta(minutes=11)
+                # The SMS step went out 11 minutes ago and nobody acknowledged: the call is due.
+                batch.save(store.Page(id=f"t{i}", ticket_id=i, chain=chain, step=0, attempt="sms",
+                                      status="open" if due else "acked", created_at=opened, updated_at=opened,
+                                      key=f"{opened.isoformat()}|0.0.sms", sent=True, sent_at=opened,
+                                      text=f"URGENT #{i}", due_pk="due" if due else None, due_at=due))
         fill = time.perf_counter() - t0
         with counted() as r:
             looked = tickets.tier_sweep(FRIDAY_NIGHT)
         with counted() as p:
             pages = paging.sweep(FRIDAY_NIGHT)
         print(f"  {total:>6} open tickets, 10 due: tier sweep {sum(r['calls'].values())} calls "
-              f"({fmt(r['calls'])}), {looked} moved, {r['ms']:.0f} ms; page sweep {sum(p['calls'].values())} "
-              f"calls ({fmt(p['calls'])}), {pages} due; (filled in {fill:.1f} s)")
+              f"({fmt(r['calls'])}), {looked} moved, {r['ms']:.0f} ms; (filled in {fill:.1f} s)")
+        paged = sum(p["calls"].values())
+        fixed = p["calls"].get("Query", 0)
+        print(f"  {total:>6} open pages,   10 due: page sweep {paged} calls ({fmt(p['calls'])}), {pages} steps "
+              f"taken and sent: {(paged - fixed) / 10:.1f} calls per due page, after {fixed} Queries per sweep "
+              f"(the outbox's and the pages' due indexes)")
 
 
 def import_cost() -> None:

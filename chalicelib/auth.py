@@ -12,8 +12,8 @@ import secrets
 from dataclasses import dataclass
 
 from chalicelib import config, store
+from chalicelib.domain.actors import Actor
 from chalicelib.errors import Forbidden, Unauthorized
-from chalicelib.tickets import Actor
 
 ROLES = ("admin", "agent")
 BOOTSTRAP_ID = "admin"

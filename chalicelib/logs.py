@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import re
 
-from aws_lambda_powertools import Logger
-
 # Not the Chalice app's name: Powertools would otherwise duplicate Chalice's lines.
 SERVICE = "friday-night-core"
 
@@ -57,4 +55,20 @@ def _serialize(record: dict) -> str:
     return json.dumps(_scrub(record), default=str, ensure_ascii=False)
 
 
-logger = Logger(service=SERVICE, json_serializer=_serialize)
+class _LazyLogger:
+    """Powertools' Logger, built on first use: importing the app stays light (cold start)."""
+
+    _real = None
+
+    def _get(self):
+        if _LazyLogger._real is None:
+            from aws_lambda_powertools import Logger
+
+            _LazyLogger._real = Logger(service=SERVICE, json_serializer=_serialize)
+        return _LazyLogger._real
+
+    def __getattr__(self, name):
+        return getattr(self._get(), name)
+
+
+logger = _LazyLogger()

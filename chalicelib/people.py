@@ -14,7 +14,8 @@ FIELDS = {"name", "phone", "role", "tier", "timezone"}
 
 def _check_phone_free(phone: str | None, person_id: str | None = None) -> None:
     if phone:
-        other = store.person_by_phone(phone)
+        owner = store.get_contact(phone).person_id
+        other = store.get_person(owner) if owner else None
         if other is not None and other.id != person_id:
             raise Conflict(f"phone: another person ({other.name}) already has this number", code="phone_taken")
 
@@ -50,6 +51,7 @@ def update(person_id: str, body: dict) -> Person:
     if not body:
         raise BadRequest("body", f"name at least one field to change: {', '.join(sorted(FIELDS))}")
     person = get(person_id)
+    old_phone = person.phone
     if "name" in body:
         person.name = validate.text(body, "name", max_len=100)
     if "phone" in body:
@@ -67,7 +69,7 @@ def update(person_id: str, body: dict) -> Person:
         if key is not None:
             key.role, key.name = person.role, person.name
     try:
-        store.save_person(person, key)
+        store.save_person(person, key, old_phone=old_phone)
     except store.ConditionFailed:
         raise Conflict(f"person {person_id} was changed meanwhile; fetch it and try again",
                        code="person_busy") from None

@@ -1,8 +1,6 @@
 """Phone numbers: everything stored and compared as E.164."""
 from __future__ import annotations
 
-import phonenumbers
-
 from chalicelib import config
 
 
@@ -10,6 +8,8 @@ def normalize(raw: str) -> str | None:
     """E.164 for a valid number in any common notation, else None."""
     if not isinstance(raw, str) or not raw.strip():
         return None
+    import phonenumbers  # phonenumberslite's metadata: loaded on first use, not at cold start
+
     text = raw.strip()
     if text.startswith("00"):
         text = "+" + text[2:]

@@ -10,9 +10,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import tickets
+from chalicelib import expectations, tickets
 from chalicelib.domain.surveys import Q1, Q2, THANKS, THANKS_COMMENT, period, should_ask, window, yes_no  # noqa: F401 - the rules, re-exported for callers
 from chalicelib.store import Ticket
+
+
+def expects_answer(ticket: Ticket | None, text: str, now: datetime) -> bool:
+    """Whether `text` answers the ticket's survey or its automated answer (no writes)."""
+    if ticket is None or expectations.is_urgent(text):
+        return False  # urgency always wins: an URGENT text is a message, never a survey comment
+    if ticket.awaiting_confirmation and ticket.status == "open" and yes_no(text) == "yes":
+        return True
+    if ticket.survey_state not in ("asked1", "asked2"):
+        return False
+    if ticket.survey_expires_at is None or ticket.survey_expires_at <= now:
+        return False
+    return ticket.survey_state == "asked2" or yes_no(text) is not None
 
 
 def answer(ticket: Ticket | None, text: str, now: datetime) -> str | None:

@@ -11,11 +11,11 @@ Every function takes `now`; none reads the clock.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib import expectations, outbox, store
 from chalicelib.domain import surveys as survey_rules
+from chalicelib.domain.actors import CUSTOMER, SYSTEM, Actor  # noqa: F401 - re-exported
 from chalicelib.effects import Effects
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.escalation import paging, tiers
@@ -30,20 +30,6 @@ REOPEN_WINDOW = timedelta(days=7)  # a customer back within this counts as a rep
 _RETRIES = 5
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who did something: a person id, or 'customer' / 'system'."""
-
-    id: str
-    name: str = ""
-
-    @property
-    def first_name(self) -> str:
-        return (self.name or self.id).split()[0]
-
-
-CUSTOMER = Actor("customer", "Customer")
-SYSTEM = Actor("system", "Friday Night")
 
 
 # --- reading ------------------------------------------------------------------
@@ -85,7 +71,8 @@ def _set_owner(ticket: Ticket, owner: str, actor: Actor, now: datetime, reason: 
 
 
 def _mutate(ticket_id: int, now: datetime, change: Callable[[Ticket], list[TicketItem]],
-            claim: str | None = None, fx: Effects | None = None) -> Ticket:
+            claim: str | None = None, fx: Effects | None = None, first: Ticket | None = None,
+            extra: Callable[[Ticket], list] | None = None, answer: Callable[[Ticket], str] | None = None) -> Ticket:
     """Load, apply `change`, write conditionally; on a lost race, redo on fresh data.
 
     `change` re-validates against the fresh ticket, so two compatible changes
@@ -97,13 +84,17 @@ def _mutate(ticket_id: int, now: datetime, change: Callable[[Ticket], list[Ticke
     fx = fx if fx is not None else Effects()
     for _ in range(_RETRIES):
         fx.reset()
-        ticket = get(ticket_id)
+        ticket, first = (first, None) if first is not None else (get(ticket_id), None)
+        before = (ticket.owner, ticket.status in OPEN)
         items = change(ticket)
         if not items:
             return ticket
         ticket.updated_at = now
+        if extra is not None:
+            fx.writes.extend(extra(ticket))
         try:
-            store.save_ticket(ticket, items, claim=claim, now=now, extra=fx.writes)
+            store.save_ticket(ticket, items, claim=claim, now=now, extra=fx.writes + _counts(before, ticket),
+                              claim_result=answer(ticket) if answer else None)
             return ticket
         except store.ConditionFailed as exc:
             if "outbox" in exc.tags:
@@ -112,6 +103,20 @@ def _mutate(ticket_id: int, now: datetime, change: Callable[[Ticket], list[Ticke
                 fx.suppress.add(fx.budget_person)  # a page storm: decide again, bundling this page
             continue
     raise Conflict(f"ticket {ticket_id} is being changed by someone else; try again", code="ticket_busy")
+
+
+OPEN = ("open", "pending")
+
+
+def _counts(before: tuple[str | None, bool], t: Ticket) -> list[store.Write]:
+    """Keeps each person's open-ticket counter in step, in the ticket's own transaction."""
+    deltas: dict[str, int] = {}
+    owner, was_open = before
+    if was_open and owner and owner != UP_FOR_GRABS:
+        deltas[owner] = deltas.get(owner, 0) - 1
+    if t.status in OPEN and t.owner and t.owner != UP_FOR_GRABS:
+        deltas[t.owner] = deltas.get(t.owner, 0) + 1
+    return [store.open_count_write(pid, d) for pid, d in sorted(deltas.items()) if d]
 
 
 def _require(ticket: Ticket, allowed: tuple[str, ...], action: str) -> None:
@@ -129,7 +134,8 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
                 customer_name: str | None = None, text: str | None = None, priority: str = "normal",
                 actor: Actor = CUSTOMER, media: list[str] | None = None, provider_id: str | None = None,
                 page_reason: str | None = None, fx: Effects | None = None,
-                extra: Callable[[Ticket], list] | None = None) -> Ticket:
+                extra: Callable[[Ticket], list] | None = None, claim_key: str | None = None,
+                answer: Callable[[Ticket], str] | None = None) -> Ticket:
     """Opens a ticket in tier 1 with an owner; the first message goes with it.
 
     An urgent ticket with a `page_reason` opens its page in the same
@@ -139,7 +145,7 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
     fx = fx if fx is not None else Effects()
     number = store.next_number("ticket")
     owner = tiers.choose_owner(1, priority=priority, now=now)
-    claim = f"msg#{provider_id}" if provider_id else None
+    claim = claim_key or (f"msg#{provider_id}" if provider_id else None)
     for _ in range(2):
         fx.reset()
         ticket = Ticket(
@@ -160,13 +166,15 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
         if extra is not None:
             fx.writes.extend(extra(ticket))
         try:
-            store.save_ticket(ticket, items, new=True, claim=claim, now=now, extra=fx.writes)
+            store.save_ticket(ticket, items, new=True, claim=claim, now=now,
+                              extra=fx.writes + _counts((None, False), ticket),
+                              claim_result=answer(ticket) if answer else None)
             return ticket
         except store.AlreadyDone:
             # An earlier delivery of this provider id opened the ticket: that one, not a second.
             fx.reset()
             state = store.claim_state(claim)
-            return get(int(state.result))
+            return get(int(state.ticket_id or state.result))
         except store.ConditionFailed as exc:
             if "budget" in exc.tags and fx.budget_person:
                 fx.suppress.add(fx.budget_person)  # a page storm: bundle this one
@@ -203,7 +211,9 @@ def add_customer_message(ticket_id: int, text: str, now: datetime, *, media: lis
 
 def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[str] | None = None,
                      provider_id: str | None = None, channel: str | None = None,
-                     fx: Effects | None = None, page_reason: str | None = None) -> tuple[Ticket, TicketItem | None]:
+                     fx: Effects | None = None, page_reason: str | None = None, first: Ticket | None = None,
+                     extra: Callable[[Ticket], list] | None = None, claim_key: str | None = None,
+                     answer: Callable[[Ticket], str] | None = None) -> tuple[Ticket, TicketItem | None]:
     """A customer wrote again: append; pending restarts, a recent resolve reopens.
 
     The urgency rule applies in the same transaction: a message with URGENT
@@ -240,7 +250,8 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
         return items
 
     try:
-        ticket = _mutate(ticket_id, now, change, claim=f"msg#{provider_id}" if provider_id else None, fx=fx)
+        ticket = _mutate(ticket_id, now, change, fx=fx, first=first, extra=extra, answer=answer,
+                         claim=claim_key or (f"msg#{provider_id}" if provider_id else None))
     except store.AlreadyDone:
         fx.reset()
         return get(ticket_id), None

@@ -28,8 +28,11 @@ def test_the_template_declares_every_table_on_demand_with_gsis_and_ttl(packaged)
     assert set(tables) == {f"friday-night-prod-{m.Meta.base}" for m in store.MODELS}
     assert all(t["BillingMode"] == "PAY_PER_REQUEST" for t in tables.values())
     tickets = tables["friday-night-prod-tickets"]
-    assert {g["IndexName"] for g in tickets["GlobalSecondaryIndexes"]} >= {"by_contact", "by_status",
-                                                                          "by_owner", "by_tier_due"}
+    assert {g["IndexName"] for g in tickets["GlobalSecondaryIndexes"]} == {"by_status", "by_owner", "by_created",
+                                                                          "by_tier_due"}
+    outbox = tables["friday-night-prod-outbox"]
+    assert {g["IndexName"] for g in outbox["GlobalSecondaryIndexes"]} == {"outbox_due"}
+    assert outbox["TimeToLiveSpecification"]["Enabled"] is True
     assert tables["friday-night-prod-idempotency"]["TimeToLiveSpecification"]["Enabled"] is True
 
 

@@ -161,34 +161,3 @@ def test_an_urgent_text_pages_the_holder_who_acks_by_sms(api, twilio, team):
     assert t["priority"] == "urgent" and t["owner"] == team["ana"]["id"]
     page.reply("1 Hi, this is Ana, I'm on it").expect("Sent")
     twilio.phone(CUSTOMER).expect_sms("this is Ana")
-
-
-def test_a_delivery_that_died_half_way_is_completed_by_the_retry_without_duplicates(
-        api, twilio, team, clock_at, monkeypatch):
-    """The Lambda dies after the ticket is written but before the rest: Twilio's retry
-    (or a later redelivery) finishes the job, and the message is stored once."""
-    from tests.fake_twilio import ACCOUNT_SID
-
-    real_save_contact = store.save_contact
-    state = {"crashed": False}
-
-    def crash_once(contact):
-        if not state["crashed"]:
-            state["crashed"] = True
-            raise RuntimeError("Lambda timed out")
-        return real_save_contact(contact)
-
-    monkeypatch.setattr(store, "save_contact", crash_once)
-    monkeypatch.setattr(store, "release", lambda key: None)  # a dead process gives nothing back
-    params = {"MessageSid": "SM" + "d" * 32, "AccountSid": ACCOUNT_SID, "From": CUSTOMER, "To": "+4930901820",
-              "Body": "our shop is down", "NumMedia": "0"}
-    first = twilio.post("/twilio/sms", params, replay=False)
-    assert "Sorry, something went wrong" in first.body.decode()
-    clock_at.advance(seconds=20)
-    assert "<Message>" not in twilio.post("/twilio/sms", params, replay=False).body.decode()  # still in flight
-    clock_at.advance(minutes=2)
-    retry = twilio.post("/twilio/sms", params, replay=False)
-    assert "ticket #1" in retry.body.decode()
-    assert [t["id"] for t in api.get("/tickets").json_body["items"]] == [1]
-    assert [m["text"] for m in api.get("/tickets/1").json_body["messages"]] == ["our shop is down"]
-    assert twilio.post("/twilio/sms", params, replay=False).body == retry.body  # and from now on, the same answer

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chalicelib import channels, expectations, intake, phones, settings, store, surveys, templates, tickets
+from chalicelib.channels import twilio_hooks
 from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
 from chalicelib.escalation import handoff
@@ -83,20 +84,57 @@ def _auto_limit() -> int:
 # --- inbound -------------------------------------------------------------------
 
 
-def handle_inbound(params: dict, now: datetime) -> list[str]:
-    """One inbound SMS → the texts of the TwiML reply (possibly none)."""
+def webhook(params: dict, sid: str, now: datetime) -> str:
+    """One inbound SMS → its TwiML answer, exactly once per MessageSid.
+
+    A customer's message is stored, with its claim and the answer to replay,
+    in one transaction (tickets.customer_message / open_ticket): a retry of
+    the webhook gets the same answer back and stores nothing twice. Staff
+    commands, STOP/START/HELP and survey answers run under a claim of their
+    own (twilio_hooks.once).
+    """
+    key = f"sms#{sid}"
+    state = store.claim_state(key)
+    if state is not None and state.result:
+        return state.result  # a retried delivery: the first answer, nothing done twice
     phone = phones.normalize(params.get("From", ""))
     body = params.get("Body", "") or ""
     media = [params[f"MediaUrl{i}"] for i in range(_num_media(params)) if params.get(f"MediaUrl{i}")]
     if phone is None:
         logger.warning("sms from an unusable number", extra={"from": mask_phone(params.get("From"))})
-        return []
-    person = store.person_by_phone(phone)
+        return twilio_hooks.EMPTY_TWIML
+    contact = store.get_contact(phone)
+    person = store.get_person(contact.person_id) if contact.person_id else None
     logger.info("sms in", extra={"from": mask_phone(phone), "chars": len(body), "media": len(media),
                                  "staff": person is not None})
     if person is not None:
-        return handle_staff(person, body, now, sid=params.get("MessageSid"))
-    return handle_customer(phone, body, media, params.get("MessageSid"), now)
+        return twilio_hooks.once(key, now, lambda: twilio_hooks.messages_twiml(
+            handle_staff(person, body, now, sid=sid)), fallback=twilio_hooks.sorry_sms())
+    word = body.strip().strip(_QUOTES).upper()
+    if word in STOP_WORDS | START_WORDS | HELP_WORDS or (word == "YES" and contact.opted_out):
+        return twilio_hooks.once(key, now, lambda: twilio_hooks.messages_twiml(
+            _keyword(contact, word, now)), fallback=twilio_hooks.sorry_sms())
+    before = store.get_ticket(contact.current_ticket) if contact.current_ticket else None
+    if surveys.expects_answer(before, body, now):
+        # A survey answer or a YES to an automated answer goes on that ticket and opens nothing.
+        def closing() -> str:
+            text = surveys.confirm_automation(before, body, now) or surveys.answer(before, body, now)
+            return twilio_hooks.messages_twiml([text] if text and not contact.opted_out else [])
+
+        return twilio_hooks.once(key, now, closing, fallback=twilio_hooks.sorry_sms())
+    return _message(contact, phone, body, media, sid, key, before, now)
+
+
+def _keyword(contact: store.Contact, word: str, now: datetime) -> list[str]:
+    if word in STOP_WORDS:
+        contact.opted_out = True
+        _save_contact(contact)
+        return []  # the carrier confirms STOP itself; a second message would be noise
+    if word in START_WORDS or (word == "YES" and contact.opted_out):
+        contact.opted_out = False
+        _save_contact(contact)
+        return ["You're subscribed again to Friday Night support messages."]
+    return [CUSTOMER_HELP] if _spend(contact, "auto", _auto_limit(), now) else []
 
 
 def _num_media(params: dict) -> int:
@@ -106,51 +144,10 @@ def _num_media(params: dict) -> int:
         return 0
 
 
-def handle_customer(phone: str, body: str, media: list[str], sid: str | None, now: datetime) -> list[str]:
-    word = body.strip().strip(_QUOTES).upper()
-    contact = store.get_contact(phone)
-    if word in STOP_WORDS:
-        contact.opted_out = True
-        _save_contact(contact)
-        return []  # the carrier confirms STOP itself; a second message would be noise
-    if word in START_WORDS or (word == "YES" and contact.opted_out):
-        contact.opted_out = False
-        _save_contact(contact)
-        return ["You're subscribed again to Friday Night support messages."]
-    if word in HELP_WORDS:
-        return [CUSTOMER_HELP] if _spend(contact, "auto", _auto_limit(), now) else []
-
-    before = store.get_ticket(contact.current_ticket) if contact.current_ticket else None
-    # A survey answer or a YES to an automated answer goes on that ticket and opens nothing.
-    closing = surveys.confirm_automation(before, body, now) or surveys.answer(before, body, now)
-    if closing is not None:
-        return [] if contact.opted_out else [closing]
-    ticket, is_new, fx = _join_or_open(contact, phone, body, media, sid, now)
-    fx.dispatch(now)  # the page (if any) is committed with the message; now try to send it
-    newly_urgent = fx.newly_urgent or (is_new and ticket.priority == "urgent")
-    paged = channels.paged_now(fx)
-    if is_new and not newly_urgent and not contact.opted_out:
-        automated = intake.automate(ticket, body, now)
-        if automated is not None:
-            _spend(store.get_contact(phone), "auto", _auto_limit(), now, ack_ticket=ticket.id)
-            return [automated]
-    # One acknowledgement per burst; a newly urgent message changes the expectation, so it is answered.
-    contact = store.get_contact(phone)
-    recent = (contact.last_ack_ticket == ticket.id and contact.last_ack_at is not None
-              and now - contact.last_ack_at < BURST)
-    if contact.opted_out or (recent and not newly_urgent):
-        return []
-    if not _spend(contact, "auto", _auto_limit(), now, ack_ticket=ticket.id):
-        return []
-    return [intake.expectation(ticket, now, paged=paged)]
-
-
-def _spend(contact: store.Contact, budget: str, limit: int, now: datetime, ack_ticket: int | None = None) -> bool:
+def _spend(contact: store.Contact, budget: str, limit: int, now: datetime) -> bool:
     for _ in range(3):
         if not _budget(contact, budget, limit, now):
             return False
-        if ack_ticket is not None:
-            contact.last_ack_at, contact.last_ack_ticket = now, ack_ticket
         try:
             store.save_contact(contact)
             return True
@@ -168,38 +165,92 @@ def _save_contact(contact: store.Contact) -> None:
         store.save_contact(fresh)
 
 
-def _join_or_open(contact: store.Contact, phone: str, body: str, media: list[str], sid: str | None,
-                  now: datetime) -> tuple[store.Ticket, bool, Effects]:
-    """Appends to the customer's current ticket (or reopens a recent one), else opens one.
+class _Ack:
+    """The customer's contact, updated inside the message's transaction: which ticket is
+    current, and whether this text gets an acknowledgement (one per burst, within budget)."""
 
-    A new ticket and the contact's pointer to it commit in one transaction,
-    conditional on the contact's version: of two texts sent at once, one
-    opens the ticket and the other joins it (never two tickets).
-    """
+    def __init__(self, contact: store.Contact, now: datetime):
+        self.contact, self.now, self.uses, self.send = contact, now, 0, False
+        self.new = False
+        self.fx: Effects | None = None
+
+    def writes(self, ticket: store.Ticket) -> list[store.Write]:
+        self.uses += 1
+        if self.uses > 1:  # a lost race: decide again on the fresh contact
+            self.contact = store.get_contact(self.contact.phone)
+        c, now = self.contact, self.now
+        c.current_ticket = ticket.id
+        newly_urgent = self.newly_urgent(ticket)
+        recent = c.last_ack_ticket == ticket.id and c.last_ack_at is not None and now - c.last_ack_at < BURST
+        self.send = not c.opted_out and (newly_urgent or not recent) and _budget(c, "auto", _auto_limit(), now)
+        if self.send:
+            c.last_ack_at, c.last_ack_ticket = now, ticket.id
+        return [store.Write("put", c, tag="contact")]
+
+    def newly_urgent(self, ticket: store.Ticket) -> bool:
+        return bool(self.fx and self.fx.newly_urgent) or (self.new and ticket.priority == "urgent")
+
+    def answer(self, ticket: store.Ticket, paged: bool = False) -> str:
+        texts = [intake.expectation(ticket, self.now, paged=paged)] if self.send else []
+        return twilio_hooks.messages_twiml(texts)
+
+
+def _message(contact: store.Contact, phone: str, body: str, media: list[str], sid: str, key: str,
+             current: store.Ticket | None, now: datetime) -> str:
+    """A customer's message: joins their current ticket (or reopens a recent one), else opens one."""
+    ack = _Ack(contact, now)
+    try:
+        ticket, is_new, fx = _join_or_open(ack, phone, body, media, sid, key, current, now)
+    except store.AlreadyDone:
+        state = store.claim_state(key)  # the same message, delivered twice at once: the first answer
+        return state.result if state and state.result else twilio_hooks.EMPTY_TWIML
+    fx.dispatch(now)  # the page (if any) is committed with the message; now try to send it
+    answer = None
+    try:
+        if is_new and not ack.newly_urgent(ticket) and not ack.contact.opted_out:
+            automated = intake.automate(ticket, body, now)
+            if automated is not None:
+                answer = twilio_hooks.messages_twiml([automated])
+        elif ack.send and ack.newly_urgent(ticket) and channels.paged_now(fx):
+            answer = ack.answer(ticket, paged=True)  # the page really went out: say so
+        if answer is not None:
+            store.set_claim_result(key, answer)
+    except Exception:  # noqa: BLE001 - the message is stored: answer with what we know, never "send again"
+        logger.exception("follow-up of a stored message failed")
+        answer = None
+    return answer or ack.answer(ticket)
+
+
+def _join_or_open(ack: _Ack, phone: str, body: str, media: list[str], sid: str, key: str,
+                  current: store.Ticket | None, now: datetime) -> tuple[store.Ticket, bool, Effects]:
+    """The contact's pointer, the message, its claim and answer, and (if urgent) the page commit in
+    one transaction, conditional on the contact's version: of two texts sent at once, one opens
+    the ticket and the other joins it (never two tickets)."""
     for _ in range(5):
         fx = Effects()
-        current = store.get_ticket(contact.current_ticket) if contact.current_ticket else None
+        ack.fx, ack.new = fx, False
         joinable = current is not None and (
             current.status in ("open", "pending")
             or (current.resolved_at is not None and now - current.resolved_at <= tickets.REOPEN_WINDOW))
         if joinable:
-            ticket, _ = tickets.customer_message(current.id, body, now, media=media, provider_id=sid,
-                                                 channel="sms", fx=fx)
+            ticket, _ = tickets.customer_message(current.id, body, now, media=media, provider_id=sid, channel="sms",
+                                                 fx=fx, first=current, extra=ack.writes, claim_key=key,
+                                                 answer=ack.answer)
             return ticket, False, fx
-
-        def point_contact(ticket: store.Ticket, contact: store.Contact = contact) -> list[store.Write]:
-            contact.current_ticket = ticket.id
-            return [store.Write("put", contact, tag="contact")]
-
+        ack.new = True
         # Urgent from the first word: out of hours the phone's holder owns it at once, and it is paged.
         try:
             ticket = tickets.open_ticket(channel="sms", now=now, contact=phone, contact_key=f"phone#{phone}",
                                          text=body, media=media, provider_id=sid,
                                          priority="urgent" if expectations.is_urgent(body) else "normal",
-                                         page_reason="urgent sms", fx=fx, extra=point_contact)
-        except store.ConditionFailed:
+                                         page_reason="urgent sms", fx=fx, extra=ack.writes, claim_key=key,
+                                         answer=ack.answer)
+        except store.ConditionFailed as exc:
+            if "contact" not in exc.tags:
+                raise
             # Another text from this number opened a ticket at the same moment: join theirs.
-            contact = store.get_contact(phone)
+            ack.contact, ack.uses = store.get_contact(phone), 0
+            current = store.get_ticket(ack.contact.current_ticket) if ack.contact.current_ticket else None
             continue
         return ticket, True, fx
     raise RuntimeError("could not settle the customer's ticket")

@@ -111,8 +111,8 @@ def choose_owner(tier: int, *, priority: str, now: datetime) -> str:
         if rot is not None:
             return rot.holder_at(now)
     members = [p.id for p in store.all_people() if (p.tier or 1) == tier]
-    candidates = [(pid, store.count_open_by_owner(pid)) for pid in members]
-    return pick_owner(candidates) or UP_FOR_GRABS
+    counts = store.open_counts(members)
+    return pick_owner([(pid, counts[pid]) for pid in members]) or UP_FOR_GRABS
 
 
 def enter_tier(ticket: store.Ticket, tier: int, now: datetime) -> None:

@@ -1,0 +1,154 @@
+"""Persistence: the only code that imports pynamodb. Repositories per aggregate:
+
+- ``models``    the tables and their indexes (created from these classes, also in the template)
+- ``tickets``   tickets with their messages and events, counters, contacts, idempotency claims
+- ``people``    people and API keys, settings (policy, rota), templates
+- ``delivery``  pages, the outbox, provider statuses, chat sessions, rate limits
+- ``_base``     transactions (retried on TransactionConflict and throttling), caches, cursors
+
+Callers use ``store.<name>``; each submodule is imported on first use (PEP 562), so a
+cold start imports only the repositories its first request needs. Every racing write is
+conditional; no Scan anywhere (lists use GSIs).
+"""
+from __future__ import annotations
+
+import importlib
+
+_WHERE = {
+    "ATTEMPTS": "_base",
+    "AlreadyDone": "_base",
+    "ApiKey": "models",
+    "ChatSession": "models",
+    "ConditionFailed": "_base",
+    "Contact": "models",
+    "Counter": "models",
+    "IdempotencyKey": "models",
+    "ItemsByMonth": "models",
+    "Limit": "models",
+    "MODELS": "models",
+    "OUTBOX_RETENTION": "delivery",
+    "Outbound": "models",
+    "OutboxDue": "models",
+    "OutboxItem": "models",
+    "Page": "models",
+    "PagesDue": "models",
+    "PeopleAll": "models",
+    "PeopleByPhone": "models",
+    "Person": "models",
+    "SHARED_TTL": "_base",
+    "STATUS_RANK": "delivery",
+    "Setting": "models",
+    "TTL_ATTRIBUTES": "models",
+    "Template": "models",
+    "TemplatesAll": "models",
+    "Ticket": "models",
+    "TicketItem": "models",
+    "TicketsByCreated": "models",
+    "TicketsByOwner": "models",
+    "TicketsByStatus": "models",
+    "TicketsByTierDue": "models",
+    "Write": "_base",
+    "_CONNECTIONS": "_base",
+    "_IndexMeta": "_base",
+    "_LOCAL": "_base",
+    "_Meta": "_base",
+    "_RETRY_CODES": "_base",
+    "_RETRY_REASONS": "_base",
+    "_SHARED": "_base",
+    "_UNIT": "_base",
+    "_Unit": "_base",
+    "_UnitProxy": "_base",
+    "_conn": "_base",
+    "_index": "_base",
+    "_is_condition_failure": "_base",
+    "_key_ok": "_base",
+    "_log": "_base",
+    "_ours": "delivery",
+    "_shared_get": "_base",
+    "_shared_put": "_base",
+    "advance_outbound": "delivery",
+    "all_people": "people",
+    "all_templates": "people",
+    "backoff": "_base",
+    "begin_unit": "_base",
+    "budget_write": "delivery",
+    "change_setting": "people",
+    "claim": "tickets",
+    "claim_exists": "tickets",
+    "claim_state": "tickets",
+    "clear_shared": "_base",
+    "create_chat_session": "delivery",
+    "create_person": "people",
+    "create_tables": "models",
+    "decode_cursor": "_base",
+    "delete_person": "people",
+    "delete_template": "people",
+    "due_pages": "delivery",
+    "encode_cursor": "_base",
+    "end_page": "delivery",
+    "event_write": "tickets",
+    "get_api_key": "people",
+    "get_chat_session": "delivery",
+    "get_contact": "tickets",
+    "get_outbox": "delivery",
+    "get_page": "delivery",
+    "get_person": "people",
+    "get_setting": "people",
+    "get_template": "people",
+    "get_ticket": "tickets",
+    "get_tickets": "tickets",
+    "lease_outbox": "delivery",
+    "list_people": "people",
+    "loose_event": "tickets",
+    "month_events": "tickets",
+    "new_event": "tickets",
+    "new_item": "tickets",
+    "next_number": "tickets",
+    "nudge_page": "delivery",
+    "open_count_write": "tickets",
+    "open_counts": "tickets",
+    "open_tickets_of": "tickets",
+    "outbox_due": "delivery",
+    "outbox_end_writes": "delivery",
+    "outbox_put": "delivery",
+    "outbox_retry_later": "delivery",
+    "outbox_sent_writes": "delivery",
+    "page_open_write": "delivery",
+    "page_sent_write": "delivery",
+    "page_step_write": "delivery",
+    "person_by_phone": "people",
+    "postpone_page": "delivery",
+    "put_setting": "people",
+    "query_tickets": "tickets",
+    "release": "tickets",
+    "reset_connections": "models",
+    "retryable": "_base",
+    "retrying": "_base",
+    "save_contact": "tickets",
+    "save_person": "people",
+    "save_template": "people",
+    "save_ticket": "tickets",
+    "set_claim_result": "tickets",
+    "spend": "delivery",
+    "staff_phone_write": "people",
+    "table_schemas": "models",
+    "take_over": "tickets",
+    "ticket_items": "tickets",
+    "ticket_still_paging": "delivery",
+    "tickets_due": "tickets",
+    "transact": "_base",
+    "update_page": "delivery",
+}
+
+
+def __getattr__(name: str):
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'chalicelib.store' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"chalicelib.store.{module}"), name)
+    globals()[name] = value  # once resolved, a plain attribute (monkeypatch works as usual)
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(_WHERE)

@@ -1,0 +1,248 @@
+"""Paging and delivery: pages, the outbox, provider statuses, chat sessions and rate limits."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pynamodb.exceptions import (
+    DoesNotExist,
+    UpdateError,
+)
+
+from chalicelib.store._base import (
+    Write,
+    _is_condition_failure,
+    _key_ok,
+    retrying,
+)
+from chalicelib.store.models import (
+    ChatSession,
+    Limit,
+    Outbound,
+    OutboxItem,
+    Page,
+    Ticket,
+)
+
+# --- outbound delivery status -------------------------------------------------
+
+STATUS_RANK = {"accepted": 0, "queued": 0, "sending": 1, "sent": 2, "receiving": 2, "received": 3,
+               "delivered": 3, "read": 4, "undelivered": 5, "failed": 5, "canceled": 5}
+
+
+def advance_outbound(sid: str, status: str, now: datetime) -> Outbound | None:
+    """Moves the status forward only; returns the item if it moved, else None.
+
+    A late 'sent' after 'failed' (multi-part SMS callbacks arrive out of order)
+    is ignored by the condition, not by luck.
+    """
+    rank = STATUS_RANK.get(status)
+    if rank is None:
+        return None
+    item = Outbound(sid=sid)
+    try:
+        item.update(actions=[Outbound.status.set(status), Outbound.rank.set(rank), Outbound.updated_at.set(now)],
+                    condition=Outbound.sid.exists() & (Outbound.rank < rank))
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            return None
+        raise
+    return item
+
+
+# --- pages --------------------------------------------------------------------
+
+
+def get_page(page_id: str | None) -> Page | None:
+    if not page_id or not _key_ok(page_id):
+        return None
+    try:
+        return Page.get(page_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def page_open_write(page: Page) -> Write:
+    return Write("put", page, Page.id.does_not_exist(), tag="page")
+
+
+def page_step_write(page: Page, old_key: str | None) -> Write:
+    """The page's next step, only if nobody took a step or acknowledged meanwhile."""
+    cond = (Page.status == "open") & (Page.key == old_key if old_key else Page.key.does_not_exist())
+    return Write("put", page, cond, tag="page")
+
+
+def ticket_still_paging(ticket_id: int, since: datetime) -> Write:
+    """A check in the step's transaction: the ticket is open and nobody acknowledged since `since`."""
+    return Write("check", Ticket(id=ticket_id), tag="ticket",
+                 condition=Ticket.status.is_in("open", "pending")
+                 & (Ticket.acked_at.does_not_exist() | (Ticket.acked_at < since)))
+
+
+def page_sent_write(page_id: str, page_key: str, sent_at: datetime, due_at: datetime) -> Write:
+    """The step's contact went out: its acknowledgement clock starts now."""
+    return Write("update", Page(id=page_id), (Page.status == "open") & (Page.key == page_key), tag="page",
+                 actions=[Page.sent_at.set(sent_at), Page.due_at.set(due_at), Page.due_pk.set("due"),
+                          Page.updated_at.set(sent_at)])
+
+
+def update_page(page_id: str, actions: list, condition) -> bool:
+    """One conditional change to a page; False when the condition no longer holds."""
+    try:
+        retrying(Page(id=page_id).update, actions=actions, condition=condition)
+        return True
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise
+
+
+def end_page(page_id: str | None, status: str, now: datetime, acked_by: str | None = None) -> bool:
+    """acked | cancelled | exhausted: out of the due index (only from open)."""
+    if not page_id:
+        return False
+    actions = [Page.status.set(status), Page.due_pk.remove(), Page.due_at.remove(), Page.updated_at.set(now)]
+    if acked_by:
+        actions.append(Page.acked_by.set(acked_by))
+    return update_page(page_id, actions, Page.id.exists() & (Page.status == "open"))
+
+
+def nudge_page(page_id: str, page_key: str | None, now: datetime) -> None:
+    """The current step of the page failed for good: make it due now (only if still current)."""
+    update_page(page_id, [Page.due_pk.set("due"), Page.due_at.set(now), Page.failures.add(1),
+                          Page.sent_at.set(now), Page.updated_at.set(now)],
+                Page.id.exists() & (Page.status == "open") & (Page.key == page_key))
+
+
+def postpone_page(page_id: str, page_key: str, until: datetime, now: datetime) -> None:
+    update_page(page_id, [Page.due_at.set(until), Page.updated_at.set(now)],
+                Page.id.exists() & (Page.status == "open") & (Page.key == page_key))
+
+
+def budget_write(key: str, limit: int, now: datetime, window: timedelta) -> Write:
+    """One unit of a fixed-window budget, inside a transaction (tag "budget" when it is spent)."""
+    seconds = int(window.total_seconds())
+    slot = int(now.timestamp()) // seconds
+    return Write("update", Limit(key=f"{key}#{slot}"), Limit.count.does_not_exist() | (Limit.count < limit),
+                 actions=[Limit.count.add(1), Limit.expires_at.set(now + 2 * window)], tag="budget")
+
+
+def due_pages(now: datetime, limit: int = 100) -> list[Page]:
+    """Pages whose next step is due: a Query on the sparse due-time GSI, no Scan."""
+    return list(Page.by_due.query("due", range_key_condition=Page.due_at <= now, limit=limit))
+
+
+# --- outbox -------------------------------------------------------------------
+
+OUTBOX_RETENTION = timedelta(days=90)
+
+
+def outbox_put(item: OutboxItem) -> Write:
+    """The write that adds an outbox item to a transaction (once per id)."""
+    item.due_pk = item.due_pk or "due"
+    return Write("put", item, OutboxItem.id.does_not_exist(), tag="outbox")
+
+
+def get_outbox(item_id: str) -> OutboxItem | None:
+    if not _key_ok(item_id):
+        return None
+    try:
+        return OutboxItem.get(item_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+
+
+def lease_outbox(item_id: str, now: datetime, lease: timedelta) -> OutboxItem | None:
+    """Claims a due item (or one whose lease ran out) for one sender; None when it is not ours."""
+    item = OutboxItem(id=item_id)
+    free = (((OutboxItem.status == "due") & (OutboxItem.due_at <= now))
+            | ((OutboxItem.status == "sending") & (OutboxItem.lease_until <= now)))
+    try:
+        retrying(item.update, actions=[
+            OutboxItem.status.set("sending"), OutboxItem.lease_until.set(now + lease),
+            OutboxItem.attempts.add(1), OutboxItem.due_pk.set("due"), OutboxItem.due_at.set(now + lease),
+            OutboxItem.updated_at.set(now)], condition=OutboxItem.id.exists() & free)
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            return None
+        raise
+    return item
+
+
+def _ours(item: OutboxItem):
+    return (OutboxItem.status == "sending") & (OutboxItem.lease_until == item.lease_until)
+
+
+def outbox_sent_writes(item: OutboxItem, sid: str, now: datetime) -> list[Write]:
+    """The item went out: its sid, and the sid → item mapping status callbacks use."""
+    return [
+        Write("update", item, _ours(item), tag="outbox", actions=[
+            OutboxItem.status.set("sent"), OutboxItem.sid.set(sid), OutboxItem.sent_at.set(now),
+            OutboxItem.due_pk.remove(), OutboxItem.due_at.remove(), OutboxItem.lease_until.remove(),
+            OutboxItem.error.remove(), OutboxItem.updated_at.set(now),
+            OutboxItem.expires_at.set(now + OUTBOX_RETENTION)]),
+        Write("put", Outbound(sid=sid, kind=item.kind, created_at=now, updated_at=now,
+                              expires_at=now + OUTBOX_RETENTION, ticket_id=item.ticket_id, page_id=item.page_id,
+                              page_key=item.page_key, outbox_id=item.id, person_id=item.person_id)),
+    ]
+
+
+def outbox_end_writes(item: OutboxItem, status: str, now: datetime, error: str | None) -> list[Write]:
+    """dead or cancelled: out of the due index, kept for the record until TTL."""
+    actions = [OutboxItem.status.set(status), OutboxItem.due_pk.remove(), OutboxItem.due_at.remove(),
+               OutboxItem.lease_until.remove(), OutboxItem.updated_at.set(now),
+               OutboxItem.expires_at.set(now + OUTBOX_RETENTION)]
+    if error:
+        actions.append(OutboxItem.error.set(error[:300]))
+    return [Write("update", item, _ours(item), tag="outbox", actions=actions)]
+
+
+def outbox_retry_later(item: OutboxItem, when: datetime, now: datetime, error: str) -> None:
+    """A failed attempt: due again at `when` (the lease is given back)."""
+    try:
+        retrying(item.update, actions=[
+            OutboxItem.status.set("due"), OutboxItem.due_pk.set("due"), OutboxItem.due_at.set(when),
+            OutboxItem.lease_until.remove(), OutboxItem.error.set(error[:300]), OutboxItem.updated_at.set(now),
+            OutboxItem.failures.add(1)],
+            condition=_ours(item))
+    except UpdateError as exc:
+        if not _is_condition_failure(exc):
+            raise
+
+
+def outbox_due(now: datetime, limit: int = 200) -> list[str]:
+    """Ids of items to send now (due, or leased by a sender that died): one Query, no Scan."""
+    return [i.id for i in OutboxItem.by_due.query("due", range_key_condition=OutboxItem.due_at <= now,
+                                                  limit=limit)]
+
+
+# --- chat sessions and rate limits --------------------------------------------
+
+
+def create_chat_session(session: ChatSession) -> None:
+    session.save(condition=ChatSession.id.does_not_exist())
+
+
+def get_chat_session(session_id: str, now: datetime) -> ChatSession | None:
+    """The session, unless missing or expired (TTL deletes lazily: filter on read)."""
+    if not _key_ok(session_id):
+        return None
+    try:
+        session = ChatSession.get(session_id, consistent_read=True)
+    except DoesNotExist:
+        return None
+    return session if session.expires_at > now else None
+
+
+def spend(key: str, limit: int, now: datetime, window: timedelta) -> bool:
+    """Takes one unit of `key`'s budget for the current window; False when it is gone."""
+    seconds = int(window.total_seconds())
+    slot = int(now.timestamp()) // seconds
+    item = Limit(key=f"{key}#{slot}")
+    try:
+        item.update(actions=[Limit.count.add(1), Limit.expires_at.set(now + 2 * window)],
+                    condition=Limit.count.does_not_exist() | (Limit.count < limit))
+        return True
+    except UpdateError as exc:
+        if _is_condition_failure(exc):
+            return False
+        raise
