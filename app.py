@@ -10,7 +10,7 @@ import importlib
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import auth, clock, config, store
+from chalicelib import auth, clock, config, metrics, store
 from chalicelib.errors import ApiError, BadRequest, NotFound, TooLarge
 from chalicelib.logs import logger
 
@@ -66,6 +66,8 @@ def contract_errors(event, get_response):
         logger.exception("unhandled error", extra={"path": getattr(event, "path", "?")})
         return Response({"error": {"code": "internal", "message": "something went wrong on our side"}},
                         status_code=500)
+    finally:
+        metrics.flush()
     body = response.body
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         code = _CHALICE_CODES.get(body["Code"], "error")
@@ -517,6 +519,15 @@ def put_policy(principal):
     return oncall.put_policy(body(), clock.now())
 
 
+@app.route("/status", methods=["GET"])
+@staff("admin")
+def engine_status(principal):
+    """The engine's health: sweep heartbeats, the outbox, reconciliation (README: "Is it running?")."""
+    from chalicelib import health
+
+    return health.status(clock.now())
+
+
 @app.route("/policy", methods=["GET"])
 @staff()
 def get_policy(principal):
@@ -657,19 +668,35 @@ def step_number(raw: str) -> int:
 # --- schedules (EventBridge runs in UTC; local times are decided in code) ---------
 
 
-@app.schedule(Rate(1, unit=Rate.MINUTES), name="page_sweep")
-def page_sweep(event):
-    from chalicelib.escalation import paging
+def _sweep(name: str, run) -> None:
+    """One scheduled sweep: a fresh unit of work, then a heartbeat (GET /status) and the metrics.
+
+    A sweep that raises writes no heartbeat and fails the invocation: the Errors alarm and
+    the on-failure destination see it, and /status shows it stale.
+    """
+    from chalicelib import health, metrics
 
     store.begin_unit()
-    paging.sweep(clock.now())
+    now = clock.now()
+    try:
+        facts = run(now) or {}
+    finally:
+        metrics.flush()
+    health.beat(name, now, **(facts if isinstance(facts, dict) else {"looked_at": facts}))
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES), name="page_sweep")
+def page_sweep(event):
+    """Delivers the outbox's due items and takes every due page step."""
+    from chalicelib.escalation import paging
+
+    _sweep("page_sweep", paging.sweep)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="tier_sweep")
 def tier_sweep(event):
     """The 20-hour rule: expired tickets move up a tier; the top tier's expiry pages the leads."""
-    store.begin_unit()
-    tickets.tier_sweep(clock.now())
+    _sweep("tier_sweep", tickets.tier_sweep)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="handoff_sweep")
@@ -677,8 +704,15 @@ def handoff_sweep(event):
     """TAKE requests before a handoff; the current holder stays if nobody takes it."""
     from chalicelib.escalation import handoff
 
-    store.begin_unit()
-    handoff.sweep(clock.now())
+    _sweep("handoff_sweep", handoff.sweep)
+
+
+@app.schedule(Rate(2, unit=Rate.MINUTES), name="reconcile_sweep")
+def reconcile_sweep(event):
+    """Nothing missed: Twilio's logs of inbound SMS and calls, read back for webhooks that never ran."""
+    from chalicelib.channels import reconcile
+
+    _sweep("reconcile_sweep", reconcile.sweep)
 
 
 for _methods in app.routes.values():  # every door, shielded (see _shield)

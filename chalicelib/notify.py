@@ -140,6 +140,30 @@ def find_sent(kind: str, to: str, body: str | None, since: datetime) -> str | No
     return None
 
 
+def inbound_since(since: datetime) -> tuple[list[dict], list[dict]]:
+    """Twilio's log of what reached our numbers since `since`: (messages, calls).
+
+    Messages To SUPPORT_NUMBER and calls To EMERGENCY_NUMBER, as plain dicts
+    (sid, from, to, body | status, at). Raises SendError when Twilio cannot be asked.
+    """
+    try:
+        client = _client()
+        messages = [
+            {"sid": m.sid, "from": m.from_, "to": m.to, "body": m.body or "", "num_media": m.num_media,
+             "at": m.date_sent or m.date_created}
+            for m in client.messages.list(to=config.support_number(), date_sent_after=since, limit=500)
+            if (m.direction or "inbound") == "inbound"]
+        calls = [
+            {"sid": c.sid, "from": getattr(c, "_from", None),  # the library names it _from on calls
+             "to": c.to, "status": c.status, "at": c.start_time or c.date_created}
+            for c in client.calls.list(to=config.emergency_number(), start_time_after=since, limit=500)]
+    except Exception as exc:  # noqa: BLE001 - cannot read the log now: the next run tries again
+        raise _send_error(exc, "reading Twilio's logs", config.support_number()) from exc
+    messages = [m for m in messages if m["at"] is None or m["at"] >= since]
+    calls = [c for c in calls if c["at"] is None or c["at"] >= since]
+    return messages, calls
+
+
 def _record(entry: dict) -> None:
     with _LOCK:
         _OUTBOX.append(entry)

@@ -156,7 +156,13 @@ SCHEMAS.update({
                                                                              "maximum": 720},
                                                                "clock": {"enum": ["wall", "business"]},
                                                                "timezone": _STR}}},
-        "ack_timeout_minutes": {"type": "integer", "minimum": 1, "maximum": 240}}},
+        "ack_timeout_minutes": {"type": "integer", "minimum": 1, "maximum": 240},
+        "max_page_rounds": {"type": "integer", "minimum": 1, "maximum": 48,
+                            "description": "an unacknowledged chain starts again, at most this many rounds"}}},
+    "Status": {"type": "object", "required": ["ok", "sweeps", "outbox", "reconciled_until"], "properties": {
+        "ok": {"type": "boolean"}, "at": _STR,
+        "sweeps": {"type": "object", "additionalProperties": {"type": "object"}},
+        "outbox": {"type": "object"}, "reconciled_until": {"type": ["string", "null"]}, "meaning": _STR}},
     "TwilioForm": {"type": "object", "additionalProperties": {"type": "string"},
                    "description": "Twilio's webhook parameters; X-Twilio-Signature required"},
 })
@@ -374,7 +380,10 @@ PATHS.update({
     "/rota.ics": {"get": _op("The rota as an iCalendar feed (token from GET /rota)", 200, None, auth=False,
                              errors=(401, 404), params=[_q("token", _STR)],
                              ok_content={"text/calendar": {"schema": _STR}})},
-    "/policy": {"put": _op("Set tiers and the ack timeout", 200, "Policy", body="Policy", errors=(403,)),
+    "/status": {"get": _op("The engine's health: sweep heartbeats, outbox due/dead, oldest undelivered page, "
+                           "reconciliation mark", 200, "Status", errors=(403,))},
+    "/policy": {"put": _op("Set tiers, the ack timeout and the paging rounds", 200, "Policy", body="Policy",
+                           errors=(403,)),
                 "get": _op("The tier policy", 200, "Policy")},
     "/twilio/sms": _webhook("Inbound SMS to SUPPORT_NUMBER"),
     "/twilio/sms/status": _webhook("Delivery status of an outbound SMS"),

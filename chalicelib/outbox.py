@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import notify, settings, store
+from chalicelib import metrics, notify, settings, store
 from chalicelib.logs import logger
 from chalicelib.store import OutboxItem, Write
 
@@ -139,6 +139,8 @@ def _sent(item: OutboxItem, sid: str, now: datetime) -> None:
     """Recorded in one transaction: the item, the sid → item mapping, and for a page contact the
     ticket's "paged" event and the step's acknowledgement clock (which starts now)."""
     writes = store.outbox_sent_writes(item, sid, now)
+    if item.purpose == "page":
+        metrics.count("PagesSent")
     if item.purpose == "page" and item.ticket_id:
         writes.append(store.event_write(store.loose_event(
             item.ticket_id, "paged", now, to=item.person_id, role=item.role, via=item.kind)))
@@ -168,6 +170,7 @@ def _failed(item: OutboxItem, now: datetime, error: str, *, permanent: bool) -> 
         return Result(item.id, "due", error)
     why = error if permanent else f"gave up after {item.attempts} attempts: {error}"
     if item.purpose == "page":
+        metrics.count("PagesDead")
         event = ("page_failed", {"to": item.person_id, "via": item.kind, "why": why[:200]})
     else:
         event = ("delivery_failed", {"message": item.message_sk, "purpose": item.purpose, "error": why[:200]})

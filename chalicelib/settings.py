@@ -10,11 +10,13 @@ from chalicelib import store
 from chalicelib.domain import rota as rota_rules
 
 DEFAULT_SLA_HOURS = 20
+DEFAULT_MAX_PAGE_ROUNDS = 6  # an unacknowledged chain starts again, at most this many walks in all
 DEFAULT_POLICY = {
     "tiers": [{"tier": 1, "sla_hours": DEFAULT_SLA_HOURS},
               {"tier": 2, "sla_hours": DEFAULT_SLA_HOURS},
               {"tier": 3, "sla_hours": DEFAULT_SLA_HOURS}],
     "ack_timeout_minutes": 10,
+    "max_page_rounds": DEFAULT_MAX_PAGE_ROUNDS,
 }
 
 
@@ -24,6 +26,10 @@ def policy() -> dict:
 
 def ack_timeout() -> timedelta:
     return timedelta(minutes=policy().get("ack_timeout_minutes", 10))
+
+
+def max_page_rounds() -> int:
+    return int(policy().get("max_page_rounds", DEFAULT_MAX_PAGE_ROUNDS))
 
 
 def current_rota() -> rota_rules.Rotation | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from chalicelib import expectations, outbox, store
+from chalicelib import expectations, metrics, outbox, store
 from chalicelib.domain import surveys as survey_rules
 from chalicelib.domain.actors import CUSTOMER, SYSTEM, Actor  # noqa: F401 - re-exported
 from chalicelib.effects import Effects
@@ -302,6 +302,8 @@ def ack(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
 
     ticket = _mutate(ticket_id, now, change)
     paging.acknowledge(ticket, actor.id, now)  # the page stops now, not at the next sweep
+    if ticket.priority == "urgent" and ticket.acked_at == now:
+        metrics.count("AckLatencySeconds", (now - ticket.created_at).total_seconds(), unit="Seconds")
     return ticket
 
 

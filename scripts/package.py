@@ -53,6 +53,83 @@ def resources(prefix: str) -> dict:
     return {"Resources": out}
 
 
+FUNCTIONS = ["APIHandler", "PageSweep", "TierSweep", "HandoffSweep", "ReconcileSweep"]
+SCHEDULED = ["PageSweep", "TierSweep", "HandoffSweep", "ReconcileSweep"]
+RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
+                  3288, 3653]
+
+
+def watch(stage: str) -> dict:
+    """The engine watched: alarms to an SNS topic (SMS/e-mail from parameters), an on-failure
+    queue for the scheduled functions with its own alarm, and log groups with retention."""
+    topic = {"Ref": "AlarmTopic"}
+
+    def alarm(description: str, **props) -> dict:
+        return {"Type": "AWS::CloudWatch::Alarm", "Properties": {
+            "AlarmDescription": description, "AlarmActions": [topic], "OKActions": [topic],
+            "EvaluationPeriods": 1, **props}}
+
+    res: dict = {
+        "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {
+            "DisplayName": "Friday Night", "KmsMasterKeyId": "alias/aws/sns"}},
+        "AlarmSms": {"Type": "AWS::SNS::Subscription", "Condition": "HasAlarmPhone", "Properties": {
+            "TopicArn": topic, "Protocol": "sms", "Endpoint": {"Ref": "AlarmPhone"}}},
+        "AlarmEmailSubscription": {"Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail", "Properties": {
+            "TopicArn": topic, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}},
+        "FailedRuns": {"Type": "AWS::SQS::Queue", "Properties": {
+            "QueueName": f"friday-night-{stage}-failed-runs", "MessageRetentionPeriod": 1209600,
+            "SqsManagedSseEnabled": True}},
+        "FailedRunsAlarm": alarm(
+            "A scheduled sweep failed after its retries (see the friday-night failed-runs queue)",
+            Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+            Dimensions=[{"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedRuns", "QueueName"]}}],
+            Statistic="Maximum", Period=300, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching"),
+        "PageSweepStoppedAlarm": alarm(
+            "The page sweep has not run for 5 minutes: pages and retries are not going out",
+            Namespace="AWS/Lambda", MetricName="Invocations",
+            Dimensions=[{"Name": "FunctionName", "Value": {"Ref": "PageSweep"}}],
+            Statistic="Sum", Period=300, Threshold=1, ComparisonOperator="LessThanThreshold",
+            TreatMissingData="breaching"),
+        "PagesDeadAlarm": alarm(
+            "A page contact could not be delivered for good (invalid number, STOP, too many attempts)",
+            Namespace="FridayNight", MetricName="PagesDead",
+            Dimensions=[{"Name": "service", "Value": "friday-night-engine"}],
+            Statistic="Sum", Period=300, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching"),
+    }
+    for fn in FUNCTIONS:
+        res[f"{fn}ErrorsAlarm"] = alarm(
+            f"{fn} raised errors", Namespace="AWS/Lambda", MetricName="Errors",
+            Dimensions=[{"Name": "FunctionName", "Value": {"Ref": fn}}], Statistic="Sum", Period=300,
+            Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching")
+        res[f"{fn}Logs"] = {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain",
+                            "UpdateReplacePolicy": "Retain", "Properties": {
+                                "LogGroupName": f"/friday-night/{stage}/{fn}",
+                                "RetentionInDays": {"Ref": "LogRetentionDays"}}}
+        # Merged into Chalice's function: its logs go to the group above (with retention).
+        res[fn] = {"Properties": {"LoggingConfig": {"LogGroup": {"Ref": f"{fn}Logs"}, "LogFormat": "Text"}}}
+    for fn in SCHEDULED:
+        res[f"{fn}OnFailure"] = {"Type": "AWS::Lambda::EventInvokeConfig", "Properties": {
+            "FunctionName": {"Ref": fn}, "Qualifier": "$LATEST", "MaximumRetryAttempts": 2,
+            "MaximumEventAgeInSeconds": 300,
+            "DestinationConfig": {"OnFailure": {"Destination": {"Fn::GetAtt": ["FailedRuns", "Arn"]}}}}}
+    return {
+        "Parameters": {
+            "AlarmPhone": {"Type": "String", "Default": "", "AllowedPattern": r"^(\+[1-9][0-9]{6,14})?$",
+                           "Description": "E.164 phone that gets alarm texts (empty: none)"},
+            "AlarmEmail": {"Type": "String", "Default": "", "Description": "e-mail that gets alarms (empty: none)"},
+            "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": RETENTION_DAYS},
+        },
+        "Conditions": {
+            "HasAlarmPhone": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmPhone"}, ""]}]},
+            "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+        },
+        "Resources": res,
+        "Outputs": {"AlarmTopicArn": {"Value": topic}, "FailedRunsQueue": {"Value": {"Ref": "FailedRuns"}}},
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stage", default="dev")
@@ -64,7 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     build = ROOT / "build"
     build.mkdir(exist_ok=True)
     merge = build / f"resources-{args.stage}.json"
-    merge.write_text(json.dumps(resources(prefix), indent=2))
+    merged = resources(prefix)
+    extra = watch(args.stage)
+    merged["Resources"].update(extra.pop("Resources"))
+    merged.update(extra)
+    merge.write_text(json.dumps(merged, indent=2))
     chalice = Path(sys.executable).with_name("chalice")
     # `chalice package` wants a region even though the template is region-neutral.
     env = dict(os.environ, AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "eu-central-1"))

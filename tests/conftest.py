@@ -42,9 +42,12 @@ def no_scans():
 
 
 @pytest.fixture(autouse=True)
-def tables():
+def tables(request):
     # botocore clients survive across tests (creating them costs ~0.1 s each);
     # moto intercepts every call at send time, so each test still gets empty tables.
+    if request.node.get_closest_marker("pure"):
+        yield  # domain rules: no DynamoDB at all
+        return
     with mock_aws():
         store.begin_unit()
         store.create_tables()

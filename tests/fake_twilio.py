@@ -42,6 +42,8 @@ class FakeTwilio:
         self.sent_sids: list[str] = []
         self.rest_log: list[dict] = []  # Twilio's Messages list: what the app sent by REST
         self.rest_calls: list[dict] = []
+        self.inbound_log: list[dict] = []  # Twilio's Messages list: what reached our numbers
+        self.inbound_calls: list[dict] = []
         self._responses = responses.RequestsMock(assert_all_requests_are_fired=False)
 
     # --- REST side: what the app sends ------------------------------------------
@@ -71,17 +73,40 @@ class FakeTwilio:
                                     "first_page_uri": request.url})
 
     def _list_messages(self, request):
-        return self._list(request, "messages", self.rest_log)
+        return self._list(request, "messages", self.rest_log + self.inbound_log)
 
     def _list_calls(self, request):
-        return self._list(request, "calls", [dict(c, **{"from": None}) for c in self.rest_calls])
+        return self._list(request, "calls", [dict(c, **{"from": None}) for c in self.rest_calls] + self.inbound_calls)
+
+    # --- Twilio's logs of what reached our numbers (read back by reconciliation) ------
+
+    def _log_inbound(self, params: dict) -> None:
+        self.inbound_log.append({"sid": params["MessageSid"], "to": params["To"], "from": params["From"],
+                                 "body": params.get("Body", ""), "num_media": params.get("NumMedia", "0"),
+                                 "status": "received", "direction": "inbound", "account_sid": ACCOUNT_SID,
+                                 "date_sent": _now_rfc2822(), "date_created": _now_rfc2822()})
+
+    def lost_sms(self, from_number: str, body: str) -> str:
+        """A text that reached Twilio while our webhook was down: in Twilio's log, never posted to us."""
+        sid = new_sid("SM")
+        self._log_inbound({"MessageSid": sid, "To": self.support, "From": from_number, "Body": body})
+        return sid
+
+    def missed_call(self, from_number: str, status: str = "no-answer") -> str:
+        """A call to the emergency line whose webhook never ran (Twilio played its error and hung up)."""
+        sid = new_sid("CA")
+        self.inbound_calls.append({"sid": sid, "to": self.emergency, "from": from_number, "status": status,
+                                   "direction": "inbound", "account_sid": ACCOUNT_SID,
+                                   "start_time": _now_rfc2822(), "date_created": _now_rfc2822()})
+        return sid
 
     def _message(self, request):
         form = dict(parse_qsl(request.body, keep_blank_values=True))
         sid = new_sid("SM")
         self.sent_sids.append(sid)
         self.rest_log.append({"sid": sid, "to": form["To"], "from": form.get("From"), "body": form.get("Body", ""),
-                              "status": "queued", "account_sid": ACCOUNT_SID, "date_created": _now_rfc2822()})
+                              "status": "queued", "direction": "outbound-api", "account_sid": ACCOUNT_SID,
+                              "date_created": _now_rfc2822()})
         self.inbox[form["To"]].append({"body": form.get("Body", ""), "from": form.get("From"), "sid": sid,
                                        "via": "rest"})
         return 201, {}, json.dumps({"sid": sid, "status": "queued", "to": form["To"], "from": form.get("From"),
@@ -119,6 +144,7 @@ class FakeTwilio:
         """A text from `from_number`; TwiML <Message> replies land in its inbox. Returns the TwiML."""
         params = {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT_SID, "From": from_number, "To": self.support,
                   "Body": body, "NumMedia": "0", **extra}
+        self._log_inbound(params)
         r = self.post("/twilio/sms", params)
         assert r.status_code == 200, r.body
         assert r.headers["Content-Type"].startswith("text/xml")

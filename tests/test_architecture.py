@@ -94,3 +94,23 @@ def test_every_module_imports_alone_in_a_fresh_interpreter():
             "sys.exit(1 if bad else 0)\n")
     r = subprocess.run([sys.executable, "-c", code, *names], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_the_store_package_resolves_every_name_of_its_repositories():
+    """store/__init__.py maps names to submodules (imported on first use): the map must be whole."""
+    from chalicelib import store
+
+    defined = {}
+    for module in ("_base", "models", "tickets", "people", "delivery"):
+        tree = ast.parse((LIB / "store" / f"{module}.py").read_text())
+        for node in tree.body:
+            names = []
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                names = [node.name]
+            elif isinstance(node, ast.Assign):
+                names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                names = [node.target.id]
+            for name in names:
+                defined.setdefault(name, module)
+    assert store._WHERE == defined

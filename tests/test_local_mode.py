@@ -71,5 +71,5 @@ def test_local_mode_serves_the_api_and_stops_cleanly():
             raise
     assert proc.returncode == 0, rest
     assert "Stopped." in rest
-    assert "Schedules: page_sweep, tier_sweep, handoff_sweep" in output
+    assert "Schedules: page_sweep, tier_sweep, handoff_sweep, reconcile_sweep" in output
     assert "failed" not in rest, rest  # every scheduled handler ran cleanly

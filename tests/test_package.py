@@ -31,7 +31,7 @@ def test_the_template_declares_every_table_on_demand_with_gsis_and_ttl(packaged)
     assert {g["IndexName"] for g in tickets["GlobalSecondaryIndexes"]} == {"by_status", "by_owner", "by_created",
                                                                           "by_tier_due"}
     outbox = tables["friday-night-prod-outbox"]
-    assert {g["IndexName"] for g in outbox["GlobalSecondaryIndexes"]} == {"outbox_due"}
+    assert {g["IndexName"] for g in outbox["GlobalSecondaryIndexes"]} == {"outbox_due", "outbox_dead"}
     assert outbox["TimeToLiveSpecification"]["Enabled"] is True
     assert tables["friday-night-prod-idempotency"]["TimeToLiveSpecification"]["Enabled"] is True
 
@@ -52,3 +52,33 @@ def test_cfn_lint_accepts_the_template(packaged):
     cfn_lint = Path(sys.executable).with_name("cfn-lint")
     result = subprocess.run([str(cfn_lint), str(packaged / "sam.json")], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_engine_is_watched(packaged):
+    """Nobody watches the watcher otherwise: alarms, an on-failure queue, log retention."""
+    template = json.loads((packaged / "sam.json").read_text())
+    res = template["Resources"]
+    alarms = {k: v["Properties"] for k, v in res.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    functions = [k for k, v in res.items() if v["Type"] == "AWS::Serverless::Function"]
+    assert sorted(functions) == sorted(["APIHandler", "PageSweep", "TierSweep", "HandoffSweep", "ReconcileSweep"])
+    for fn in functions:
+        errors = alarms[f"{fn}ErrorsAlarm"]
+        assert errors["MetricName"] == "Errors" and errors["Dimensions"][0]["Value"] == {"Ref": fn}
+        assert errors["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+        group = res[res[fn]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]
+        assert group["Type"] == "AWS::Logs::LogGroup"
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert template["Parameters"]["LogRetentionDays"]["Default"] == 30
+    stopped = alarms["PageSweepStoppedAlarm"]
+    assert (stopped["MetricName"], stopped["ComparisonOperator"], stopped["Threshold"], stopped["Period"],
+            stopped["TreatMissingData"]) == ("Invocations", "LessThanThreshold", 1, 300, "breaching")
+    for fn in ("PageSweep", "TierSweep", "HandoffSweep", "ReconcileSweep"):
+        config = res[f"{fn}OnFailure"]["Properties"]
+        assert config["FunctionName"] == {"Ref": fn}
+        assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailedRuns", "Arn"]}
+    assert alarms["FailedRunsAlarm"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert res["AlarmSms"]["Condition"] == "HasAlarmPhone" and res["AlarmSms"]["Properties"]["Protocol"] == "sms"
+    assert res["AlarmEmailSubscription"]["Properties"]["Protocol"] == "email"
+    policy = json.loads((ROOT / ".chalice" / "policy-prod.json").read_text())
+    assert {"Sid": "FailedRuns", "Effect": "Allow", "Action": ["sqs:SendMessage"],
+            "Resource": ["arn:aws:sqs:*:*:friday-night-prod-failed-runs"]} in policy["Statement"]

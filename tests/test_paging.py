@@ -64,9 +64,11 @@ def test_no_ack_calls_the_holder_then_pages_the_backup_once_then_the_leads(api, 
     assert [c["to"] for c in twilio.calls] == [ANA, BEN]
     clock_at.advance(minutes=10, seconds=1)
     sweep()
-    # Leads next: Ana is the only admin and already paged as holder, so the chain ends.
-    assert store.get_page("t1").status == "exhausted"
-    assert page_types(api).count("escalated_page") == 1
+    # Leads next: Ana is the only admin and already paged as holder, so the round ends and
+    # the chain starts again with the holder (rounds: tests/test_rounds.py).
+    assert store.get_page("t1").status == "open" and store.get_page("t1").round == 1
+    twilio.phone(ANA).expect_sms("URGENT #1").expect_nothing()
+    assert page_types(api).count("escalated_page") == 2
 
 
 def test_leads_are_paged_after_holder_and_backup(api, twilio, team, clock_at, sweep):

@@ -188,7 +188,7 @@ def test_without_take_the_current_holder_stays_and_admins_are_told(api, twilio, 
 
 
 def test_dry_run_plan_shows_the_timeline_and_gaps(api, team):
-    api.put("/policy", {"tiers": [{"tier": 1, "sla_hours": 20}], "ack_timeout_minutes": 5})
+    api.put("/policy", {"tiers": [{"tier": 1, "sla_hours": 20}], "ack_timeout_minutes": 5, "max_page_rounds": 1})
     plan = api.get("/oncall/plan?at=2026-11-21T23:00:00%2B01:00").json_body
     assert [(s["name"], s["channel"]) for s in plan["steps"]] == [
         ("Ana Lopez", "sms"), ("Ana Lopez", "call"), ("Ben Okafor", "sms"), ("Ben Okafor", "call")]

@@ -131,7 +131,8 @@ def take(person: store.Person, now: datetime) -> str:
 
 def plan(at: datetime) -> dict:
     """The timeline an urgent ticket at `at` would produce: who, when, which channel."""
-    timeout = timedelta(minutes=settings.policy().get("ack_timeout_minutes", 10))
+    timeout = settings.ack_timeout()
+    rounds = settings.max_page_rounds()
     people = {p.id: p for p in store.all_people()}
     chain = paging.chain_at(at)
     steps, gaps, t = [], [], at
@@ -139,15 +140,20 @@ def plan(at: datetime) -> dict:
         person = people.get(link["person_id"])
         if person is None or not person.phone:
             gaps.append(f"{person.name if person else link['person_id']} ({link['role']}) has no phone: skipped")
-            continue
-        steps.append({"at": t.isoformat(), "person_id": person.id, "name": person.name, "role": link["role"],
-                      "channel": "sms"})
-        steps.append({"at": (t + timeout).isoformat(), "person_id": person.id, "name": person.name,
-                      "role": link["role"], "channel": "call"})
-        t += 2 * timeout
+    for round_ in range(rounds):
+        for link in chain:
+            person = people.get(link["person_id"])
+            if person is None or not person.phone:
+                continue
+            for channel in ("sms", "call"):
+                steps.append({"at": t.isoformat(), "person_id": person.id, "name": person.name,
+                              "role": link["role"], "channel": channel, "round": round_ + 1})
+                t += timeout
     if not steps:
         gaps.append("nobody can be paged: set up the rota and phone numbers")
-    return {"at": at.isoformat(), "steps": steps, "gaps": gaps, "exhausted_at": t.isoformat()}
+    admins = [p.name for p in people.values() if p.role == "admin" and p.phone]
+    return {"at": at.isoformat(), "rounds": rounds, "steps": steps, "gaps": gaps, "exhausted_at": t.isoformat(),
+            "then": f"if nobody acknowledges: an SMS to every admin ({', '.join(admins) or 'none with a phone'})"}
 
 
 def stats(year: int) -> dict:

@@ -11,7 +11,7 @@ import re
 import secrets
 from datetime import date, datetime, timedelta, timezone
 
-from chalicelib import config, store, validate
+from chalicelib import config, settings, store, validate
 from chalicelib.domain import rota as rules
 from chalicelib.errors import BadRequest, NotFound, Unauthorized
 from chalicelib.escalation import tiers
@@ -184,7 +184,7 @@ def ics(doc: dict, now: datetime) -> str:
 
 
 def put_policy(body: dict, now: datetime) -> dict:
-    validate.unknown_fields(body, {"tiers", "ack_timeout_minutes"})
+    validate.unknown_fields(body, {"tiers", "ack_timeout_minutes", "max_page_rounds"})
     raw = body.get("tiers")
     if not isinstance(raw, list) or not raw:
         raise BadRequest("tiers", 'must be a non-empty list like [{"tier": 1, "sla_hours": 20}]',
@@ -208,6 +208,8 @@ def put_policy(body: dict, now: datetime) -> dict:
     if sorted(numbers) != list(range(1, len(numbers) + 1)):
         raise BadRequest("tiers", "tiers must be numbered 1, 2, 3, ... without gaps or repeats")
     ack = validate.integer(body, "ack_timeout_minutes", required=False, minimum=1, maximum=240, default=10)
-    doc = {"tiers": sorted(out, key=lambda t: t["tier"]), "ack_timeout_minutes": ack}
+    rounds = validate.integer(body, "max_page_rounds", required=False, minimum=1, maximum=48,
+                              default=settings.DEFAULT_MAX_PAGE_ROUNDS)
+    doc = {"tiers": sorted(out, key=lambda t: t["tier"]), "ack_timeout_minutes": ack, "max_page_rounds": rounds}
     store.put_setting("policy", doc, now)
     return doc

@@ -46,7 +46,7 @@ def ack_timeout() -> timedelta:
 
 
 def max_rounds() -> int:
-    return 1
+    return settings.max_page_rounds()
 
 
 def item_id(page: Page) -> str:
@@ -86,7 +86,15 @@ def _plan(page: Page, pos: rules.Position | None, skips: list[rules.Skip], now: 
     page.updated_at = now
     if pos is None:
         page.status, page.due_pk, page.due_at = "exhausted", None, None
-        step.events.append(("page_exhausted", {}))
+        step.events.append(("page_exhausted", {"rounds": (page.round or 0) + 1}))
+        # Nobody acknowledged in any round: every admin hears it, once (the ids are per page and admin).
+        for admin in (p for p in store.all_people() if p.role == "admin" and p.phone):
+            item = outbox.sms(admin.phone, f"Nobody acknowledged urgent #{page.ticket_id} after "
+                                           f"{(page.round or 0) + 1} paging round(s). ACK {page.ticket_id} takes it.",
+                              purpose="notice", now=now, key=f"unacked#{page.id}#{admin.id}",
+                              ticket_id=page.ticket_id, person_id=admin.id)
+            step.writes.append(store.outbox_put(item))
+            step.outbox_ids.append(item.id)
         return step
     if pos.step != page.step or pos.round != (page.round or 0):
         link = page.chain[pos.step]

@@ -193,7 +193,31 @@ def outbox_end_writes(item: OutboxItem, status: str, now: datetime, error: str |
                OutboxItem.expires_at.set(now + OUTBOX_RETENTION)]
     if error:
         actions.append(OutboxItem.error.set(error[:300]))
+    if status == "dead":
+        actions += [OutboxItem.dead_pk.set("dead"), OutboxItem.dead_at.set(now)]
     return [Write("update", item, _ours(item), tag="outbox", actions=actions)]
+
+
+def outbox_health(now: datetime, dead_since: datetime) -> dict:
+    """For /status: items due now, waiting for a retry, dead since `dead_since`, the oldest page not out.
+
+    Queries on the sparse due and dead indexes: the cost follows what is pending, not history.
+    """
+    due = waiting = 0
+    oldest_page = None
+    for item in OutboxItem.by_due.query("due"):
+        if item.due_at <= now:
+            due += 1
+        else:
+            waiting += 1
+        if item.purpose == "page" and (oldest_page is None or item.created_at < oldest_page.created_at):
+            oldest_page = item
+    dead = OutboxItem.by_dead.count("dead", range_key_condition=OutboxItem.dead_at >= dead_since)
+    page = None if oldest_page is None else {
+        "ticket_id": oldest_page.ticket_id, "since": oldest_page.created_at.isoformat(),
+        "minutes": round((now - oldest_page.created_at).total_seconds() / 60, 1),
+        "attempts": oldest_page.attempts, "error": oldest_page.error}
+    return {"due": due, "retrying_later": waiting, "dead_last_7_days": dead, "oldest_undelivered_page": page}
 
 
 def outbox_retry_later(item: OutboxItem, when: datetime, now: datetime, error: str) -> None:

@@ -315,6 +315,14 @@ class OutboxDue(GlobalSecondaryIndex):
     due_at = UTCDateTimeAttribute(range_key=True)
 
 
+class OutboxDead(GlobalSecondaryIndex):
+    """Sparse: ``dead_pk`` exists only on items that died (for /status and the alarm)."""
+
+    Meta = _index("outbox_dead", KeysOnlyProjection())
+    dead_pk = UnicodeAttribute(hash_key=True)
+    dead_at = UTCDateTimeAttribute(range_key=True)
+
+
 class OutboxItem(Model):
     """One outbound SMS or call, written in the transaction that causes it.
 
@@ -351,7 +359,11 @@ class OutboxItem(Model):
     updated_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute(null=True)
 
+    dead_pk = UnicodeAttribute(null=True)
+    dead_at = UTCDateTimeAttribute(null=True)
+
     by_due = OutboxDue()
+    by_dead = OutboxDead()
 
 
 MODELS: list[type[Model]] = [Counter, Ticket, TicketItem, Person, ApiKey, IdempotencyKey, Setting, Contact,

@@ -1,0 +1,43 @@
+"""The engine watched: sweep heartbeats and GET /status.
+
+Every scheduled sweep writes a heartbeat when it completes. /status shows
+when each last completed (stale after a few missed runs), the outbox's due
+and dead items, the oldest page contact not yet out, and how far Twilio's
+logs have been reconciled. CloudWatch alarms (scripts/package.py) watch the
+same engine from outside: errors, a page sweep that stopped, the DLQ.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from chalicelib import store
+
+# Expected interval of each schedule; a sweep is stale after STALE_AFTER of them without completing.
+SWEEPS = {"page_sweep": 60, "tier_sweep": 60, "handoff_sweep": 60, "reconcile_sweep": 120}
+STALE_AFTER = 5
+
+
+def beat(sweep: str, now: datetime, **facts) -> None:
+    """A sweep completed (one PutItem)."""
+    store.put_setting(f"heartbeat#{sweep}", {"at": now.isoformat(), **facts}, now)
+
+
+def status(now: datetime) -> dict:
+    sweeps = {}
+    healthy = True
+    for name, interval in SWEEPS.items():
+        doc = store.get_setting(f"heartbeat#{name}") or {}
+        at = datetime.fromisoformat(doc["at"]) if doc.get("at") else None
+        age = (now - at).total_seconds() if at else None
+        stale = at is None or age > STALE_AFTER * interval
+        healthy &= not stale
+        sweeps[name] = {"last_completed": at.isoformat() if at else None,
+                        "age_seconds": round(age) if age is not None else None, "stale": stale,
+                        "expected_every_seconds": interval}
+    outbox = store.outbox_health(now, now - timedelta(days=7))
+    mark = store.get_setting("reconcile") or {}
+    healthy &= outbox["oldest_undelivered_page"] is None or outbox["oldest_undelivered_page"]["minutes"] < 5
+    return {"ok": healthy, "at": now.isoformat(), "sweeps": sweeps, "outbox": outbox,
+            "reconciled_until": mark.get("until"),
+            "meaning": "ok is false when a sweep has not completed for 5 of its intervals or a page "
+                       "contact has waited over 5 minutes to go out"}
