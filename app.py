@@ -1,7 +1,8 @@
 """Friday Night — every door into the system, on one screen.
 
 Routes authenticate, parse, call one use case in chalicelib and shape the
-answer. Rules live one hop away: tickets.py, people.py, escalation/, channels/.
+answer. Use cases live one hop away (chalicelib/usecases, chalicelib/channels), their rules
+two hops away (chalicelib/domain).
 """
 from __future__ import annotations
 
@@ -29,8 +30,8 @@ class _Lazy:
 
 channels = _Lazy("chalicelib.channels")
 openapi = _Lazy("chalicelib.openapi")
-people = _Lazy("chalicelib.people")
-tickets = _Lazy("chalicelib.tickets")
+people = _Lazy("chalicelib.usecases.people")
+tickets = _Lazy("chalicelib.usecases.tickets")
 validate = _Lazy("chalicelib.validate")
 twilio_hooks = _Lazy("chalicelib.channels.twilio_hooks")
 FORM = ["application/x-www-form-urlencoded"]  # Twilio's webhooks
@@ -189,13 +190,7 @@ def create_person(principal):
 @app.route("/people", methods=["GET"])
 @staff("admin")
 def list_people(principal):
-    q = query()
-    try:
-        cursor = store.decode_cursor(q.get("cursor"))
-    except ValueError as exc:
-        raise BadRequest("cursor", str(exc)) from None
-    items, last = store.list_people(limit=validate.query_int(q, "limit", maximum=100) or 100, cursor=cursor)
-    return {"items": [people.person_json(p) for p in items], "next": store.encode_cursor(last)}
+    return people.list_json(query())
 
 
 @app.route("/people/me", methods=["GET"])
@@ -230,21 +225,7 @@ def delete_person(principal, person_id):
 @app.route("/tickets", methods=["GET"])
 @staff()
 def list_tickets(principal):
-    q = query()
-    status = q.get("status") or None
-    if status is not None and status not in tickets.STATUSES:
-        raise BadRequest("status", f"must be one of {', '.join(tickets.STATUSES)}")
-    channel = q.get("channel") or None
-    if channel is not None and channel not in tickets.CHANNELS:
-        raise BadRequest("channel", f"must be one of {', '.join(tickets.CHANNELS)}")
-    try:
-        cursor = store.decode_cursor(q.get("cursor"))
-    except ValueError as exc:
-        raise BadRequest("cursor", str(exc)) from None
-    items, last = store.query_tickets(
-        status=status, owner=q.get("owner") or None, tier=validate.query_int(q, "tier", maximum=10),
-        channel=channel, limit=validate.query_int(q, "limit", maximum=100) or 50, cursor=cursor)
-    return {"items": [tickets.summary_json(t) for t in items], "next": store.encode_cursor(last)}
+    return tickets.list_json(query())
 
 
 @app.route("/tickets", methods=["POST"])
@@ -280,7 +261,7 @@ def reply_ticket(principal, ticket_id):
     number = ticket_number(ticket_id)
     template_id = validate.text(data, "template", required=False, max_len=64)
     if template_id is not None:
-        from chalicelib import templates
+        from chalicelib.usecases import templates
 
         if "text" in data:
             raise BadRequest("text", "send either text or template, not both")
@@ -362,7 +343,7 @@ def assign_ticket(principal, ticket_id):
 @app.route("/templates", methods=["POST"])
 @staff("admin")
 def create_template(principal):
-    from chalicelib import templates
+    from chalicelib.usecases import templates
 
     return created(templates.template_json(templates.create(body(), clock.now())))
 
@@ -370,16 +351,15 @@ def create_template(principal):
 @app.route("/templates", methods=["GET"])
 @staff()
 def list_templates(principal):
-    from chalicelib import templates
+    from chalicelib.usecases import templates
 
-    items = sorted(store.all_templates(), key=lambda t: t.name)
-    return {"items": [templates.template_json(t) for t in items], "next": None}
+    return templates.list_json()
 
 
 @app.route("/templates/{template_id}", methods=["GET"])
 @staff()
 def get_template(principal, template_id):
-    from chalicelib import templates
+    from chalicelib.usecases import templates
 
     return templates.template_json(templates.get(template_id))
 
@@ -387,7 +367,7 @@ def get_template(principal, template_id):
 @app.route("/templates/{template_id}", methods=["PUT"])
 @staff("admin")
 def update_template(principal, template_id):
-    from chalicelib import templates
+    from chalicelib.usecases import templates
 
     return templates.template_json(templates.update(template_id, body(), clock.now()))
 
@@ -395,7 +375,7 @@ def update_template(principal, template_id):
 @app.route("/templates/{template_id}", methods=["DELETE"])
 @staff("admin")
 def delete_template(principal, template_id):
-    from chalicelib import templates
+    from chalicelib.usecases import templates
 
     templates.delete(template_id)
     return Response("", status_code=204)
@@ -404,7 +384,7 @@ def delete_template(principal, template_id):
 @app.route("/reports/monthly", methods=["GET"])
 @staff("admin")
 def monthly_report(principal):
-    from chalicelib import reports
+    from chalicelib.usecases import reports
 
     q = query()
     report = reports.monthly(q.get("month"))
@@ -421,7 +401,7 @@ def monthly_report(principal):
 @app.route("/reports/monthly.html", methods=["GET"])
 @staff("admin")
 def monthly_report_html(principal):
-    from chalicelib import reports
+    from chalicelib.usecases import reports
 
     return Response(reports.to_html(reports.monthly(query().get("month"))),
                     headers={"Content-Type": "text/html; charset=utf-8"})
@@ -433,7 +413,7 @@ def monthly_report_html(principal):
 @app.route("/rota", methods=["PUT"])
 @staff("admin")
 def put_rota(principal):
-    from chalicelib.escalation import oncall
+    from chalicelib.usecases import oncall
 
     return oncall.put_rota(body(), clock.now())
 
@@ -441,7 +421,7 @@ def put_rota(principal):
 @app.route("/rota", methods=["GET"])
 @staff()
 def get_rota(principal):
-    from chalicelib.escalation import oncall
+    from chalicelib.usecases import oncall
 
     return oncall.rota_json()
 
@@ -449,7 +429,7 @@ def get_rota(principal):
 @app.route("/rota/overrides", methods=["POST"])
 @staff("admin")
 def add_override(principal):
-    from chalicelib.escalation import oncall
+    from chalicelib.usecases import oncall
 
     return created(oncall.add_override(body(), clock.now()))
 
@@ -457,7 +437,7 @@ def add_override(principal):
 @app.route("/rota/overrides/{override_id}", methods=["DELETE"])
 @staff("admin")
 def delete_override(principal, override_id):
-    from chalicelib.escalation import oncall
+    from chalicelib.usecases import oncall
 
     oncall.delete_override(override_id, clock.now())
     return Response("", status_code=204)
@@ -466,7 +446,7 @@ def delete_override(principal, override_id):
 @app.route("/oncall", methods=["GET"])
 @staff()
 def get_oncall(principal):
-    from chalicelib.escalation import oncall
+    from chalicelib.usecases import oncall
 
     return oncall.oncall(validate.instant(query().get("at"), "at") or clock.now())
 
@@ -475,7 +455,7 @@ def get_oncall(principal):
 @staff("admin")
 def get_oncall_plan(principal):
     """Dry run: the paging timeline an urgent ticket at `at` would produce."""
-    from chalicelib.escalation import handoff
+    from chalicelib.usecases import handoff
 
     return handoff.plan(validate.instant(query().get("at"), "at") or clock.now())
 
@@ -483,7 +463,7 @@ def get_oncall_plan(principal):
 @app.route("/rota/stats", methods=["GET"])
 @staff("admin")
 def get_rota_stats(principal):
-    from chalicelib.escalation import handoff
+    from chalicelib.usecases import handoff
 
     year = validate.query_int(query(), "year", minimum=2000, maximum=2100) or clock.now().year
     return handoff.stats(year)
@@ -494,7 +474,7 @@ def get_rota_stats(principal):
 def get_schedule(principal):
     from datetime import timedelta
 
-    from chalicelib.escalation import oncall
+    from chalicelib.usecases import oncall
 
     q, now = query(), clock.now()
     frm = validate.instant(q.get("from"), "from") or now
@@ -505,7 +485,7 @@ def get_schedule(principal):
 @app.route("/rota.ics", methods=["GET"])
 def rota_ics():
     """Calendar apps send no headers: a per-rota token in the query instead."""
-    from chalicelib.escalation import oncall
+    from chalicelib.usecases import oncall
 
     doc = oncall.check_ics_token(query().get("token"))
     return Response(oncall.ics(doc, clock.now()), headers={"Content-Type": "text/calendar; charset=utf-8"})
@@ -514,7 +494,7 @@ def rota_ics():
 @app.route("/policy", methods=["PUT"])
 @staff("admin")
 def put_policy(principal):
-    from chalicelib.escalation import oncall
+    from chalicelib.usecases import oncall
 
     return oncall.put_policy(body(), clock.now())
 
@@ -523,7 +503,7 @@ def put_policy(principal):
 @staff("admin")
 def engine_status(principal):
     """The engine's health: sweep heartbeats, the outbox, reconciliation (README: "Is it running?")."""
-    from chalicelib import health
+    from chalicelib.usecases import health
 
     return health.status(clock.now())
 
@@ -531,7 +511,7 @@ def engine_status(principal):
 @app.route("/policy", methods=["GET"])
 @staff()
 def get_policy(principal):
-    from chalicelib.escalation import tiers
+    from chalicelib.usecases import tiers
 
     return tiers.policy()
 
@@ -674,7 +654,8 @@ def _sweep(name: str, run) -> None:
     A sweep that raises writes no heartbeat and fails the invocation: the Errors alarm and
     the on-failure destination see it, and /status shows it stale.
     """
-    from chalicelib import health, metrics
+    from chalicelib import metrics
+    from chalicelib.usecases import health
 
     store.begin_unit()
     now = clock.now()
@@ -688,7 +669,7 @@ def _sweep(name: str, run) -> None:
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="page_sweep")
 def page_sweep(event):
     """Delivers the outbox's due items and takes every due page step."""
-    from chalicelib.escalation import paging
+    from chalicelib.usecases import paging
 
     _sweep("page_sweep", paging.sweep)
 
@@ -702,7 +683,7 @@ def tier_sweep(event):
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="handoff_sweep")
 def handoff_sweep(event):
     """TAKE requests before a handoff; the current holder stays if nobody takes it."""
-    from chalicelib.escalation import handoff
+    from chalicelib.usecases import handoff
 
     _sweep("handoff_sweep", handoff.sweep)
 

@@ -111,8 +111,8 @@ def webhooks(http) -> None:
 
 def sweeps() -> None:
     """The tier sweep over 100 and over 10,000 open tickets with the same 10 due."""
-    from chalicelib import store, tickets
-    from chalicelib.escalation import paging
+    from chalicelib import store
+    from chalicelib.usecases import paging, tickets
 
     print("\nSweeps: DynamoDB calls grow with what is due, not with the table")
     for total in (100, 10_000):
@@ -167,6 +167,8 @@ def import_cost() -> None:
 
     base = median_ms("import chalice, pynamodb.models, pynamodb.transactions")
     app_ms = median_ms("import app")
+    webhook_ms = median_ms("import app, chalicelib.channels.sms, chalicelib.store.tickets, chalicelib.store.people, "
+                           "chalicelib.store.delivery")
     flags = subprocess.run([sys.executable, "-c", "import sys, app; print('twilio.rest' in sys.modules, "
                             "'requests' in sys.modules, 'phonenumbers' in sys.modules, "
                             "'aws_lambda_powertools' in sys.modules)"], capture_output=True, text=True,
@@ -174,6 +176,8 @@ def import_cost() -> None:
     print(f"\nCold start (median of 7 fresh interpreters): `import app` {app_ms:.0f} ms, chalice + pynamodb "
           f"{base:.0f} ms: {app_ms / base:.2f}x; imported by app: twilio.rest {flags[0]}, requests {flags[1]}, "
           f"phonenumbers {flags[2]}, Powertools {flags[3]}")
+    print(f"  with everything an inbound SMS needs (its use cases and repositories, pynamodb): {webhook_ms:.0f} ms: "
+          f"{webhook_ms / base:.2f}x chalice + pynamodb")
 
 
 def history_reads(http) -> None:

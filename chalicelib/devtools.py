@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 
 from chalice import Chalice
 
-from chalicelib import notify, people, store
-from chalicelib.escalation import oncall
+from chalicelib import notify, store
+from chalicelib.usecases import oncall, people
 
 DEMO_TEAM = [
     {"name": "Ana Lopez", "phone": "+4915100000001", "role": "admin", "tier": 1},

@@ -66,8 +66,8 @@ def test_importing_app_imports_neither_twilio_rest_nor_requests():
 def test_an_unexpected_error_is_a_500_in_shape_and_logged_masked(api, monkeypatch):
     import io
 
-    from chalicelib import tickets
     from chalicelib.logs import logger
+    from chalicelib.usecases import tickets
 
     def boom(*args, **kwargs):
         raise RuntimeError("database said no for +4917712345678")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib import store
-from chalicelib.escalation import paging
+from chalicelib.usecases import paging
 from tests.data import ANA, BEN, CHLOE, CUSTOMER
 
 

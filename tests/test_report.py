@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from chalicelib import tickets
+from chalicelib.usecases import tickets
 from tests.data import ANA, CUSTOMER
 
 UTC = timezone.utc
@@ -103,7 +103,7 @@ def test_the_november_report(api, twilio, team, clock_at):
 
 
 def test_template_effectiveness_names_what_to_automate(api, twilio, team, clock_at):
-    from chalicelib import reports
+    from chalicelib.usecases import reports
 
     tid = api.post("/templates", {"name": "hours", "body": "We're open 9-17, {first_name}."}).json_body["id"]
     for i in range(5):

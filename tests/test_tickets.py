@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib import store, tickets
-from chalicelib.tickets import Actor
+from chalicelib import store
+from chalicelib.usecases import tickets
+from chalicelib.usecases.tickets import Actor
 
 BERLIN_MOBILE = "+4915112345678"
 

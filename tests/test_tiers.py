@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from chalicelib import store, tickets
-from chalicelib.escalation import tiers
+from chalicelib import store
+from chalicelib.usecases import tickets, tiers
 from tests.data import ANA, CUSTOMER
 
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from chalicelib import outbox, store, tickets
+from chalicelib import outbox, store
 from chalicelib.effects import Effects
 from chalicelib.store import Ticket, TicketItem
+from chalicelib.usecases import tickets
 
 
 @dataclass

@@ -15,10 +15,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from xml.etree import ElementTree
 
-from chalicelib import config, metrics, notify, outbox, phones, store, tickets
+from chalicelib import config, metrics, notify, outbox, phones, store
 from chalicelib.channels import sms, twilio_hooks
 from chalicelib.effects import Effects
 from chalicelib.logs import logger, mask_phone
+from chalicelib.usecases import tickets
 
 OVERLAP = timedelta(minutes=10)  # Twilio's list can show a message a little after it arrived
 FIRST_LOOK = timedelta(hours=1)  # with no mark yet, look this far back

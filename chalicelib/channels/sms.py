@@ -13,13 +13,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import channels, expectations, intake, phones, settings, store, surveys, templates, tickets
+from chalicelib import channels, expectations, phones, settings, store
 from chalicelib.channels import twilio_hooks
 from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
-from chalicelib.escalation import handoff
 from chalicelib.logs import logger, mask_phone
-from chalicelib.tickets import Actor
+from chalicelib.usecases import handoff, intake, surveys, templates, tickets
+from chalicelib.usecases.tickets import Actor
 
 BURST = timedelta(minutes=10)  # one acknowledgement per burst of texts
 AUTO_REPLIES_PER_HOUR = 5  # automatic replies to one number (override: AUTO_REPLY_LIMIT)

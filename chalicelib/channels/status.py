@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import store, tickets
-from chalicelib.escalation import paging
+from chalicelib import store
+from chalicelib.usecases import paging, tickets
 
 FAILED = {"failed", "undelivered"}
 CALL_FAILED = {"failed", "busy", "no-answer", "canceled"}

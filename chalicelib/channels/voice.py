@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import config, phones, settings, store, tickets
+from chalicelib import config, phones, settings, store
 from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
-from chalicelib.tickets import Actor
+from chalicelib.usecases import tickets
+from chalicelib.usecases.tickets import Actor
 
 DIAL_TIMEOUT = 20  # seconds of ringing per person
 SCREEN_TIMEOUT = 8  # seconds the callee has to press 1

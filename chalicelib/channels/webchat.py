@@ -16,9 +16,10 @@ import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from chalicelib import channels, intake, store, surveys, tickets, validate
+from chalicelib import channels, store, validate
 from chalicelib.effects import Effects
 from chalicelib.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
+from chalicelib.usecases import intake, surveys, tickets
 
 SESSION_TTL = timedelta(days=7)
 SESSIONS_PER_ADDRESS_PER_HOUR = 20

@@ -133,6 +133,10 @@ def match(text: str) -> Template | None:
     return best
 
 
+def list_json() -> dict:
+    return {"items": [template_json(t) for t in sorted(store.all_templates(), key=lambda t: t.name)], "next": None}
+
+
 def template_json(t: Template) -> dict:
     return {"id": t.id, "name": t.name, "body": t.body, "category": t.category, "keywords": list(t.keywords or []),
             "auto": bool(t.auto), "sms": segments(_sample(t.body)), "created_at": t.created_at.isoformat(),

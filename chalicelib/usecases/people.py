@@ -4,10 +4,10 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from chalicelib import auth, store, tickets, validate
+from chalicelib import auth, store, validate
 from chalicelib.errors import BadRequest, Conflict, NotFound
-from chalicelib.escalation import tiers
 from chalicelib.store import ApiKey, Person
+from chalicelib.usecases import tickets, tiers
 
 FIELDS = {"name", "phone", "role", "tier", "timezone"}
 
@@ -93,6 +93,16 @@ def delete(person_id: str, actor, now: datetime) -> int:
         tickets.assign(ticket_id, owner, actor, now)  # never an owner who is gone
         moved += 1
     return moved
+
+
+def list_json(q: dict) -> dict:
+    """GET /people: a page of people and the cursor of the next."""
+    try:
+        cursor = store.decode_cursor(q.get("cursor"))
+    except ValueError as exc:
+        raise BadRequest("cursor", str(exc)) from None
+    items, last = store.list_people(limit=validate.query_int(q, "limit", maximum=100) or 100, cursor=cursor)
+    return {"items": [person_json(p) for p in items], "next": store.encode_cursor(last)}
 
 
 def person_json(p: Person, api_key: str | None = None) -> dict:

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from chalicelib import config, settings, store, validate
 from chalicelib.domain import rota as rules
 from chalicelib.errors import BadRequest, NotFound, Unauthorized
-from chalicelib.escalation import tiers
+from chalicelib.usecases import tiers
 
 MAX_SCHEDULE_DAYS = 366
 

@@ -13,15 +13,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from chalicelib import expectations, metrics, outbox, store
+from chalicelib import expectations, metrics, outbox, store, validate
 from chalicelib.domain import surveys as survey_rules
 from chalicelib.domain.actors import CUSTOMER, SYSTEM, Actor  # noqa: F401 - re-exported
 from chalicelib.effects import Effects
-from chalicelib.errors import Conflict, NotFound
-from chalicelib.escalation import paging, tiers
-from chalicelib.escalation.tiers import UP_FOR_GRABS
+from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.logs import logger
 from chalicelib.store import Ticket, TicketItem
+from chalicelib.usecases import paging, tiers
+from chalicelib.usecases.tiers import UP_FOR_GRABS
 
 STATUSES = ("open", "pending", "resolved", "closed")
 CHANNELS = ("sms", "voice", "webchat")
@@ -530,6 +530,24 @@ def _subject(text: str | None) -> str | None:
 
 
 # --- views --------------------------------------------------------------------
+
+
+def list_json(q: dict) -> dict:
+    """GET /tickets: newest first through the most selective index; a page and the next cursor."""
+    status = q.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise BadRequest("status", f"must be one of {', '.join(STATUSES)}")
+    channel = q.get("channel") or None
+    if channel is not None and channel not in CHANNELS:
+        raise BadRequest("channel", f"must be one of {', '.join(CHANNELS)}")
+    try:
+        cursor = store.decode_cursor(q.get("cursor"))
+    except ValueError as exc:
+        raise BadRequest("cursor", str(exc)) from None
+    items, last = store.query_tickets(
+        status=status, owner=q.get("owner") or None, tier=validate.query_int(q, "tier", maximum=10),
+        channel=channel, limit=validate.query_int(q, "limit", maximum=100) or 50, cursor=cursor)
+    return {"items": [summary_json(t) for t in items], "next": store.encode_cursor(last)}
 
 
 def summary_json(t: Ticket) -> dict:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import expectations, templates, tickets
+from chalicelib import expectations
 from chalicelib.store import Ticket
+from chalicelib.usecases import templates, tickets
 
 
 def expectation(ticket: Ticket, now: datetime, *, paged: bool = False) -> str:

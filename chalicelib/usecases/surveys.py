@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import expectations, tickets
+from chalicelib import expectations
 from chalicelib.domain.surveys import Q1, Q2, THANKS, THANKS_COMMENT, period, should_ask, window, yes_no  # noqa: F401 - the rules, re-exported for callers
 from chalicelib.store import Ticket
+from chalicelib.usecases import tickets
 
 
 def expects_answer(ticket: Ticket | None, text: str, now: datetime) -> bool:

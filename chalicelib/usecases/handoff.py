@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 
 from chalicelib import outbox, settings, store
 from chalicelib.domain import rota as rules
-from chalicelib.escalation import paging
 from chalicelib.logs import logger
+from chalicelib.usecases import paging
 
 
 def notice() -> timedelta:

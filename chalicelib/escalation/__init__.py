@@ -1,1 +1,0 @@
-"""Escalation: the rota (who holds the phone), paging, and the support tiers."""
