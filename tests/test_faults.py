@@ -324,3 +324,51 @@ def test_a_late_undelivered_for_an_earlier_step_leaves_the_current_step_its_time
     clock_at.advance(minutes=1, seconds=2)
     schedule("page_sweep")
     twilio.phone(BEN).expect_sms("URGENT #1")
+
+
+def test_tier_sweep_killed_at_every_call_moves_once_and_breaches_once(api, twilio, clock_at, schedule, faults):
+    """A ticket at the top tier whose deadline passed: the sweep that should breach it (and page the
+    leads) dies at each DynamoDB call in turn; the next sweeps finish the job exactly once."""
+    def story(k: int | None) -> None:
+        team = fresh_world(api, twilio, clock_at)
+        start = clock_at.now
+        created = api.ticket("invoice is wrong", contact=CUSTOMER)
+        clock_at.set(start + timedelta(hours=40, minutes=1))  # tiers 1 and 2 expired: tier 3 now
+        schedule("tier_sweep")
+        schedule("tier_sweep")
+        assert api.get(f"/tickets/{created['id']}").json_body["tier"] == 3
+        clock_at.set(start + timedelta(hours=60, minutes=2))  # the top tier's deadline: a breach
+        faults.reset(crash_at=k)
+        try:
+            schedule("tier_sweep")
+        except Crash:
+            pass
+        faults.reset()
+        for _ in range(3):
+            clock_at.advance(minutes=1)
+            schedule("tier_sweep")
+            schedule("page_sweep")
+        ticket = api.get(f"/tickets/{created['id']}").json_body
+        kinds = [e["type"] for e in ticket["events"]]
+        where = f"crash at call {k}"
+        assert kinds.count("escalated") == 2 and kinds.count("breach") == 1, where
+        assert kinds.count("page_opened") == 1 and ticket["owner"], where
+        breach_pages = [m for m in twilio.inbox[ANA] if m["body"].startswith("BREACH")]
+        assert 1 <= len(breach_pages) <= 2, where  # Ana is the lead
+        assert team["ana"]["id"]
+        twilio.inbox.clear()
+
+    story(None)
+    fresh_world(api, twilio, clock_at)
+    start = clock_at.now
+    api.ticket("invoice is wrong", contact=CUSTOMER)
+    clock_at.set(start + timedelta(hours=40, minutes=1))
+    schedule("tier_sweep")
+    schedule("tier_sweep")
+    clock_at.set(start + timedelta(hours=60, minutes=2))
+    faults.reset()
+    schedule("tier_sweep")
+    n = faults.count()
+    twilio.inbox.clear()
+    for k in range(1, n + 1):
+        story(k)

@@ -11,120 +11,45 @@ Every function takes `now`; none reads the clock.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from chalicelib import expectations, metrics, outbox, store, validate
+from chalicelib import expectations, metrics, outbox, store
 from chalicelib.domain import surveys as survey_rules
 from chalicelib.domain.actors import CUSTOMER, SYSTEM, Actor  # noqa: F401 - re-exported
 from chalicelib.effects import Effects
-from chalicelib.errors import BadRequest, Conflict, NotFound
+from chalicelib.errors import Conflict, NotFound
 from chalicelib.logs import logger
 from chalicelib.store import Ticket, TicketItem
 from chalicelib.usecases import paging, tiers
+from chalicelib.usecases.ticket_views import (  # noqa: F401 - re-exported: the views of tickets
+    CHANNELS,
+    STATUSES,
+    detail_json,
+    event_json,
+    get,
+    history,
+    list_json,
+    message_json,
+    summary_json,
+)
+from chalicelib.usecases.ticket_writes import (  # noqa: F401 - re-exported
+    OPEN,
+    REOPEN_WINDOW,
+    _counts,
+    _event,
+    _item,
+    _message,
+    _mutate,
+    _reopen,
+    _require,
+    _set_owner,
+    _subject,
+)
 from chalicelib.usecases.tiers import UP_FOR_GRABS
 
-STATUSES = ("open", "pending", "resolved", "closed")
-CHANNELS = ("sms", "voice", "webchat")
 PRIORITIES = ("normal", "urgent")
-REOPEN_WINDOW = timedelta(days=7)  # a customer back within this counts as a repeat contact
-_RETRIES = 5
 
 
-
-
-# --- reading ------------------------------------------------------------------
-
-
-def get(ticket_id: int) -> Ticket:
-    ticket = store.get_ticket(ticket_id)
-    if ticket is None:
-        raise NotFound(f"ticket {ticket_id} does not exist", code="ticket_not_found")
-    return ticket
-
-
-def history(ticket_id: int) -> tuple[list[TicketItem], list[TicketItem]]:
-    """(messages, events) of a ticket in order; one Query."""
-    items = store.ticket_items(ticket_id)
-    # Events written without the ticket (sweeps, sends) are keyed by time: order all events by time
-    # (a stable sort keeps the ticket's own sequence within one instant).
-    events = sorted((i for i in items if i.kind == "event"), key=lambda e: (e.at, e.sk))
-    return [i for i in items if i.kind == "message"], events
-
-
-# --- writing helpers ----------------------------------------------------------
-
-
-def _item(ticket: Ticket, kind: str, now: datetime, **attrs) -> TicketItem:
-    return store.new_item(ticket, kind, now, **attrs)
-
-
-def _event(ticket: Ticket, type_: str, actor: Actor, now: datetime, **data) -> TicketItem:
-    return store.new_event(ticket, type_, actor.id, now, **data)
-
-
-def _set_owner(ticket: Ticket, owner: str, actor: Actor, now: datetime, reason: str) -> list[TicketItem]:
-    if ticket.owner == owner:
-        return []
-    previous = ticket.owner
-    ticket.owner = owner
-    return [_event(ticket, "assigned", actor, now, owner=owner, previous=previous, reason=reason)]
-
-
-def _mutate(ticket_id: int, now: datetime, change: Callable[[Ticket], list[TicketItem]],
-            claim: str | None = None, fx: Effects | None = None, first: Ticket | None = None,
-            extra: Callable[[Ticket], list] | None = None, answer: Callable[[Ticket], str] | None = None) -> Ticket:
-    """Load, apply `change`, write conditionally; on a lost race, redo on fresh data.
-
-    `change` re-validates against the fresh ticket, so two compatible changes
-    both land and an incompatible second one fails with a clear 409. With a
-    `claim` (provider id) the change happens once: a repeat raises AlreadyDone.
-    The effects `change` puts into `fx` (outbox items, the page, the contact)
-    commit in the same transaction; the caller dispatches them after.
-    """
-    fx = fx if fx is not None else Effects()
-    for _ in range(_RETRIES):
-        fx.reset()
-        ticket, first = (first, None) if first is not None else (get(ticket_id), None)
-        before = (ticket.owner, ticket.status in OPEN)
-        items = change(ticket)
-        if not items:
-            return ticket
-        ticket.updated_at = now
-        if extra is not None:
-            fx.writes.extend(extra(ticket))
-        try:
-            store.save_ticket(ticket, items, claim=claim, now=now, extra=fx.writes + _counts(before, ticket),
-                              claim_result=answer(ticket) if answer else None)
-            return ticket
-        except store.ConditionFailed as exc:
-            if "outbox" in exc.tags:
-                raise store.AlreadyDone(claim or "outbox") from exc
-            if "budget" in exc.tags and fx.budget_person:
-                fx.suppress.add(fx.budget_person)  # a page storm: decide again, bundling this page
-            continue
-    raise Conflict(f"ticket {ticket_id} is being changed by someone else; try again", code="ticket_busy")
-
-
-OPEN = ("open", "pending")
-
-
-def _counts(before: tuple[str | None, bool], t: Ticket) -> list[store.Write]:
-    """Keeps each person's open-ticket counter in step, in the ticket's own transaction."""
-    deltas: dict[str, int] = {}
-    owner, was_open = before
-    if was_open and owner and owner != UP_FOR_GRABS:
-        deltas[owner] = deltas.get(owner, 0) - 1
-    if t.status in OPEN and t.owner and t.owner != UP_FOR_GRABS:
-        deltas[t.owner] = deltas.get(t.owner, 0) + 1
-    return [store.open_count_write(pid, d) for pid, d in sorted(deltas.items()) if d]
-
-
-def _require(ticket: Ticket, allowed: tuple[str, ...], action: str) -> None:
-    if ticket.status not in allowed:
-        raise Conflict(
-            f"ticket {ticket.id} is {ticket.status}; it can be {action} only when {' or '.join(allowed)}",
-            code="invalid_transition",
-        )
 
 
 # --- use cases ----------------------------------------------------------------
@@ -194,14 +119,6 @@ def _open_page(ticket: Ticket, now: datetime, reason: str, fx: Effects, *,
     fx.after_commit.append(lambda when: paging.after_commit(step, when))
     fx.paged = True
     return [_event(ticket, type_, SYSTEM, now, **data) for type_, data in step.events]
-
-
-def _message(ticket: Ticket, author: str, text: str, now: datetime, *, author_name: str | None = None,
-             media: list[str] | None = None, provider_id: str | None = None,
-             channel: str | None = None) -> TicketItem:
-    data = {"provider_id": provider_id} if provider_id else None
-    return _item(ticket, "message", now, author=author, author_name=author_name, text=text,
-                 channel=channel or ticket.channel, media=media or None, data=data)
 
 
 def add_customer_message(ticket_id: int, text: str, now: datetime, *, media: list[str] | None = None,
@@ -411,15 +328,6 @@ def reopen(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
     return _mutate(ticket_id, now, change)
 
 
-def _reopen(t: Ticket, actor: Actor, now: datetime, repeat: bool) -> list[TicketItem]:
-    repeat_contact = repeat and t.resolved_at is not None and now - t.resolved_at <= REOPEN_WINDOW
-    t.status = "open"
-    t.reopen_count = (t.reopen_count or 0) + 1
-    t.resolved_at = None
-    tiers.enter_tier(t, t.tier, now)
-    return [_event(t, "reopened", actor, now, repeat_contact=repeat_contact or None)]
-
-
 def assign(ticket_id: int, person_id: str, actor: Actor, now: datetime) -> Ticket:
     def change(t: Ticket) -> list[TicketItem]:
         _require(t, ("open", "pending"), "assigned")
@@ -520,75 +428,3 @@ def tier_sweep(now: datetime) -> int:
 def record_event(ticket_id: int, type_: str, actor: Actor, now: datetime, **data) -> Ticket:
     """An event that changes nothing else on the ticket (e.g. paged, survey_sent)."""
     return _mutate(ticket_id, now, lambda t: [_event(t, type_, actor, now, **data)])
-
-
-def _subject(text: str | None) -> str | None:
-    if not text:
-        return None
-    words = text.split()
-    return " ".join(words[:12])[:120]
-
-
-# --- views --------------------------------------------------------------------
-
-
-def list_json(q: dict) -> dict:
-    """GET /tickets: newest first through the most selective index; a page and the next cursor."""
-    status = q.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise BadRequest("status", f"must be one of {', '.join(STATUSES)}")
-    channel = q.get("channel") or None
-    if channel is not None and channel not in CHANNELS:
-        raise BadRequest("channel", f"must be one of {', '.join(CHANNELS)}")
-    try:
-        cursor = store.decode_cursor(q.get("cursor"))
-    except ValueError as exc:
-        raise BadRequest("cursor", str(exc)) from None
-    items, last = store.query_tickets(
-        status=status, owner=q.get("owner") or None, tier=validate.query_int(q, "tier", maximum=10),
-        channel=channel, limit=validate.query_int(q, "limit", maximum=100) or 50, cursor=cursor)
-    return {"items": [summary_json(t) for t in items], "next": store.encode_cursor(last)}
-
-
-def summary_json(t: Ticket) -> dict:
-    return {
-        "id": t.id,
-        "status": t.status,
-        "channel": t.channel,
-        "priority": t.priority,
-        "tier": t.tier,
-        "owner": t.owner,
-        "customer": {"name": t.customer_name, "contact": t.customer_contact},
-        "subject": t.subject,
-        "created_at": t.created_at.isoformat(),
-        "updated_at": t.updated_at.isoformat(),
-        "tier_due_at": t.tier_due_at.isoformat() if t.tier_due_at else None,
-        "acked_at": t.acked_at.isoformat() if t.acked_at else None,
-        "resolved_at": t.resolved_at.isoformat() if t.resolved_at else None,
-        "reopen_count": t.reopen_count or 0,
-        "version": t.version,
-    }
-
-
-def message_json(m: TicketItem) -> dict:
-    out = {"id": m.sk, "author": m.author, "text": m.text, "at": m.at.isoformat(), "channel": m.channel}
-    if m.author_name:
-        out["author_name"] = m.author_name
-    if m.media:
-        out["media"] = list(m.media)
-    return out
-
-
-def event_json(e: TicketItem) -> dict:
-    out = {"type": e.type, "at": e.at.isoformat(), "actor": e.actor}
-    if e.data:
-        out.update({k: v for k, v in e.data.items() if k not in out})
-    return out
-
-
-def detail_json(t: Ticket) -> dict:
-    messages, events = history(t.id)
-    out = summary_json(t)
-    out["messages"] = [message_json(m) for m in messages]
-    out["events"] = [event_json(e) for e in events]
-    return out

@@ -1,0 +1,93 @@
+"""Tickets as the API shows them: reading, lists with cursors, JSON shapes."""
+from __future__ import annotations
+
+from chalicelib import store, validate
+from chalicelib.errors import BadRequest, NotFound
+from chalicelib.store import Ticket, TicketItem
+
+STATUSES = ("open", "pending", "resolved", "closed")
+CHANNELS = ("sms", "voice", "webchat")
+
+
+# --- reading ------------------------------------------------------------------
+
+
+def get(ticket_id: int) -> Ticket:
+    ticket = store.get_ticket(ticket_id)
+    if ticket is None:
+        raise NotFound(f"ticket {ticket_id} does not exist", code="ticket_not_found")
+    return ticket
+
+
+def history(ticket_id: int) -> tuple[list[TicketItem], list[TicketItem]]:
+    """(messages, events) of a ticket in order; one Query."""
+    items = store.ticket_items(ticket_id)
+    # Events written without the ticket (sweeps, sends) are keyed by time: order all events by time
+    # (a stable sort keeps the ticket's own sequence within one instant).
+    events = sorted((i for i in items if i.kind == "event"), key=lambda e: (e.at, e.sk))
+    return [i for i in items if i.kind == "message"], events
+
+
+# --- views --------------------------------------------------------------------
+
+
+def list_json(q: dict) -> dict:
+    """GET /tickets: newest first through the most selective index; a page and the next cursor."""
+    status = q.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise BadRequest("status", f"must be one of {', '.join(STATUSES)}")
+    channel = q.get("channel") or None
+    if channel is not None and channel not in CHANNELS:
+        raise BadRequest("channel", f"must be one of {', '.join(CHANNELS)}")
+    try:
+        cursor = store.decode_cursor(q.get("cursor"))
+    except ValueError as exc:
+        raise BadRequest("cursor", str(exc)) from None
+    items, last = store.query_tickets(
+        status=status, owner=q.get("owner") or None, tier=validate.query_int(q, "tier", maximum=10),
+        channel=channel, limit=validate.query_int(q, "limit", maximum=100) or 50, cursor=cursor)
+    return {"items": [summary_json(t) for t in items], "next": store.encode_cursor(last)}
+
+
+def summary_json(t: Ticket) -> dict:
+    return {
+        "id": t.id,
+        "status": t.status,
+        "channel": t.channel,
+        "priority": t.priority,
+        "tier": t.tier,
+        "owner": t.owner,
+        "customer": {"name": t.customer_name, "contact": t.customer_contact},
+        "subject": t.subject,
+        "created_at": t.created_at.isoformat(),
+        "updated_at": t.updated_at.isoformat(),
+        "tier_due_at": t.tier_due_at.isoformat() if t.tier_due_at else None,
+        "acked_at": t.acked_at.isoformat() if t.acked_at else None,
+        "resolved_at": t.resolved_at.isoformat() if t.resolved_at else None,
+        "reopen_count": t.reopen_count or 0,
+        "version": t.version,
+    }
+
+
+def message_json(m: TicketItem) -> dict:
+    out = {"id": m.sk, "author": m.author, "text": m.text, "at": m.at.isoformat(), "channel": m.channel}
+    if m.author_name:
+        out["author_name"] = m.author_name
+    if m.media:
+        out["media"] = list(m.media)
+    return out
+
+
+def event_json(e: TicketItem) -> dict:
+    out = {"type": e.type, "at": e.at.isoformat(), "actor": e.actor}
+    if e.data:
+        out.update({k: v for k, v in e.data.items() if k not in out})
+    return out
+
+
+def detail_json(t: Ticket) -> dict:
+    messages, events = history(t.id)
+    out = summary_json(t)
+    out["messages"] = [message_json(m) for m in messages]
+    out["events"] = [event_json(e) for e in events]
+    return out
