@@ -326,6 +326,12 @@ def test_a_late_undelivered_for_an_earlier_step_leaves_the_current_step_its_time
     twilio.phone(BEN).expect_sms("URGENT #1")
 
 
+def _to_top_tier(clock_at, schedule, start) -> None:
+    for hours, minutes in ((20, 1), (40, 2)):  # tier 1 → 2 → 3, each after its 20 hours
+        clock_at.set(start + timedelta(hours=hours, minutes=minutes))
+        schedule("tier_sweep")
+
+
 def test_tier_sweep_killed_at_every_call_moves_once_and_breaches_once(api, twilio, clock_at, schedule, faults):
     """A ticket at the top tier whose deadline passed: the sweep that should breach it (and page the
     leads) dies at each DynamoDB call in turn; the next sweeps finish the job exactly once."""
@@ -333,11 +339,9 @@ def test_tier_sweep_killed_at_every_call_moves_once_and_breaches_once(api, twili
         team = fresh_world(api, twilio, clock_at)
         start = clock_at.now
         created = api.ticket("invoice is wrong", contact=CUSTOMER)
-        clock_at.set(start + timedelta(hours=40, minutes=1))  # tiers 1 and 2 expired: tier 3 now
-        schedule("tier_sweep")
-        schedule("tier_sweep")
+        _to_top_tier(clock_at, schedule, start)
         assert api.get(f"/tickets/{created['id']}").json_body["tier"] == 3
-        clock_at.set(start + timedelta(hours=60, minutes=2))  # the top tier's deadline: a breach
+        clock_at.set(start + timedelta(hours=60, minutes=3))  # the top tier's deadline: a breach
         faults.reset(crash_at=k)
         try:
             schedule("tier_sweep")
@@ -362,10 +366,8 @@ def test_tier_sweep_killed_at_every_call_moves_once_and_breaches_once(api, twili
     fresh_world(api, twilio, clock_at)
     start = clock_at.now
     api.ticket("invoice is wrong", contact=CUSTOMER)
-    clock_at.set(start + timedelta(hours=40, minutes=1))
-    schedule("tier_sweep")
-    schedule("tier_sweep")
-    clock_at.set(start + timedelta(hours=60, minutes=2))
+    _to_top_tier(clock_at, schedule, start)
+    clock_at.set(start + timedelta(hours=60, minutes=3))
     faults.reset()
     schedule("tier_sweep")
     n = faults.count()
