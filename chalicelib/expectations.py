@@ -55,9 +55,9 @@ def next_opening(now: datetime) -> datetime:
 
 
 def when(now: datetime) -> str:
-    """'Mon 09:00' in the business time zone."""
+    """'Mon 09:00 CET': the business time zone says itself (a customer may be elsewhere)."""
     opening = next_opening(now)
-    return opening.strftime("%a %H:%M")
+    return opening.strftime("%a %H:%M %Z")
 
 
 def acknowledgement(ticket_id: int, *, now: datetime, urgent: bool, paged: bool, name: str | None = None,

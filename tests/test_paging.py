@@ -118,7 +118,8 @@ def test_one_page_per_ticket_not_per_message(api, twilio, team, clock_at):
     twilio.phone(ANA).expect_sms("URGENT #1")
     clock_at.advance(minutes=1)
     twilio.sms(CUSTOMER, "URGENT still down!!")
-    twilio.phone(ANA).expect_nothing()
+    # Not a second page: the holder, who owns it out of hours, hears the customer's words.
+    twilio.phone(ANA).expect_sms("#1 +4917712345678: URGENT still down!!").expect_nothing()
     assert page_types(api).count("page_opened") == 1
 
 

@@ -96,7 +96,7 @@ def _call(c: dict, now: datetime) -> int:
         return 0
     caller = phones.normalize(c.get("from") or "")
     at = c["at"].astimezone(now.tzinfo) if c.get("at") else now
-    text = f"(missed call from {caller or 'a withheld number'} at {at.strftime('%H:%M')} UTC; nobody was reached)"
+    text = f"(missed call at {at.strftime('%H:%M')} UTC: it never reached us, nobody spoke to the caller)"
     fx = Effects()
     try:
         tickets.open_ticket(channel="voice", now=now, contact=caller, contact_key=f"phone#{caller}" if caller else None,

@@ -4,7 +4,7 @@ Inbound webhooks arrive signed and form-encoded (see twilio_hooks); this
 module turns one inbound message into domain calls and a TwiML reply.
 
 Staff commands (forgiving of case, '#', extra spaces and quotes):
-  ACK 42 · RES 42 · ESC 42 · 42 <text> · WHO · HELP
+  ACK 42, RES 42, ESC 42, 42 <text>, WHO, HELP
 """
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 START_WORDS = {"START", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO"}
 
-HELP_TEXT = ("Friday Night commands: ACK 42 takes ticket 42 · RES 42 resolves · ESC 42 passes it up a tier · "
-             "42 <text> answers the customer · WHO tells who holds the phone · TAKE confirms your shift")
+# GSM-7 only (no "·"): one character outside it makes the whole SMS UCS-2 and costs 2-3 segments.
+HELP_TEXT = ("Friday Night commands: ACK 42 takes ticket 42; RES 42 resolves; ESC 42 passes it up a tier; "
+             "42 <text> answers the customer; WHO tells who holds the phone; TAKE confirms your shift")
 CUSTOMER_HELP = "Friday Night support: text us your question and a person will answer. Reply STOP to opt out."
 
 

@@ -81,10 +81,19 @@ def _settle(pos: Position, links: Sequence[Link], has_phone: Callable[[str], boo
         pos = Position(pos.round, pos.step + 1, "sms")
 
 
-def page_text(ticket_id: int, channel: str, subject: str | None, tier: int, reason: str | None) -> str:
-    """The page SMS: what happened, the gist, and the commands (GSM-7 only: one segment when short)."""
+_VOICE_GIST = {"voicemail": "left a voicemail", "call unanswered": "nobody answered the emergency line",
+               "missed call": "missed call, never reached us"}
+
+
+def page_text(ticket_id: int, channel: str, subject: str | None, tier: int, reason: str | None,
+              caller: str | None = None) -> str:
+    """The page SMS: what happened, who, the gist, and the commands (GSM-7 only: one segment when short)."""
     words = (subject or "").split()
     gist = " ".join(words[:10]) + ("..." if len(words) > 10 else "")
     n = ticket_id
     head = f"BREACH #{n}: tier {tier} deadline passed" if reason == "tier breach" else f"URGENT #{n}"
+    if channel == "voice":
+        who = f"call from {caller or 'a withheld number'}"
+        return (f"{head} ({who}): {gist or _VOICE_GIST.get(reason or '', 'emergency line')}\n"
+                f"ACK {n} - RES {n} - {n} <text> texts the caller")
     return f"{head} ({channel}): {gist}\nACK {n} - RES {n} - {n} <text> answers the customer"

@@ -38,7 +38,8 @@ def chain_at(now: datetime, leads_only: bool = False) -> list[dict]:
 
 
 def page_text(ticket: store.Ticket, reason: str | None = None) -> str:
-    return rules.page_text(ticket.id, ticket.channel, ticket.subject, ticket.tier, reason)
+    return rules.page_text(ticket.id, ticket.channel, ticket.subject, ticket.tier, reason,
+                           caller=ticket.customer_contact)
 
 
 def ack_timeout() -> timedelta:

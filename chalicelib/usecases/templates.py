@@ -25,7 +25,8 @@ CONFIRM = "Reply YES if this solved it, or tell us more and a person will take o
 def segments(text: str) -> dict:
     """SMS segments a text needs: GSM-7 160/153 chars, else UCS-2 70/67."""
     gsm = all(c in _GSM7 for c in text)
-    length = sum(2 if c in "^{}\\[~]|€" else 1 for c in text) if gsm else len(text)
+    # UCS-2 counts UTF-16 code units: an emoji outside the BMP takes two.
+    length = sum(2 if c in "^{}\\[~]|€" else 1 for c in text) if gsm else len(text.encode("utf-16-le")) // 2
     single, multi = (160, 153) if gsm else (70, 67)
     count = 1 if length <= single else -(-length // multi)
     return {"encoding": "GSM-7" if gsm else "UCS-2", "characters": length, "segments": count}
@@ -105,7 +106,7 @@ def by_name(name: str) -> Template | None:
     return next((t for t in store.all_templates() if t.name == name), None)
 
 
-SAMPLE = {"first_name": "Alexandra", "ticket": "#1234", "agent": "Ana", "eta": "by Mon 09:00"}
+SAMPLE = {"first_name": "Alexandra", "ticket": "1234", "agent": "Ana", "eta": "by Mon 09:00 CET"}
 
 
 def _sample(body: str) -> str:
@@ -116,8 +117,9 @@ def _sample(body: str) -> str:
 def render(template: Template, ticket: Ticket, agent_name: str, now: datetime) -> str:
     first = (ticket.customer_name or "").split()[0] if ticket.customer_name else "there"
     eta = "shortly" if expectations.is_business_hours(now) else f"by {expectations.when(now)}"
-    return template.body.format(first_name=first, ticket=f"#{ticket.id}", agent=agent_name.split()[0] if agent_name
-                                else "the team", eta=eta)
+    # {ticket} is the bare number (contract v1.1): "ticket #{ticket}" must not read "##5".
+    return template.body.format(first_name=first, ticket=str(ticket.id),
+                                agent=agent_name.split()[0] if agent_name else "the team", eta=eta)
 
 
 def match(text: str) -> Template | None:

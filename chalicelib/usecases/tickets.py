@@ -13,7 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from chalicelib import expectations, metrics, outbox, store
+from chalicelib import expectations, metrics, outbox, settings, store
+from chalicelib.domain import conversation
 from chalicelib.domain import surveys as survey_rules
 from chalicelib.domain.actors import CUSTOMER, SYSTEM, Actor  # noqa: F401 - re-exported
 from chalicelib.effects import Effects
@@ -156,6 +157,10 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
             tiers.resume_clock(t, now)
             items.append(_event(t, "customer_replied", CUSTOMER, now))
         elif t.status in ("resolved", "closed"):
+            if conversation.is_thanks(text) and not expectations.is_urgent(text):
+                # A thank-you is not a customer who had to come back: stored, nothing reopened.
+                items.append(_event(t, "thanked", CUSTOMER, now))
+                return items
             items += _reopen(t, CUSTOMER, now, repeat=True)
         if expectations.is_urgent(text) and not was_urgent:
             t.priority = "urgent"
@@ -164,6 +169,8 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
             items += _open_page(t, now, f"urgent {channel or t.channel}", fx)
         elif page_reason and t.priority == "urgent":
             items += _open_page(t, now, page_reason, fx)  # e.g. a voicemail: paged with it
+        else:
+            items += _forward(t, msg, text, now, fx)
         return items
 
     try:
@@ -173,6 +180,24 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
         fx.reset()
         return get(ticket_id), None
     return ticket, box["message"]
+
+
+def _forward(t: Ticket, msg: TicketItem, text: str, now: datetime, fx: Effects) -> list[TicketItem]:
+    """The person working the ticket hears the customer (API v1.1): when its page was acknowledged,
+    or when the phone's holder owns it out of hours, the message goes to their phone too."""
+    working = t.owner if (t.acked_by and t.owner == t.acked_by) else None
+    # The holder's out-of-hours tickets are the urgent ones (a normal one waits for the morning:
+    # its customer was told when to expect an answer, and the holder's phone stays quiet).
+    if working is None and t.priority == "urgent" and not expectations.is_business_hours(now):
+        rot = settings.current_rota()
+        if rot is not None and rot.holder_at(now) == t.owner:
+            working = t.owner
+    phone = next((p.phone for p in store.all_people() if p.id == working), None) if working else None
+    if not phone:
+        return []
+    fx.send(outbox.sms(phone, conversation.forward_line(t.id, t.customer_name or t.customer_contact, text),
+                       purpose="notice", now=now, key=f"fwd#{t.id}#{msg.sk}", ticket_id=t.id, person_id=working))
+    return [_event(t, "forwarded", SYSTEM, now, to=working)]
 
 
 def reply(ticket_id: int, text: str, actor: Actor, now: datetime, *, template_id: str | None = None,

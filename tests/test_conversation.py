@@ -1,0 +1,79 @@
+"""One conversation per customer: the working person hears the customer, a thank-you is not a
+repeat contact, urgency wins, pages say who called, texts stay GSM-7."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from chalicelib.channels.sms import HELP_TEXT
+from chalicelib.usecases import templates
+from tests.data import ANA, BEN, CUSTOMER, FRIDAY_NIGHT
+
+SATURDAY_NIGHT = FRIDAY_NIGHT + timedelta(days=1)
+
+
+def test_after_ack_the_customers_answer_reaches_the_holders_phone(api, twilio, team, clock_at):
+    clock_at.set(SATURDAY_NIGHT)
+    twilio.sms(CUSTOMER, "URGENT the shop is down")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    twilio.phone(ANA).expect_sms("URGENT #1").reply("ACK 1").expect("Acknowledged")
+    twilio.phone(ANA).reply("1 which shop URL?").expect("Sent to the customer of #1")
+    twilio.phone(CUSTOMER).expect_sms("which shop URL?")
+    clock_at.advance(minutes=2)
+    twilio.sms(CUSTOMER, "shop.example.com")
+    twilio.phone(ANA).expect_sms("#1 +4917712345678: shop.example.com")  # and Ana answers with "1 text"
+    twilio.phone(BEN).expect_nothing()
+
+
+def test_a_thank_you_after_a_resolve_is_stored_but_reopens_nothing(api, twilio, team, clock_at):
+    twilio.sms(CUSTOMER, "where is my order?")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    assert api.post("/tickets/1/resolve").status_code == 200
+    twilio.phone(CUSTOMER).expect_sms("Did this answer your question?")
+    clock_at.advance(hours=1)
+    twilio.sms(CUSTOMER, "YES")
+    twilio.phone(CUSTOMER).expect_sms("Thank you")
+    clock_at.advance(hours=1)
+    twilio.sms(CUSTOMER, "thanks a lot!")
+    ticket = api.get("/tickets/1").json_body
+    assert ticket["status"] == "resolved" and ticket["reopen_count"] == 0
+    assert ticket["messages"][-1]["text"] == "thanks a lot!"
+    assert "thanked" in [e["type"] for e in ticket["events"]]
+    twilio.sms(CUSTOMER, "thanks, but it broke again")  # not a thank-you: a customer who came back
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    assert api.get("/tickets/1").json_body["reopen_count"] == 1
+
+
+def test_urgent_after_a_survey_no_is_a_page_not_a_comment(api, twilio, team, clock_at):
+    clock_at.set(SATURDAY_NIGHT)
+    twilio.sms(CUSTOMER, "my invoice is wrong")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    api.post("/tickets/1/resolve")
+    twilio.phone(CUSTOMER).expect_sms("Did this answer")
+    twilio.sms(CUSTOMER, "NO")
+    twilio.phone(CUSTOMER).expect_sms("How could we do better?")
+    twilio.sms(CUSTOMER, "URGENT the shop is down again")
+    twilio.phone(ANA).expect_sms("URGENT #1")
+    ticket = api.get("/tickets/1").json_body
+    assert ticket["priority"] == "urgent" and ticket["messages"][-1]["text"] == "URGENT the shop is down again"
+    twilio.inbox.clear()
+
+
+def test_a_voice_page_says_who_called(api, twilio, team, clock_at, schedule):
+    clock_at.set(SATURDAY_NIGHT)
+    twilio.missed_call(CUSTOMER)
+    for _ in range(2):
+        clock_at.advance(minutes=1)
+        schedule("reconcile_sweep")
+    page = twilio.phone(ANA).expect_sms("URGENT #1 (call from +4917712345678): (missed call at").last["body"]
+    assert page.isascii() and len(page) <= 160
+
+
+def test_staff_texts_and_templates_stay_gsm7_and_count_emoji_right(api, team):
+    assert templates.segments(HELP_TEXT) == {"encoding": "GSM-7", "characters": len(HELP_TEXT), "segments": 2}
+    assert templates.segments("Danke 🙏")["characters"] == 8  # the emoji is two UTF-16 units
+    assert templates.segments("🙏" * 35)["segments"] == 1 and templates.segments("🙏" * 36)["segments"] == 2
+
+
+def test_the_answer_time_names_its_zone(api, twilio, team):
+    twilio.sms(CUSTOMER, "hello")
+    assert "We'll answer by Mon 09:00 CET" in twilio.phone(CUSTOMER).expect_sms("ticket #1").last["body"]
