@@ -77,3 +77,50 @@ def test_staff_texts_and_templates_stay_gsm7_and_count_emoji_right(api, team):
 def test_the_answer_time_names_its_zone(api, twilio, team):
     twilio.sms(CUSTOMER, "hello")
     assert "We'll answer by Mon 09:00 CET" in twilio.phone(CUSTOMER).expect_sms("ticket #1").last["body"]
+
+
+def test_two_first_texts_sent_at_once_make_one_ticket(api, twilio, team, clock_at, monkeypatch):
+    """Two threads, both past reading the (empty) contact before either writes: one opens the
+    ticket, the other loses the contact's condition, reads again and joins it."""
+    import threading
+
+    from chalicelib import clock, store
+    from chalicelib.channels import sms
+    from tests.fake_twilio import ACCOUNT_SID, new_sid
+
+    real_get_contact = store.get_contact
+    barrier = threading.Barrier(2, timeout=10)
+    first_reads = {"n": 0}
+
+    def get_contact_together(phone):
+        contact = real_get_contact(phone)
+        if phone == CUSTOMER and first_reads["n"] < 2:
+            first_reads["n"] += 1
+            barrier.wait()  # both have read the empty contact: now race
+        return contact
+
+    monkeypatch.setattr(store, "get_contact", get_contact_together)
+    answers, errors = [], []
+
+    def text(body: str) -> None:
+        try:
+            store.begin_unit()
+            clock.set_now(clock_at.now)
+            params = {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT_SID, "From": CUSTOMER,
+                      "To": twilio.support, "Body": body, "NumMedia": "0"}
+            answers.append(sms.webhook(params, params["MessageSid"], clock_at.now))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=text, args=(body,)) for body in ("hi, my order", "it never came")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    items = api.get("/tickets").json_body["items"]
+    assert [t["id"] for t in items] == [items[0]["id"]]  # one ticket
+    ticket = api.get(f"/tickets/{items[0]['id']}").json_body
+    assert sorted(m["text"] for m in ticket["messages"]) == ["hi, my order", "it never came"]
+    assert ticket["status"] == "open" and "resolved" not in [e["type"] for e in ticket["events"]]
+    assert sum("ticket #" in a for a in answers) == 1  # one acknowledgement for the burst, no survey
