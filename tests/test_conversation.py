@@ -124,3 +124,19 @@ def test_two_first_texts_sent_at_once_make_one_ticket(api, twilio, team, clock_a
     assert sorted(m["text"] for m in ticket["messages"]) == ["hi, my order", "it never came"]
     assert ticket["status"] == "open" and "resolved" not in [e["type"] for e in ticket["events"]]
     assert sum("ticket #" in a for a in answers) == 1  # one acknowledgement for the burst, no survey
+
+
+def test_a_chat_nobody_wrote_in_pages_nobody(api, twilio, team, clock_at, schedule):
+    session = api.post("/chat/sessions", {"name": "Mike"}, key=None).json_body
+    for _ in range(3):  # past tier 1, 2 and 3 deadlines had the clock run
+        clock_at.advance(hours=20)
+        schedule("tier_sweep")
+        schedule("page_sweep")
+    ticket = api.get(f"/tickets/{session['ticket_id']}").json_body
+    assert ticket["tier"] == 1 and ticket["tier_due_at"] is None
+    assert not {"escalated", "breach", "page_opened"} & {e["type"] for e in ticket["events"]}
+    r = api.post(f"/chat/sessions/{session['session_id']}/messages", {"text": "hello?"}, key=None,
+                 headers={"Authorization": f"Bearer {session['token']}"})
+    assert r.status_code == 201
+    assert api.get(f"/tickets/{session['ticket_id']}").json_body["tier_due_at"] is not None  # now it counts
+    twilio.inbox.clear()  # (the handoff notices of those 60 hours: tests/test_rota.py)

@@ -83,6 +83,8 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
         items = [_event(ticket, "created", actor, now, channel=channel, priority=priority)]
         items += _set_owner(ticket, owner, SYSTEM, now, reason="new ticket")
         tiers.enter_tier(ticket, 1, now)
+        if channel == "webchat" and text is None and not media:
+            tiers.stop_clock(ticket, now)  # a chat nobody wrote in pages nobody: the clock starts with a message
         if text is not None or media:
             items.append(_message(ticket, "customer", text or "", now, author_name=customer_name,
                                   media=media, provider_id=provider_id))
@@ -149,6 +151,8 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
                        provider_id=provider_id, channel=channel)
         box["message"] = msg
         items = [msg, _event(t, "message_in", CUSTOMER, now, channel=channel or t.channel)]
+        if t.channel == "webchat" and t.subject is None and t.status == "open" and t.tier_due_at is None:
+            tiers.enter_tier(t, t.tier, now)  # the chat's first customer message: now the tiers apply
         if t.subject is None:
             t.subject = _subject(text)
         was_urgent = t.priority == "urgent" and t.status in ("open", "pending")
