@@ -140,3 +140,27 @@ def test_a_chat_nobody_wrote_in_pages_nobody(api, twilio, team, clock_at, schedu
     assert r.status_code == 201
     assert api.get(f"/tickets/{session['ticket_id']}").json_body["tier_due_at"] is not None  # now it counts
     twilio.inbox.clear()  # (the handoff notices of those 60 hours: tests/test_rota.py)
+
+
+def test_a_voice_tickets_survey_answer_lands_on_the_voice_ticket_and_the_comment_is_shown(
+        api, twilio, team, clock_at):
+    clock_at.set(SATURDAY_NIGHT)
+    twilio.sms(CUSTOMER, "my invoice is wrong")  # an open SMS ticket (#1) first
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    call = twilio.call(CUSTOMER)  # then a call: the voice ticket (#2) becomes the caller's conversation
+    call.answer(press="1")
+    assert api.post("/tickets/2/resolve", key=team["ana"]["api_key"]).status_code == 200
+    twilio.phone(CUSTOMER).expect_sms("Did this answer your question?")
+    twilio.sms(CUSTOMER, "NO")
+    twilio.phone(CUSTOMER).expect_sms("How could we do better?")
+    twilio.sms(CUSTOMER, "nobody called me back")
+    twilio.phone(CUSTOMER).expect_sms("Thank you")
+    voice = api.get("/tickets/2").json_body
+    assert voice["survey"] == {"state": "done", "answer": "no", "comment": "nobody called me back",
+                               "expires_at": voice["survey"]["expires_at"]}
+    sms_ticket = api.get("/tickets/1").json_body
+    assert [m["text"] for m in sms_ticket["messages"]] == ["my invoice is wrong"]  # nothing landed here
+    report = api.get("/reports/monthly?month=2026-11").json_body
+    assert report["survey_comments"] == [{"ticket_id": 2, "at": report["survey_comments"][0]["at"],
+                                          "channel": "voice", "comment": "nobody called me back"}]
+    twilio.inbox.clear()

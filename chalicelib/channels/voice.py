@@ -48,9 +48,20 @@ def dial_chain(now: datetime) -> list[str]:
 def incoming(params: dict, now: datetime) -> str:
     """A call to EMERGENCY_NUMBER: open the urgent voice ticket, start ringing."""
     caller = phones.normalize(params.get("From", ""))
+
+    def point_contact(ticket: store.Ticket) -> list[store.Write]:
+        # The caller's current ticket is this one: a later text (or a survey answer) lands here.
+        if not caller:
+            return []
+        contact = store.get_contact(caller)
+        if contact.person_id:
+            return []  # a staff phone calling the line is not a customer conversation
+        contact.current_ticket = ticket.id
+        return [store.Write("put", contact, tag="contact")]
+
     ticket = tickets.open_ticket(channel="voice", now=now, contact=caller,
                                  contact_key=f"phone#{caller}" if caller else None, priority="urgent",
-                                 text=None, provider_id=params.get("CallSid"))
+                                 text=None, provider_id=params.get("CallSid"), extra=point_contact)
     tickets.record_event(ticket.id, "call_in", tickets.CUSTOMER, now, call_sid=params.get("CallSid"))
     response = _vr()
     response.say("You have reached the emergency line. We are connecting you to the person on call.")

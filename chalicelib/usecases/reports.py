@@ -69,6 +69,7 @@ def monthly(raw_month: str | None) -> dict:
     sat_template: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     template_stats: dict[str, dict] = defaultdict(lambda: {"uses": 0, "tickets": set(), "solved": 0})
     breaches = resolves = repeats = fcr = fcr_base = 0
+    comments: list[dict] = []  # what customers wrote after a survey NO, with their tickets
 
     for ticket_id, evs in by_ticket.items():
         ticket = ticket_map.get(ticket_id)
@@ -114,6 +115,9 @@ def monthly(raw_month: str | None) -> dict:
             elif e.type == "acked" and e.actor in paged_at:
                 person[e.actor]["pages_acknowledged"] += 1
                 person[e.actor]["minutes_to_ack"].append((e.at - paged_at.pop(e.actor)).total_seconds() / 60)
+            elif e.type == "survey_comment" and data.get("comment"):
+                comments.append({"ticket_id": ticket_id, "at": e.at.isoformat(), "channel": channel,
+                                 "comment": data["comment"]})
             elif e.type == "survey_answered":
                 yes = data.get("answer") == "yes"
                 who = data.get("resolved_by")
@@ -175,6 +179,7 @@ def monthly(raw_month: str | None) -> dict:
         "templates": effectiveness,
         "templates_ready_to_automate": [e["name"] for e in effectiveness if e["ready_to_automate"]],
         "automations_failing": [e["name"] for e in effectiveness if e["automation_failing"]],
+        "survey_comments": sorted(comments, key=lambda c: c["at"]),
     }
 
 
@@ -233,6 +238,10 @@ def to_html(report: dict) -> str:
     summary = (f"<ul><li>Resolved: {o['resolved']}</li><li>Repeat-contact rate: {o['repeat_contact_rate']}</li>"
                f"<li>First-contact resolution: {o['first_contact_resolution']}</li>"
                f"<li>Tier breaches: {o['tier_breaches']}</li></ul>")
+    comments = "".join(f"<li>#{c['ticket_id']} ({html.escape(c['channel'])}): {html.escape(c['comment'])}</li>"
+                       for c in report.get("survey_comments", []))
+    if comments:
+        parts.append(f"<section><h2>What customers said after a survey NO</h2><ul>{comments}</ul></section>")
     return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Friday Night report "
             f"{html.escape(report['month'])}</title></head><body><main><h1>Report {html.escape(report['month'])}"
             f"</h1>{summary}{''.join(parts)}</main></body></html>")

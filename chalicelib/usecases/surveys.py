@@ -45,7 +45,8 @@ def answer(ticket: Ticket | None, text: str, now: datetime) -> str | None:
                                event=("survey_answered", {"answer": "no"}))
             return Q2
         return None
-    tickets.set_survey(ticket.id, now, state="done", comment=text[:1000], event=("survey_comment", {}))
+    tickets.set_survey(ticket.id, now, state="done", comment=text[:1000],
+                       event=("survey_comment", {"comment": text[:500]}))
     return THANKS_COMMENT
 
 

@@ -85,9 +85,18 @@ def event_json(e: TicketItem) -> dict:
     return out
 
 
+def survey_json(t: Ticket) -> dict | None:
+    """The survey the ticket's resolve asked: where it stands, the answers, the comment."""
+    if not t.survey_state:
+        return None
+    return {"state": t.survey_state, "answer": t.survey_answer, "comment": t.survey_comment,
+            "expires_at": t.survey_expires_at.isoformat() if t.survey_expires_at else None}
+
+
 def detail_json(t: Ticket) -> dict:
     messages, events = history(t.id)
     out = summary_json(t)
+    out["survey"] = survey_json(t)
     out["messages"] = [message_json(m) for m in messages]
     out["events"] = [event_json(e) for e in events]
     return out
