@@ -164,3 +164,17 @@ def test_a_voice_tickets_survey_answer_lands_on_the_voice_ticket_and_the_comment
     assert report["survey_comments"] == [{"ticket_id": 2, "at": report["survey_comments"][0]["at"],
                                           "channel": "voice", "comment": "nobody called me back"}]
     twilio.inbox.clear()
+
+
+def test_an_urgent_ticket_that_changes_hands_tells_its_new_owner(api, twilio, team, clock_at):
+    from tests.data import CHLOE
+
+    urgent = api.ticket("payments fail for everyone", contact=CUSTOMER, priority="urgent")
+    normal = api.ticket("invoice is wrong", contact="+4917700000042")
+    for t in (urgent, normal):
+        r = api.post(f"/tickets/{t['id']}/pass-up", {"reason": "needs billing access"},
+                     key=team["ben"]["api_key"])
+        assert r.status_code == 200 and r.json_body["owner"] == team["chloe"]["id"]
+    twilio.phone(CHLOE).expect_sms(f"#{urgent['id']} is yours now (tier 2, urgent)").expect_nothing()
+    kinds = [e["type"] for e in api.get(f"/tickets/{urgent['id']}").json_body["events"]]
+    assert "owner_told" in kinds

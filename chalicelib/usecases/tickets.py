@@ -358,11 +358,34 @@ def reopen(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
 
 
 def assign(ticket_id: int, person_id: str, actor: Actor, now: datetime) -> Ticket:
+    fx = Effects()
+
     def change(t: Ticket) -> list[TicketItem]:
         _require(t, ("open", "pending"), "assigned")
-        return _set_owner(t, person_id, actor, now, reason="assigned")
+        return _set_owner(t, person_id, actor, now, reason="assigned") + _tell_owner(t, actor, now, fx)
 
-    return _mutate(ticket_id, now, change)
+    ticket = _mutate(ticket_id, now, change, fx=fx)
+    fx.dispatch(now)
+    return ticket
+
+
+def _tell_owner(t: Ticket, actor: Actor, now: datetime, fx: Effects) -> list[TicketItem]:
+    """A ticket that changed hands tells its new owner at once when it is urgent or they hold the phone
+    (someone else moved it to them: not when they took it themselves)."""
+    if t.owner in (UP_FOR_GRABS, actor.id):
+        return []
+    rot = settings.current_rota()
+    holds_phone = rot is not None and rot.holder_at(now) == t.owner
+    if t.priority != "urgent" and not holds_phone:
+        return []
+    phone = next((p.phone for p in store.all_people() if p.id == t.owner), None)
+    if not phone:
+        return []
+    gist = " ".join((t.subject or "").split()[:10])
+    fx.send(outbox.sms(phone, f"#{t.id} is yours now (tier {t.tier}, {t.priority}): {gist}\n{t.id} <text> answers "
+                              f"the customer - RES {t.id} resolves", purpose="notice", now=now,
+                       key=f"owner#{t.id}#{t.seq}#{t.owner}", ticket_id=t.id, person_id=t.owner))
+    return [_event(t, "owner_told", SYSTEM, now, to=t.owner)]
 
 
 def pass_up(ticket_id: int, actor: Actor, reason: str, now: datetime) -> Ticket:
@@ -379,9 +402,12 @@ def pass_up(ticket_id: int, actor: Actor, reason: str, now: datetime) -> Ticket:
         items = [_event(t, "passed_up", actor, now, from_tier=t.tier - 1, to_tier=t.tier,
                         reason=reason, previous_owner=previous_owner)]
         owner = tiers.choose_owner(t.tier, priority=t.priority, now=now)
-        return items + _set_owner(t, owner, SYSTEM, now, reason="passed up")
+        return items + _set_owner(t, owner, SYSTEM, now, reason="passed up") + _tell_owner(t, actor, now, fx)
 
-    return _mutate(ticket_id, now, change)
+    fx = Effects()
+    ticket = _mutate(ticket_id, now, change, fx=fx)
+    fx.dispatch(now)
+    return ticket
 
 
 def mark_urgent(ticket_id: int, now: datetime, actor: Actor = CUSTOMER, *, page_reason: str | None = None,
@@ -426,7 +452,7 @@ def escalate(ticket_id: int, now: datetime) -> Ticket | None:
         items = [_event(t, "escalated", SYSTEM, now, from_tier=t.tier - 1, to_tier=t.tier,
                         previous_owner=previous_owner)]
         owner = tiers.choose_owner(t.tier, priority=t.priority, now=now)
-        return items + _set_owner(t, owner, SYSTEM, now, reason="tier deadline")
+        return items + _set_owner(t, owner, SYSTEM, now, reason="tier deadline") + _tell_owner(t, SYSTEM, now, fx)
 
     try:
         ticket = _mutate(ticket_id, now, change, fx=fx)
