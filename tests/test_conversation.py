@@ -84,10 +84,25 @@ def test_two_first_texts_sent_at_once_make_one_ticket(api, twilio, team, clock_a
     ticket, the other loses the contact's condition, reads again and joins it."""
     import threading
 
+    # Real DynamoDB applies each call atomically and in isolation. moto does not under threads: a
+    # transaction that fails restores a copy of the tables taken before it ran, erasing another
+    # thread's transaction that committed meanwhile. One lock per DynamoDB call restores what
+    # DynamoDB guarantees; the race between the calls (read the contact, then write) stays open.
+    from botocore.client import BaseClient
+
     from chalicelib import clock, store
     from chalicelib.channels import sms
     from tests.fake_twilio import ACCOUNT_SID, new_sid
 
+    real_call, call_lock = BaseClient._make_api_call, threading.Lock()
+
+    def atomic_call(client, operation, params):
+        if client.meta.service_model.service_name != "dynamodb":
+            return real_call(client, operation, params)
+        with call_lock:
+            return real_call(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", atomic_call)
     real_get_contact = store.get_contact
     barrier = threading.Barrier(2, timeout=10)
     first_reads = {"n": 0}
