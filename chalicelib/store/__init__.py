@@ -89,6 +89,7 @@ _WHERE = {
     "end_page": "delivery",
     "event_write": "tickets",
     "get_api_key": "people",
+    "get_by_key": "_base",
     "get_chat_session": "delivery",
     "get_contact": "tickets",
     "get_outbox": "delivery",

@@ -12,6 +12,7 @@ from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import (
+    DoesNotExist,
     PynamoDBException,
     TransactWriteError,
 )
@@ -262,3 +263,13 @@ def _is_condition_failure(exc: Exception) -> bool:
 def _key_ok(key: str) -> bool:
     """DynamoDB refuses empty or over-long key strings: such ids simply do not exist."""
     return isinstance(key, str) and 0 < len(key.encode()) <= 512
+
+
+def get_by_key(model, key: str | None):
+    """One consistent GetItem by a string key; None for a key that cannot exist or an item that does not."""
+    if not _key_ok(key):
+        return None
+    try:
+        return model.get(key, consistent_read=True)
+    except DoesNotExist:
+        return None

@@ -12,6 +12,7 @@ from chalicelib.store._base import (
     Write,
     _is_condition_failure,
     _key_ok,
+    get_by_key,
     retrying,
 )
 from chalicelib.store.models import (
@@ -53,12 +54,7 @@ def advance_outbound(sid: str, status: str, now: datetime) -> Outbound | None:
 
 
 def get_page(page_id: str | None) -> Page | None:
-    if not page_id or not _key_ok(page_id):
-        return None
-    try:
-        return Page.get(page_id, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return get_by_key(Page, page_id)
 
 
 def page_open_write(page: Page) -> Write:
@@ -143,12 +139,7 @@ def outbox_put(item: OutboxItem) -> Write:
 
 
 def get_outbox(item_id: str) -> OutboxItem | None:
-    if not _key_ok(item_id):
-        return None
-    try:
-        return OutboxItem.get(item_id, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return get_by_key(OutboxItem, item_id)
 
 
 def lease_outbox(item_id: str, now: datetime, lease: timedelta) -> OutboxItem | None:

@@ -17,6 +17,7 @@ from chalicelib.store._base import (
     _key_ok,
     _shared_get,
     _shared_put,
+    get_by_key,
     transact,
 )
 from chalicelib.store.models import (
@@ -34,12 +35,7 @@ from chalicelib.store.tickets import (
 
 
 def get_person(person_id: str) -> Person | None:
-    if not _key_ok(person_id):
-        return None
-    try:
-        return Person.get(person_id, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return get_by_key(Person, person_id)
 
 
 def person_by_phone(phone: str | None) -> Person | None:
@@ -160,12 +156,7 @@ def all_templates() -> list[Template]:
 
 
 def get_template(template_id: str) -> Template | None:
-    if not _key_ok(template_id):
-        return None
-    try:
-        return Template.get(template_id, consistent_read=True)
-    except DoesNotExist:
-        return None
+    return get_by_key(Template, template_id)
 
 
 def save_template(template: Template, new: bool = False) -> None:
