@@ -34,6 +34,7 @@ def test_a_thank_you_after_a_resolve_is_stored_but_reopens_nothing(api, twilio, 
     twilio.phone(CUSTOMER).expect_sms("Thank you")
     clock_at.advance(hours=1)
     twilio.sms(CUSTOMER, "thanks a lot!")
+    twilio.phone(CUSTOMER).expect_nothing()  # no "we got your message" for a thank-you
     ticket = api.get("/tickets/1").json_body
     assert ticket["status"] == "resolved" and ticket["reopen_count"] == 0
     assert ticket["messages"][-1]["text"] == "thanks a lot!"
@@ -160,24 +161,57 @@ def test_a_chat_nobody_wrote_in_pages_nobody(api, twilio, team, clock_at, schedu
 def test_a_voice_tickets_survey_answer_lands_on_the_voice_ticket_and_the_comment_is_shown(
         api, twilio, team, clock_at):
     clock_at.set(SATURDAY_NIGHT)
-    twilio.sms(CUSTOMER, "my invoice is wrong")  # an open SMS ticket (#1) first
-    twilio.phone(CUSTOMER).expect_sms("ticket #1")
-    call = twilio.call(CUSTOMER)  # then a call: the voice ticket (#2) becomes the caller's conversation
+    call = twilio.call(CUSTOMER)  # a new caller: the voice ticket (#1) becomes their conversation
     call.answer(press="1")
-    assert api.post("/tickets/2/resolve", key=team["ana"]["api_key"]).status_code == 200
+    assert api.post("/tickets/1/resolve", key=team["ana"]["api_key"]).status_code == 200
     twilio.phone(CUSTOMER).expect_sms("Did this answer your question?")
     twilio.sms(CUSTOMER, "NO")
     twilio.phone(CUSTOMER).expect_sms("How could we do better?")
     twilio.sms(CUSTOMER, "nobody called me back")
     twilio.phone(CUSTOMER).expect_sms("Thank you")
-    voice = api.get("/tickets/2").json_body
+    voice = api.get("/tickets/1").json_body
     assert voice["survey"] == {"state": "done", "answer": "no", "comment": "nobody called me back",
                                "expires_at": voice["survey"]["expires_at"]}
-    sms_ticket = api.get("/tickets/1").json_body
-    assert [m["text"] for m in sms_ticket["messages"]] == ["my invoice is wrong"]  # nothing landed here
+    assert [m["text"] for m in voice["messages"]] == []  # answers, not messages
+    assert api.get("/tickets?status=open").json_body["items"][0]["id"] == 1  # the NO reopened it; no new one
     report = api.get("/reports/monthly?month=2026-11").json_body
-    assert report["survey_comments"] == [{"ticket_id": 2, "at": report["survey_comments"][0]["at"],
+    assert report["survey_comments"] == [{"ticket_id": 1, "at": report["survey_comments"][0]["at"],
                                           "channel": "voice", "comment": "nobody called me back"}]
+    twilio.inbox.clear()
+
+
+def test_a_call_joins_the_customers_open_sms_conversation(api, twilio, team, clock_at):
+    clock_at.set(SATURDAY_NIGHT)
+    twilio.sms(CUSTOMER, "my invoice is wrong")  # an open SMS ticket (#1)
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    call = twilio.call(CUSTOMER)  # the same customer calls the emergency line
+    call.answer(press="1")
+    listed = api.get("/tickets").json_body["items"]
+    assert [t["id"] for t in listed] == [1]  # one conversation, not two tickets
+    ticket = api.get("/tickets/1").json_body
+    assert ticket["priority"] == "urgent"
+    assert "call_in" in [e["type"] for e in ticket["events"]]
+    assert api.post("/tickets/1/resolve", key=team["ana"]["api_key"]).status_code == 200
+    twilio.phone(CUSTOMER).expect_sms("Did this answer your question?")
+    twilio.sms(CUSTOMER, "YES")
+    twilio.phone(CUSTOMER).expect_sms("Thank you")
+    assert api.get("/tickets/1").json_body["survey"]["answer"] == "yes"
+    twilio.inbox.clear()
+
+
+def test_a_late_survey_answer_opens_nothing(api, twilio, team, clock_at):
+    clock_at.set(SATURDAY_NIGHT)
+    twilio.sms(CUSTOMER, "my invoice is wrong")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    assert api.post("/tickets/1/resolve", key=team["ana"]["api_key"]).status_code == 200
+    twilio.phone(CUSTOMER).expect_sms("Did this answer your question?")
+    clock_at.advance(days=8)  # the survey expired (3 days), the reopen window too (7)
+    twilio.sms(CUSTOMER, "YES")
+    twilio.phone(CUSTOMER).expect_nothing()
+    assert [t["id"] for t in api.get("/tickets?status=open").json_body["items"]] == []
+    ticket = api.get("/tickets/1").json_body
+    assert ticket["status"] == "resolved" and ticket["messages"][-1]["text"] == "YES"
+    assert ticket["events"][-1]["type"] == "thanked"
     twilio.inbox.clear()
 
 

@@ -5,7 +5,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.domain import paging, surveys
+from chalicelib.domain import conversation, paging, surveys
+from chalicelib.domain.conversation import APPEND, CONFIRM, KEEP, NEW, REOPEN, SURVEY, Thread
 from chalicelib.domain.paging import Link, Position
 
 pytestmark = pytest.mark.pure
@@ -75,3 +76,45 @@ def test_survey_rules():
     assert surveys.should_ask(**{**ask, "last_survey_at": NOW - timedelta(days=8)})
     assert surveys.should_ask(**{**ask, "channel": "webchat", "phone": None})
     assert [surveys.yes_no(t) for t in ("yes!", "Nein", "👍", "maybe")] == ["yes", "no", "yes", None]
+
+
+# --- one conversation per customer ---------------------------------------------------
+
+_NOW = datetime(2026, 11, 21, 22, 0, tzinfo=timezone.utc)
+_OPEN = Thread(id=7, status="open")
+_RESOLVED = Thread(id=7, status="resolved", resolved_at=_NOW - timedelta(hours=2))
+_ASKED = Thread(id=7, status="resolved", resolved_at=_NOW - timedelta(hours=2), survey_step="asked1",
+                survey_expires_at=_NOW + timedelta(days=2))
+_COMMENT = Thread(id=7, status="open", survey_step="asked2", survey_expires_at=_NOW + timedelta(days=2))
+_OLD = Thread(id=7, status="closed", resolved_at=_NOW - timedelta(days=9))
+_OLD_SURVEYED = Thread(id=7, status="closed", resolved_at=_NOW - timedelta(days=9), survey_step="asked1",
+                       survey_expires_at=_NOW - timedelta(days=6))
+
+
+@pytest.mark.parametrize(("thread", "text", "urgent", "kind"), [
+    (None, "hello", False, NEW),
+    (None, "YES", False, NEW),  # nothing was asked: a new customer's YES is a conversation
+    (_OPEN, "and another thing", False, APPEND),
+    (Thread(id=7, status="open", awaiting_confirmation=True), "yes", False, CONFIRM),
+    (_ASKED, "YES", False, SURVEY),
+    (_ASKED, "n", False, SURVEY),
+    (_ASKED, "URGENT the shop is down again", True, REOPEN),  # urgency is never a survey answer
+    (_ASKED, "the shop is down again", False, REOPEN),  # not an answer to the question asked
+    (_COMMENT, "faster please", False, SURVEY),  # the comment was asked: free text fits
+    (_COMMENT, "URGENT down again", True, APPEND),
+    (_RESOLVED, "thanks a lot!", False, KEEP),
+    (_RESOLVED, "mulțumesc", False, KEEP),
+    (_RESOLVED, "Danke schön", False, KEEP),
+    (_RESOLVED, "👍", False, KEEP),
+    (_RESOLVED, "ok", False, KEEP),
+    (_RESOLVED, "thanks, but it broke again", False, REOPEN),
+    (_RESOLVED, "thanks?", False, REOPEN),
+    (_OLD, "hello again", False, NEW),
+    (_OLD, "thanks", False, NEW),  # long after: a new conversation
+    (_OLD_SURVEYED, "YES", False, KEEP),  # a late survey answer opens nothing
+    (_OLD_SURVEYED, "URGENT", True, NEW),
+])
+def test_where_a_customers_message_goes(thread, text, urgent, kind):
+    route = conversation.route(thread, text, _NOW, urgent=urgent)
+    assert route.kind == kind
+    assert route.ticket_id == (None if kind == NEW else 7)

@@ -113,9 +113,12 @@ def test_survey_limits_expiry_and_identity(api, twilio, team, clock_at):
     # another number's YES is just a new customer
     twilio.sms("+4917799999999", "yes")
     twilio.phone("+4917799999999").expect_sms("ticket #2")
-    # after the 3-day window a YES is an ordinary message (it reopens as a repeat contact)
+    # after the 3-day window a YES is a late answer: kept on its ticket, which stays resolved, no reply
     clock_at.advance(days=3, minutes=1)
     twilio.sms(CUSTOMER, "yes")
+    twilio.phone(CUSTOMER).expect_nothing()
+    assert api.get(f"/tickets/{tid}").json_body["status"] == "resolved"
+    twilio.sms(CUSTOMER, "it is broken again")  # anything else reopens it (a repeat contact)
     twilio.phone(CUSTOMER).expect_sms(f"ticket #{tid}")
     assert api.get(f"/tickets/{tid}").json_body["status"] == "open"
     # a second resolve within 7 days asks nothing
@@ -166,4 +169,7 @@ def test_survey_expires_after_its_window(api, team, clock_at):
     api.post(path, {"text": "no"}, key=s["token"])
     t = api.get(f"/tickets/{s['ticket_id']}").json_body
     assert not any(e["type"] == "survey_answered" for e in t["events"])
-    assert t["status"] == "open"  # an ordinary message after the window reopens it
+    assert t["status"] == "resolved"  # a late answer is kept on the ticket: it reopens nothing
+    assert t["messages"][-1]["text"] == "no"
+    api.post(path, {"text": "it still does not work"}, key=s["token"])
+    assert api.get(f"/tickets/{s['ticket_id']}").json_body["status"] == "open"  # anything else reopens it

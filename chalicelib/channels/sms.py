@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from chalicelib import channels, expectations, phones, settings, store
 from chalicelib.channels import twilio_hooks
+from chalicelib.domain import conversation
 from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
 from chalicelib.logs import logger, mask_phone
@@ -183,7 +184,9 @@ class _Ack:
         c.current_ticket = ticket.id
         newly_urgent = self.newly_urgent(ticket)
         recent = c.last_ack_ticket == ticket.id and c.last_ack_at is not None and now - c.last_ack_at < BURST
-        self.send = not c.opted_out and (newly_urgent or not recent) and _budget(c, "auto", _auto_limit(), now)
+        kept = ticket.status in ("resolved", "closed")  # a thank-you or late answer: nothing to acknowledge
+        self.send = not c.opted_out and not kept and (newly_urgent or not recent) \
+            and _budget(c, "auto", _auto_limit(), now)
         if self.send:
             c.last_ack_at, c.last_ack_ticket = now, ticket.id
         return [store.Write("put", c, tag="contact")]
@@ -230,10 +233,8 @@ def _join_or_open(ack: _Ack, phone: str, body: str, media: list[str], sid: str, 
     for _ in range(5):
         fx = Effects()
         ack.fx, ack.new = fx, False
-        joinable = current is not None and (
-            current.status in ("open", "pending")
-            or (current.resolved_at is not None and now - current.resolved_at <= tickets.REOPEN_WINDOW))
-        if joinable:
+        route = conversation.route(tickets.thread(current), body, now, urgent=expectations.is_urgent(body))
+        if route.joins:
             ticket, _ = tickets.customer_message(current.id, body, now, media=media, provider_id=sid, channel="sms",
                                                  fx=fx, first=current, extra=ack.writes, claim_key=key,
                                                  answer=ack.answer)

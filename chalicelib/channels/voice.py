@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib import config, phones, settings, store
+from chalicelib.domain import conversation
 from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
 from chalicelib.usecases import tickets
@@ -59,9 +60,18 @@ def incoming(params: dict, now: datetime) -> str:
         contact.current_ticket = ticket.id
         return [store.Write("put", contact, tag="contact")]
 
-    ticket = tickets.open_ticket(channel="voice", now=now, contact=caller,
-                                 contact_key=f"phone#{caller}" if caller else None, priority="urgent",
-                                 text=None, provider_id=params.get("CallSid"), extra=point_contact)
+    contact = store.get_contact(caller) if caller else None
+    current = store.get_ticket(contact.current_ticket) if contact and contact.current_ticket else None
+    route = conversation.route(tickets.thread(current), "", now, urgent=True)
+    if route.joins and not contact.person_id:
+        # One conversation per customer: the call joins the ticket they are already in (urgent now).
+        if current.status in ("resolved", "closed"):
+            tickets.reopen(current.id, tickets.CUSTOMER, now, repeat=True)  # back within the week: a repeat contact
+        ticket = tickets.mark_urgent(current.id, now)
+    else:
+        ticket = tickets.open_ticket(channel="voice", now=now, contact=caller,
+                                     contact_key=f"phone#{caller}" if caller else None, priority="urgent",
+                                     text=None, provider_id=params.get("CallSid"), extra=point_contact)
     tickets.record_event(ticket.id, "call_in", tickets.CUSTOMER, now, call_sid=params.get("CallSid"))
     response = _vr()
     response.say("You have reached the emergency line. We are connecting you to the person on call.")

@@ -65,7 +65,9 @@ def post(session: store.ChatSession, body: dict, now: datetime) -> dict:
     if not store.spend(f"chat-msg#{session.id}", MESSAGES_PER_SESSION_PER_MINUTE, now, timedelta(minutes=1)):
         raise TooManyRequests("you are sending messages very fast; wait a moment and try again")
     before = store.get_ticket(session.ticket_id)
-    closing = surveys.confirm_automation(before, text, now) or surveys.answer(before, text, now)
+    closing = None
+    if surveys.expects_answer(before, text, now):  # the conversation rules: urgency always wins
+        closing = surveys.confirm_automation(before, text, now) or surveys.answer(before, text, now)
     if closing is not None:
         # A survey answer (or YES to an automated answer): on the ticket, not a new conversation.
         _, message = tickets.reply(session.ticket_id, closing, tickets.SYSTEM, now, automated=True,

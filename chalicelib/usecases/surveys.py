@@ -11,22 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib import expectations
+from chalicelib.domain import conversation
 from chalicelib.domain.surveys import Q1, Q2, THANKS, THANKS_COMMENT, period, should_ask, window, yes_no  # noqa: F401 - the rules, re-exported for callers
 from chalicelib.store import Ticket
 from chalicelib.usecases import tickets
 
 
 def expects_answer(ticket: Ticket | None, text: str, now: datetime) -> bool:
-    """Whether `text` answers the ticket's survey or its automated answer (no writes)."""
-    if ticket is None or expectations.is_urgent(text):
-        return False  # urgency always wins: an URGENT text is a message, never a survey comment
-    if ticket.awaiting_confirmation and ticket.status == "open" and yes_no(text) == "yes":
-        return True
-    if ticket.survey_state not in ("asked1", "asked2"):
-        return False
-    if ticket.survey_expires_at is None or ticket.survey_expires_at <= now:
-        return False
-    return ticket.survey_state == "asked2" or yes_no(text) is not None
+    """Whether `text` answers the ticket's survey or its automated answer (no writes).
+
+    The conversation rules decide (domain.conversation.route): urgency always wins, an URGENT
+    text is a message, never a survey comment."""
+    kind = conversation.route(tickets.thread(ticket), text, now, urgent=expectations.is_urgent(text)).kind
+    return kind in (conversation.SURVEY, conversation.CONFIRM)
 
 
 def answer(ticket: Ticket | None, text: str, now: datetime) -> str | None:

@@ -4,10 +4,11 @@ a lost race, decided again on fresh data)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from chalicelib import store
 from chalicelib.domain.actors import Actor
+from chalicelib.domain.conversation import REOPEN_WINDOW, Thread
 from chalicelib.effects import Effects
 from chalicelib.errors import Conflict
 from chalicelib.store import Ticket, TicketItem
@@ -15,8 +16,15 @@ from chalicelib.usecases import tiers
 from chalicelib.usecases.ticket_views import get
 from chalicelib.usecases.tiers import UP_FOR_GRABS
 
-REOPEN_WINDOW = timedelta(days=7)  # a customer back within this counts as a repeat contact
 _RETRIES = 5
+
+
+def thread(t: Ticket | None) -> Thread | None:
+    """The ticket as the conversation rules see it (domain.conversation.route)."""
+    if t is None:
+        return None
+    return Thread(id=t.id, status=t.status, resolved_at=t.resolved_at, survey_step=t.survey_state,
+                  survey_expires_at=t.survey_expires_at, awaiting_confirmation=bool(t.awaiting_confirmation))
 
 
 # --- writing helpers ----------------------------------------------------------

@@ -45,6 +45,7 @@ from chalicelib.usecases.ticket_writes import (  # noqa: F401 - re-exported
     _require,
     _set_owner,
     _subject,
+    thread,
 )
 from chalicelib.usecases.tiers import UP_FOR_GRABS
 
@@ -161,8 +162,10 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
             tiers.resume_clock(t, now)
             items.append(_event(t, "customer_replied", CUSTOMER, now))
         elif t.status in ("resolved", "closed"):
-            if conversation.is_thanks(text) and not expectations.is_urgent(text):
-                # A thank-you is not a customer who had to come back: stored, nothing reopened.
+            route = conversation.route(thread(t), text, now, urgent=expectations.is_urgent(text))
+            if route.kind == conversation.KEEP:
+                # A thank-you (or a late survey answer) is not a customer who had to come back:
+                # stored, nothing reopened.
                 items.append(_event(t, "thanked", CUSTOMER, now))
                 return items
             items += _reopen(t, CUSTOMER, now, repeat=True)
@@ -349,10 +352,12 @@ def close(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
     return _mutate(ticket_id, now, change)
 
 
-def reopen(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
+def reopen(ticket_id: int, actor: Actor, now: datetime, *, repeat: bool = False) -> Ticket:
+    """`repeat`: the customer came back (counted as a repeat contact), not staff reopening it."""
+
     def change(t: Ticket) -> list[TicketItem]:
         _require(t, ("resolved", "closed"), "reopened")
-        return _reopen(t, actor, now, repeat=False)
+        return _reopen(t, actor, now, repeat=repeat)
 
     return _mutate(ticket_id, now, change)
 
