@@ -24,7 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from chalicelib import metrics, notify, settings, store
+from chalicelib import expectations, metrics, notify, settings, store
+from chalicelib.domain import conversation
 from chalicelib.logs import logger
 from chalicelib.store import OutboxItem, Write
 
@@ -98,6 +99,11 @@ def deliver(item_id: str, now: datetime) -> Result:
         # A retried page contact: was the ticket acknowledged or resolved while it waited?
         _end(item, "cancelled", now, "acknowledged or resolved before it went out", events=())
         return Result(item_id, "cancelled")
+    if item.purpose == "digest" and not item.body:
+        item.body = _digest(item, now)
+        if item.body is None:
+            _end(item, "cancelled", now, "nothing left to tell: those tickets moved on", events=())
+            return Result(item_id, "cancelled")
     try:
         if (item.attempts or 0) - 1 > (item.failures or 0):
             # The previous sender died between leasing and recording: did its send go out?
@@ -118,6 +124,14 @@ def deliver(item_id: str, now: datetime) -> Result:
     logger.info("outbox sent", extra={"purpose": item.purpose, "kind": item.kind, "sid": sid,
                                       "attempt": item.attempts})
     return Result(item_id, "sent")
+
+
+def _digest(item: OutboxItem, now: datetime) -> str | None:
+    """A digest's text, written when it goes out: only the tickets still open and still theirs."""
+    found = store.get_tickets(sorted(int(i) for i in item.ticket_ids or ()))
+    entries = [(t.id, t.tier, t.tier_due_at) for t in found.values()
+               if t.status in ("open", "pending") and t.owner == item.person_id]
+    return conversation.digest_text(entries, now, expectations.zone()) if entries else None
 
 
 def _no_longer_wanted(item: OutboxItem) -> bool:

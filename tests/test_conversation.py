@@ -2,7 +2,7 @@
 repeat contact, urgency wins, pages say who called, texts stay GSM-7."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from chalicelib.channels.sms import HELP_TEXT
 from chalicelib.usecases import templates
@@ -65,7 +65,7 @@ def test_a_voice_page_says_who_called(api, twilio, team, clock_at, schedule):
     for _ in range(2):
         clock_at.advance(minutes=1)
         schedule("reconcile_sweep")
-    page = twilio.phone(ANA).expect_sms("URGENT #1 (call from +4917712345678): (missed call at").last["body"]
+    page = twilio.phone(ANA).expect_sms("URGENT #1 (call +4917712345678): (missed call at").last["body"]
     assert page.isascii() and len(page) <= 160
 
 
@@ -177,6 +177,9 @@ def test_a_voice_tickets_survey_answer_lands_on_the_voice_ticket_and_the_comment
     report = api.get("/reports/monthly?month=2026-11").json_body
     assert report["survey_comments"] == [{"ticket_id": 1, "at": report["survey_comments"][0]["at"],
                                           "channel": "voice", "comment": "nobody called me back"}]
+    csv = api.get("/reports/monthly?month=2026-11&format=csv").body.decode()
+    assert csv.split("# survey comments\r\n")[1].splitlines()[1].endswith(",voice,nobody called me back")
+    assert "nobody called me back" in api.get("/reports/monthly.html?month=2026-11").body.decode()
     twilio.inbox.clear()
 
 
@@ -215,7 +218,7 @@ def test_a_late_survey_answer_opens_nothing(api, twilio, team, clock_at):
     twilio.inbox.clear()
 
 
-def test_an_urgent_ticket_that_changes_hands_tells_its_new_owner(api, twilio, team, clock_at):
+def test_an_urgent_ticket_that_changes_hands_tells_its_new_owner(api, twilio, team, clock_at, schedule):
     from tests.data import CHLOE
 
     urgent = api.ticket("payments fail for everyone", contact=CUSTOMER, priority="urgent")
@@ -227,3 +230,23 @@ def test_an_urgent_ticket_that_changes_hands_tells_its_new_owner(api, twilio, te
     twilio.phone(CHLOE).expect_sms(f"#{urgent['id']} is yours now (tier 2, urgent)").expect_nothing()
     kinds = [e["type"] for e in api.get(f"/tickets/{urgent['id']}").json_body["events"]]
     assert "owner_told" in kinds
+    # The normal one waits for the morning: one digest at the next opening (Mon 09:00 Berlin),
+    # listing only what is still Chloe's and still open.
+    third = api.ticket("refund for order 77", contact="+4917700000043")
+    gone = api.ticket("password reset", contact="+4917700000044")
+    for t in (third, gone):
+        api.post(f"/tickets/{t['id']}/pass-up", {"reason": "billing"}, key=team["ben"]["api_key"])
+    api.post(f"/tickets/{gone['id']}/resolve", key=team["chloe"]["api_key"])
+    assert "owner_told_later" in [e["type"] for e in api.get(f"/tickets/{normal['id']}").json_body["events"]]
+    clock_at.set(datetime(2026, 11, 23, 7, 59, tzinfo=timezone.utc))
+    schedule("page_sweep")
+    twilio.phone(CHLOE).expect_nothing()
+    clock_at.set(datetime(2026, 11, 23, 8, 0, 30, tzinfo=timezone.utc))
+    schedule("page_sweep")
+    digest = twilio.phone(CHLOE).expect_sms("2 tickets are yours: ").last["body"]
+    assert f"#{normal['id']} tier 2, due " in digest and f"#{third['id']} tier 2" in digest
+    assert f"#{gone['id']}" not in digest
+    assert templates.segments(digest)["segments"] == 1
+    schedule("page_sweep")
+    twilio.phone(CHLOE).expect_nothing()  # once
+    twilio.inbox.clear()

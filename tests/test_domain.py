@@ -118,3 +118,51 @@ def test_where_a_customers_message_goes(thread, text, urgent, kind):
     route = conversation.route(thread, text, _NOW, urgent=urgent)
     assert route.kind == kind
     assert route.ticket_id == (None if kind == NEW else 7)
+
+
+def test_the_morning_digest_stays_short_and_names_local_times():
+    from zoneinfo import ZoneInfo
+    berlin = ZoneInfo("Europe/Berlin")
+    monday = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
+    text = conversation.digest_text([(12, 2, monday + timedelta(hours=5)), (15, 1, monday + timedelta(days=1)),
+                                     (16, 2, None)], monday, berlin)
+    assert text == "3 tickets are yours: #12 tier 2, due 14:00; #15 tier 1, due Tue 09:00; #16 tier 2"
+    many = conversation.digest_text([(n, 2, monday) for n in range(100, 140)], monday, berlin)
+    assert len(many) <= 300 and many.endswith("more") and many.startswith("40 tickets are yours")
+    assert conversation.digest_text([(7, 3, None)], monday, berlin) == "1 ticket is yours: #7 tier 3"
+
+
+def test_every_staff_text_is_gsm7_and_a_page_is_one_segment():
+    import inspect
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.domain import texts
+    berlin = ZoneInfo("Europe/Berlin")
+    start, end = datetime(2026, 11, 20, 17, 0, tzinfo=timezone.utc), datetime(2026, 11, 27, 17, 0, tzinfo=timezone.utc)
+    excerpt = "Our checkout page shows error 500 for every single customer!"  # 60 characters
+    assert len(excerpt) == 60
+    samples = {
+        "gist": [("x " * 30,)],
+        "owner_now": [(12345, 3, "urgent", excerpt)],
+        "unacknowledged": [(12345, 6)],
+        "storm_bundle": [(12345,)],
+        "take_ask": [(start, end, berlin)],
+        "shift_started": [(end, berlin)],
+        "take_missed_holder": [("Bartholomew",)],
+        "take_missed_admin": [("Bartholomew", "Anastasia")],
+        "take_thanks": [(start, end, berlin), (None, end, berlin)],
+    }
+    functions = {n for n, f in inspect.getmembers(texts, inspect.isfunction)
+                 if f.__module__ == texts.__name__ and not n.startswith("_") and n != "segments"}
+    assert functions == set(samples), "a new staff text needs a sample here"
+    written = [getattr(texts, name)(*args) for name, calls in samples.items() for args in calls]
+    written += [texts.HELP, conversation.digest_text([(n, 2, start) for n in range(1000, 1040)], start, berlin),
+                conversation.forward_line(12345, "+4917712345678", excerpt)]
+    pages = [paging.page_text(12345, channel, excerpt, 3, reason, caller="+4917712345678")
+             for channel in ("sms", "webchat", "voice") for reason in ("urgent sms", "tier breach", "voicemail")]
+    for text in written + pages:
+        counted = texts.segments(text)
+        assert counted["encoding"] == "GSM-7", text
+        assert counted["segments"] <= 2, text
+    for text in pages + [texts.owner_now(12345, 3, "urgent", excerpt), texts.unacknowledged(12345, 6)]:
+        assert texts.segments(text)["segments"] == 1, text

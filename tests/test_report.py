@@ -90,7 +90,10 @@ def test_the_november_report(api, twilio, team, clock_at):
     csv = api.get("/reports/monthly?month=2026-11&format=csv")
     assert csv.headers["Content-Type"].startswith("text/csv")
     lines = csv.body.decode().splitlines()
-    assert lines[0].startswith("person_id,name,resolved,passed_up") and len(lines) == 4
+    assert lines[0] == "# people" and lines[1].startswith("person_id,name,resolved,passed_up")
+    blocks = [b.splitlines()[0] for b in csv.body.decode().split("\r\n\r\n")]
+    assert blocks == ["# people", "# overall", "# templates", "# survey comments"]
+    assert "repeat_contact_rate,0.25" in lines
     page = api.get("/reports/monthly.html?month=2026-11")
     assert page.status_code == 200 and b"<svg" in page.body
     # A month with nothing in it, and months that do not exist.

@@ -1,6 +1,7 @@
 """Stories on the emergency line: screened dialling, fail-over, voicemail, paging."""
 from __future__ import annotations
 
+from chalicelib.usecases import templates
 from tests.data import ANA, BEN, CUSTOMER
 
 
@@ -39,6 +40,9 @@ def test_no_answer_then_backup_then_voicemail_with_transcript_pages_the_chain(ap
     twilio.phone(ANA).expect_sms("URGENT #1")
     call.leave_voicemail("Our checkout is broken, please call back", seconds=25)
     assert call.ended()
+    # The transcript follows the page to the phone it reached, with the caller's number.
+    follow = twilio.phone(ANA).expect_sms(f"#1 {CUSTOMER}: (voicemail transcript) Our checkout is broken").last["body"]
+    assert templates.segments(follow)["segments"] == 1
     t = api.get("/tickets/1").json_body
     texts = [m["text"] for m in t["messages"]]
     assert "(voicemail)" in texts

@@ -55,7 +55,7 @@ def test_a_missed_call_becomes_an_urgent_voice_ticket_and_pages(api, twilio, tea
     ticket = api.get("/tickets/1").json_body
     assert ticket["channel"] == "voice" and ticket["priority"] == "urgent"
     assert ticket["customer"]["contact"] == CUSTOMER and "missed call at 21:0" in ticket["messages"][0]["text"]
-    twilio.phone(ANA).expect_sms("URGENT #1 (call from +4917712345678)")
+    twilio.phone(ANA).expect_sms("URGENT #1 (call +4917712345678)")
     _minutes(clock_at, schedule, 3)
     assert len(api.get("/tickets").json_body["items"]) == 1
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from chalicelib import channels, expectations, phones, settings, store
 from chalicelib.channels import twilio_hooks
-from chalicelib.domain import conversation
+from chalicelib.domain import conversation, texts
 from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
 from chalicelib.logs import logger, mask_phone
@@ -30,9 +30,7 @@ STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 START_WORDS = {"START", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO"}
 
-# GSM-7 only (no "·"): one character outside it makes the whole SMS UCS-2 and costs 2-3 segments.
-HELP_TEXT = ("Friday Night commands: ACK 42 takes ticket 42; RES 42 resolves; ESC 42 passes it up a tier; "
-             "42 <text> answers the customer; WHO tells who holds the phone; TAKE confirms your shift")
+HELP_TEXT = texts.HELP  # GSM-7 only (tests/test_domain.py counts it)
 CUSTOMER_HELP = "Friday Night support: text us your question and a person will answer. Reply STOP to opt out."
 
 

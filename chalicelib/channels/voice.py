@@ -168,7 +168,12 @@ def transcript(ticket_id: int, params: dict, now: datetime) -> None:
     text = (params.get("TranscriptionText") or "").strip()
     status = params.get("TranscriptionStatus", "completed")
     body = f"(voicemail transcript) {text}" if text and status == "completed" else "(voicemail: no transcript)"
-    tickets.add_customer_message(ticket_id, body, now, channel="voice")
+    fx = Effects()
+    # The transcript follows the page to everyone it reached (API.md v1.1: the page carries the
+    # caller and what they said); after an ACK the acknowledger hears it, as every message.
+    tickets.customer_message(ticket_id, body, now, channel="voice", fx=fx,
+                             tell_paged=bool(text and status == "completed"))
+    fx.dispatch(now)
 
 
 def page_call(ticket_id: int) -> str:

@@ -87,3 +87,22 @@ def forward_line(ticket_id: int, who: str | None, text: str) -> str:
     """What the working person's phone shows: '#42 Mike: ...' (kept to two SMS segments)."""
     line = f"#{ticket_id} {who or 'Customer'}: {' '.join(text.split())}"
     return line if len(line) <= 300 else line[:297] + "..."
+
+
+def digest_text(entries: list[tuple[int, int, datetime | None]], now: datetime, zone) -> str:
+    """The morning digest of tickets that became someone's overnight (GSM-7, at most two segments):
+    '3 tickets are yours: #12 tier 2, due 14:00; #15 tier 1, due Tue 10:00; #16 tier 2'."""
+    today = now.astimezone(zone).date()
+    parts = []
+    for ticket_id, tier, due in sorted(entries, key=lambda e: (e[2] is None, e[2] or now, e[0])):
+        part = f"#{ticket_id} tier {tier}"
+        if due is not None:
+            local = due.astimezone(zone)
+            part += f", due {local:%H:%M}" if local.date() == today else f", due {local:%a %H:%M}"
+        parts.append(part)
+    head = "1 ticket is yours: " if len(parts) == 1 else f"{len(parts)} tickets are yours: "
+    text = head + "; ".join(parts)
+    while len(text) > 300 and len(parts) > 1:
+        parts.pop()
+        text = head + "; ".join(parts) + f"; and {len(entries) - len(parts)} more"
+    return text

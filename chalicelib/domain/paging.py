@@ -91,9 +91,9 @@ def page_text(ticket_id: int, channel: str, subject: str | None, tier: int, reas
     words = (subject or "").split()
     gist = " ".join(words[:10]) + ("..." if len(words) > 10 else "")
     n = ticket_id
-    head = f"BREACH #{n}: tier {tier} deadline passed" if reason == "tier breach" else f"URGENT #{n}"
+    head = f"BREACH #{n} tier {tier}" if reason == "tier breach" else f"URGENT #{n}"
     if channel == "voice":
-        who = f"call from {caller or 'a withheld number'}"
+        who = f"call {caller or 'withheld number'}"
         return (f"{head} ({who}): {gist or _VOICE_GIST.get(reason or '', 'emergency line')}\n"
                 f"ACK {n} - RES {n} - {n} <text> texts the caller")
     return f"{head} ({channel}): {gist}\nACK {n} - RES {n} - {n} <text> answers the customer"

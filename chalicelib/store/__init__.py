@@ -93,6 +93,7 @@ _WHERE = {
     "get_chat_session": "delivery",
     "get_contact": "tickets",
     "get_outbox": "delivery",
+    "digest_write": "delivery",
     "get_page": "delivery",
     "get_person": "people",
     "get_setting": "people",

@@ -1,7 +1,7 @@
 """Paging and delivery: pages, the outbox, provider statuses, chat sessions and rate limits."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from pynamodb.exceptions import (
     DoesNotExist,
@@ -138,6 +138,19 @@ def outbox_put(item: OutboxItem) -> Write:
     return Write("put", item, OutboxItem.id.does_not_exist(), tag="outbox")
 
 
+def digest_write(person_id: str, phone: str, ticket_id: int, due_at: datetime, now: datetime) -> Write:
+    """Adds a ticket to the person's digest due at `due_at` (one item per person and opening:
+    created by the first ticket, joined by the next ones; its text is written when it goes out)."""
+    item = OutboxItem(id=f"digest#{person_id}#{due_at.astimezone(timezone.utc):%Y%m%dT%H%M}")
+    return Write("update", item, tag="digest", add_version_condition=False, actions=[
+        OutboxItem.kind.set("sms"), OutboxItem.purpose.set("digest"), OutboxItem.to.set(phone),
+        OutboxItem.person_id.set(person_id), OutboxItem.ticket_ids.add({ticket_id}),
+        OutboxItem.status.set(OutboxItem.status | "due"), OutboxItem.attempts.set(OutboxItem.attempts | 0),
+        OutboxItem.max_attempts.set(OutboxItem.max_attempts | 10), OutboxItem.due_pk.set("due"),
+        OutboxItem.due_at.set(due_at), OutboxItem.created_at.set(OutboxItem.created_at | now),
+        OutboxItem.updated_at.set(now)])
+
+
 def get_outbox(item_id: str) -> OutboxItem | None:
     return get_by_key(OutboxItem, item_id)
 
@@ -170,7 +183,8 @@ def outbox_sent_writes(item: OutboxItem, sid: str, now: datetime) -> list[Write]
             OutboxItem.status.set("sent"), OutboxItem.sid.set(sid), OutboxItem.sent_at.set(now),
             OutboxItem.due_pk.remove(), OutboxItem.due_at.remove(), OutboxItem.lease_until.remove(),
             OutboxItem.error.remove(), OutboxItem.updated_at.set(now),
-            OutboxItem.expires_at.set(now + OUTBOX_RETENTION)]),
+            OutboxItem.expires_at.set(now + OUTBOX_RETENTION)]
+            + ([OutboxItem.body.set(item.body)] if item.purpose == "digest" and item.body else [])),
         Write("put", Outbound(sid=sid, kind=item.kind, created_at=now, updated_at=now,
                               expires_at=now + OUTBOX_RETENTION, ticket_id=item.ticket_id, page_id=item.page_id,
                               page_key=item.page_key, outbox_id=item.id, person_id=item.person_id)),

@@ -6,6 +6,7 @@ from pynamodb.attributes import (
     JSONAttribute,
     ListAttribute,
     NumberAttribute,
+    NumberSetAttribute,
     TTLAttribute,
     UnicodeAttribute,
     UTCDateTimeAttribute,
@@ -334,7 +335,7 @@ class OutboxItem(Model):
     Meta = _Meta("outbox")
     id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute()  # sms | call
-    purpose = UnicodeAttribute()  # page | reply | survey | notice | bundle
+    purpose = UnicodeAttribute()  # page | reply | survey | notice | bundle | digest
     to = UnicodeAttribute(null=True)  # E.164
     person_id = UnicodeAttribute(null=True)
     body = UnicodeAttribute(null=True)
@@ -351,6 +352,7 @@ class OutboxItem(Model):
     due_pk = UnicodeAttribute(null=True)
     due_at = UTCDateTimeAttribute(null=True)
     role = UnicodeAttribute(null=True)  # a page's: holder | backup | lead
+    ticket_ids = NumberSetAttribute(null=True)  # a digest's tickets (its text is written when it goes out)
     sid = UnicodeAttribute(null=True)
     sent_at = UTCDateTimeAttribute(null=True)
     delivery = UnicodeAttribute(null=True)  # the provider's latest status (forward only)

@@ -12,16 +12,13 @@ from datetime import datetime, timedelta, timezone
 
 from chalicelib import outbox, settings, store
 from chalicelib.domain import rota as rules
+from chalicelib.domain import texts
 from chalicelib.logs import logger
 from chalicelib.usecases import paging
 
 
 def notice() -> timedelta:
     return timedelta(hours=float(os.environ.get("TAKE_NOTICE_HOURS", "4")))
-
-
-def _fmt(t: datetime, rot: rules.Rotation) -> str:
-    return t.astimezone(rot.zone).strftime("%a %d %b %H:%M")
 
 
 def _upcoming(rot: rules.Rotation, now: datetime) -> tuple[datetime, str, str]:
@@ -56,8 +53,7 @@ def sweep(now: datetime) -> None:
     if current != nxt and boundary - notice() <= now < boundary and not _taken(key):
         if store.claim(f"take-ask#{key}", now, ttl=timedelta(days=30)):
             end = rot.boundary(rot.shift_index(boundary) + 1)
-            _send(nxt, f"Reply TAKE to hold the emergency phone from {_fmt(boundary, rot)} "
-                       f"until {_fmt(end, rot)}.", now, key=f"take-ask#{key}")
+            _send(nxt, texts.take_ask(boundary, end, rot.zone), now, key=f"take-ask#{key}")
     # The handoff that just happened: was it taken?
     k = rot.shift_index(now)
     last = rot.boundary(k)
@@ -66,8 +62,7 @@ def sweep(now: datetime) -> None:
         return
     if _taken(last.isoformat()):
         if store.claim(f"shift-start#{last.isoformat()}", now, ttl=timedelta(days=30)):
-            _send(holder, f"Your shift has started: you hold the emergency phone until "
-                          f"{_fmt(rot.boundary(k + 1), rot)}. Pages come here; text WHO or HELP any time.", now,
+            _send(holder, texts.shift_started(rot.boundary(k + 1), rot.zone), now,
                   key=f"shift-start#{last.isoformat()}")
         return
     if store.claim(f"take-missed#{last.isoformat()}", now, ttl=timedelta(days=30)):
@@ -90,12 +85,11 @@ def _keep_previous_holder(rot: rules.Rotation, prev: str, holder: str, boundary:
     store.change_setting("rota", change, now)
     people = {p.id: p for p in store.all_people()}
     new_name = people[holder].name if holder in people else holder
-    _send(prev, f"{new_name} has not replied TAKE: you stay on the emergency phone until they do.", now,
+    _send(prev, texts.take_missed_holder(new_name), now,
           key=f"take-missed#{boundary.isoformat()}")
     for p in people.values():
         if p.role == "admin" and p.id != prev:
-            _send(p.id, f"Handoff not confirmed: {new_name} has not replied TAKE. "
-                        f"{people[prev].name if prev in people else prev} stays primary.", now,
+            _send(p.id, texts.take_missed_admin(new_name, people[prev].name if prev in people else prev), now,
                   key=f"take-missed#{boundary.isoformat()}")
 
 
@@ -109,7 +103,7 @@ def take(person: store.Person, now: datetime) -> str:
     if nxt == person.id and now >= boundary - notice():
         store.claim(f"taken#{boundary.isoformat()}", now, ttl=timedelta(days=30))
         end = rot.boundary(rot.shift_index(boundary) + 1)
-        return f"Thanks! You hold the emergency phone from {_fmt(boundary, rot)} until {_fmt(end, rot)}."
+        return texts.take_thanks(boundary, end, rot.zone)
     if rot.member(k) == person.id:
         last = rot.boundary(k)
         store.claim(f"taken#{last.isoformat()}", now, ttl=timedelta(days=30))
@@ -122,7 +116,7 @@ def take(person: store.Person, now: datetime) -> str:
 
         store.change_setting("rota", change, now)
         end = rot.boundary(k + 1)
-        return f"Thanks! You hold the emergency phone now, until {_fmt(end, rot)}."
+        return texts.take_thanks(None, end, rot.zone)
     return "There is no handoff for you to take right now. Text WHO to see who holds the phone."
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from chalicelib import config, outbox, settings, store
 from chalicelib.domain import paging as rules
+from chalicelib.domain import texts
 from chalicelib.logs import logger
 from chalicelib.store import Page
 
@@ -90,8 +91,7 @@ def _plan(page: Page, pos: rules.Position | None, skips: list[rules.Skip], now: 
         step.events.append(("page_exhausted", {"rounds": (page.round or 0) + 1}))
         # Nobody acknowledged in any round: every admin hears it, once (the ids are per page and admin).
         for admin in (p for p in store.all_people() if p.role == "admin" and p.phone):
-            item = outbox.sms(admin.phone, f"Nobody acknowledged urgent #{page.ticket_id} after "
-                                           f"{(page.round or 0) + 1} paging round(s). ACK {page.ticket_id} takes it.",
+            item = outbox.sms(admin.phone, texts.unacknowledged(page.ticket_id, (page.round or 0) + 1),
                               purpose="notice", now=now, key=f"unacked#{page.id}#{admin.id}",
                               ticket_id=page.ticket_id, person_id=admin.id)
             step.writes.append(store.outbox_put(item))
@@ -215,9 +215,7 @@ def _bundle(person_id: str, phone: str | None, ticket_id: int, now: datetime) ->
     """One summary per person and hour (its id is the hour: written once, sent once)."""
     if not phone:
         return
-    text = (f"More urgent tickets are waiting (#{ticket_id} and any after it this hour). "
-            f"ACK <n> takes one; the backup is paged for those nobody takes.")
-    item = outbox.sms(phone, text, purpose="notice", now=now, person_id=person_id,
+    item = outbox.sms(phone, texts.storm_bundle(ticket_id), purpose="notice", now=now, person_id=person_id,
                       key=f"bundle#{person_id}#{now.strftime('%Y%m%d%H')}")
     try:
         store.transact([store.outbox_put(item)])

@@ -202,12 +202,33 @@ def _holding(start: datetime, end: datetime) -> dict[str, tuple[float, int]]:
 
 
 def to_csv(report: dict) -> str:
+    """The report's sections one after the other, each a titled table (a blank line between):
+    people, overall, templates, survey comments."""
     buf = io.StringIO()
-    fields = list(report["people"][0]) if report["people"] else ["person_id", "name"]
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    for row in report["people"]:
-        writer.writerow(row)
+    writer = csv.writer(buf)
+
+    def section(title: str, header: list[str], rows: list[list]) -> None:
+        if buf.tell():
+            writer.writerow([])
+        writer.writerow([f"# {title}"])
+        writer.writerow(header)
+        writer.writerows(rows)
+
+    people = report["people"]
+    header = list(people[0]) if people else ["person_id", "name"]
+    section("people", header, [[row.get(k) for k in header] for row in people])
+    o = report["overall"]
+    overall = [["resolved", o["resolved"]], ["repeat_contact_rate", o["repeat_contact_rate"]],
+               ["first_contact_resolution", o["first_contact_resolution"]], ["tier_breaches", o["tier_breaches"]]]
+    overall += [[f"tickets_per_channel.{c}", n] for c, n in o["tickets_per_channel"].items()]
+    overall += [[f"satisfaction_by_channel.{c}", v] for c, v in o["satisfaction_by_channel"].items()]
+    overall += [[f"satisfaction_by_template.{t}", v] for t, v in o["satisfaction_by_template"].items()]
+    section("overall", ["measure", "value"], overall)
+    header = ["template_id", "name", "auto", "uses", "tickets", "resolved_without_further_message",
+              "satisfaction", "ready_to_automate", "automation_failing"]
+    section("templates", header, [[row.get(k) for k in header] for row in report["templates"]])
+    header = ["ticket_id", "at", "channel", "comment"]
+    section("survey comments", header, [[c[k] for k in header] for c in report["survey_comments"]])
     return buf.getvalue()
 
 

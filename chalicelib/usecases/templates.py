@@ -12,24 +12,13 @@ import string
 from datetime import datetime
 
 from chalicelib import expectations, store, validate
+from chalicelib.domain.texts import segments  # noqa: F401 - the counter, re-exported
 from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.store import Template, Ticket
 
 PLACEHOLDERS = {"first_name", "ticket", "agent", "eta"}
 FIELDS = {"name", "body", "category", "keywords", "auto"}
-_GSM7 = set("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-            "¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€")
 CONFIRM = "Reply YES if this solved it, or tell us more and a person will take over."
-
-
-def segments(text: str) -> dict:
-    """SMS segments a text needs: GSM-7 160/153 chars, else UCS-2 70/67."""
-    gsm = all(c in _GSM7 for c in text)
-    # UCS-2 counts UTF-16 code units: an emoji outside the BMP takes two.
-    length = sum(2 if c in "^{}\\[~]|€" else 1 for c in text) if gsm else len(text.encode("utf-16-le")) // 2
-    single, multi = (160, 153) if gsm else (70, 67)
-    count = 1 if length <= single else -(-length // multi)
-    return {"encoding": "GSM-7" if gsm else "UCS-2", "characters": length, "segments": count}
 
 
 def _check_body(body: str) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from chalicelib import expectations, metrics, outbox, settings, store
-from chalicelib.domain import conversation
+from chalicelib.domain import conversation, texts
 from chalicelib.domain import surveys as survey_rules
 from chalicelib.domain.actors import CUSTOMER, SYSTEM, Actor  # noqa: F401 - re-exported
 from chalicelib.effects import Effects
@@ -134,7 +134,8 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
                      provider_id: str | None = None, channel: str | None = None,
                      fx: Effects | None = None, page_reason: str | None = None, first: Ticket | None = None,
                      extra: Callable[[Ticket], list] | None = None, claim_key: str | None = None,
-                     answer: Callable[[Ticket], str] | None = None) -> tuple[Ticket, TicketItem | None]:
+                     answer: Callable[[Ticket], str] | None = None,
+                     tell_paged: bool = False) -> tuple[Ticket, TicketItem | None]:
     """A customer wrote again: append; pending restarts, a recent resolve reopens.
 
     The urgency rule applies in the same transaction: a message with URGENT
@@ -177,7 +178,7 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
         elif page_reason and t.priority == "urgent":
             items += _open_page(t, now, page_reason, fx)  # e.g. a voicemail: paged with it
         else:
-            items += _forward(t, msg, text, now, fx)
+            items += _forward(t, msg, text, now, fx, tell_paged=tell_paged)
         return items
 
     try:
@@ -189,22 +190,27 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
     return ticket, box["message"]
 
 
-def _forward(t: Ticket, msg: TicketItem, text: str, now: datetime, fx: Effects) -> list[TicketItem]:
+def _forward(t: Ticket, msg: TicketItem, text: str, now: datetime, fx: Effects, *,
+             tell_paged: bool = False) -> list[TicketItem]:
     """The person working the ticket hears the customer (API v1.1): when its page was acknowledged,
-    or when the phone's holder owns it out of hours, the message goes to their phone too."""
-    working = t.owner if (t.acked_by and t.owner == t.acked_by) else None
+    or when the phone's holder owns it out of hours, the message goes to their phone too. With
+    `tell_paged` (a voicemail's transcript) everyone the unacknowledged page reached hears it."""
+    working = {t.owner} if (t.acked_by and t.owner == t.acked_by) else set()
     # The holder's out-of-hours tickets are the urgent ones (a normal one waits for the morning:
     # its customer was told when to expect an answer, and the holder's phone stays quiet).
-    if working is None and t.priority == "urgent" and not expectations.is_business_hours(now):
+    if not working and t.priority == "urgent" and not expectations.is_business_hours(now):
         rot = settings.current_rota()
         if rot is not None and rot.holder_at(now) == t.owner:
-            working = t.owner
-    phone = next((p.phone for p in store.all_people() if p.id == working), None) if working else None
-    if not phone:
-        return []
-    fx.send(outbox.sms(phone, conversation.forward_line(t.id, t.customer_name or t.customer_contact, text),
-                       purpose="notice", now=now, key=f"fwd#{t.id}#{msg.sk}", ticket_id=t.id, person_id=working))
-    return [_event(t, "forwarded", SYSTEM, now, to=working)]
+            working.add(t.owner)
+    if tell_paged and not t.acked_by:
+        _, events = history(t.id)
+        working |= {(e.data or {}).get("to") for e in events if e.type == "paged"} - {None}
+    phones = {p.id: p.phone for p in store.all_people() if p.id in working and p.phone}
+    line = conversation.forward_line(t.id, t.customer_name or t.customer_contact, text)
+    for person_id, phone in sorted(phones.items()):
+        fx.send(outbox.sms(phone, line, purpose="notice", now=now, key=f"fwd#{t.id}#{msg.sk}#{person_id}",
+                           ticket_id=t.id, person_id=person_id))
+    return [_event(t, "forwarded", SYSTEM, now, to=sorted(phones))] if phones else []
 
 
 def reply(ticket_id: int, text: str, actor: Actor, now: datetime, *, template_id: str | None = None,
@@ -381,14 +387,16 @@ def _tell_owner(t: Ticket, actor: Actor, now: datetime, fx: Effects) -> list[Tic
         return []
     rot = settings.current_rota()
     holds_phone = rot is not None and rot.holder_at(now) == t.owner
-    if t.priority != "urgent" and not holds_phone:
-        return []
     phone = next((p.phone for p in store.all_people() if p.id == t.owner), None)
     if not phone:
         return []
-    gist = " ".join((t.subject or "").split()[:10])
-    fx.send(outbox.sms(phone, f"#{t.id} is yours now (tier {t.tier}, {t.priority}): {gist}\n{t.id} <text> answers "
-                              f"the customer - RES {t.id} resolves", purpose="notice", now=now,
+    if t.priority != "urgent" and not holds_phone:
+        # Not worth waking anyone: one morning digest at the next business opening lists it
+        # (if it is still theirs and still open then).
+        opening = expectations.next_opening(now)
+        fx.writes.append(store.digest_write(t.owner, phone, t.id, opening, now))
+        return [_event(t, "owner_told_later", SYSTEM, now, to=t.owner, at=opening.isoformat())]
+    fx.send(outbox.sms(phone, texts.owner_now(t.id, t.tier, t.priority, t.subject), purpose="notice", now=now,
                        key=f"owner#{t.id}#{t.seq}#{t.owner}", ticket_id=t.id, person_id=t.owner))
     return [_event(t, "owner_told", SYSTEM, now, to=t.owner)]
 
