@@ -155,7 +155,15 @@ def test_a_chat_nobody_wrote_in_pages_nobody(api, twilio, team, clock_at, schedu
                  headers={"Authorization": f"Bearer {session['token']}"})
     assert r.status_code == 201
     assert api.get(f"/tickets/{session['ticket_id']}").json_body["tier_due_at"] is not None  # now it counts
-    twilio.inbox.clear()  # (the handoff notices of those 60 hours: tests/test_rota.py)
+    # A session nobody writes in closes quietly when it ends (7 days): no survey, no page, off the queue.
+    empty = api.post("/chat/sessions", {"name": "Nora"}, key=None).json_body
+    clock_at.advance(days=7, minutes=1)
+    schedule("tier_sweep")
+    ticket = api.get(f"/tickets/{empty['ticket_id']}").json_body
+    assert ticket["status"] == "closed" and ticket["survey"] is None
+    assert ticket["events"][-1]["type"] == "closed"
+    assert empty["ticket_id"] not in [t["id"] for t in api.get("/tickets?status=open").json_body["items"]]
+    twilio.inbox.clear()  # (the handoff notices of those days: tests/test_rota.py)
 
 
 def test_a_voice_tickets_survey_answer_lands_on_the_voice_ticket_and_the_comment_is_shown(

@@ -40,7 +40,7 @@ def start(body: dict, client_ip: str, now: datetime) -> dict:
     session_id = "cs_" + secrets.token_urlsafe(12)
     token = secrets.token_urlsafe(32)
     ticket = tickets.open_ticket(channel="webchat", now=now, contact=contact, contact_key=f"chat#{session_id}",
-                                 customer_name=name)
+                                 customer_name=name, quiet_until=now + SESSION_TTL)
     store.create_chat_session(store.ChatSession(id=session_id, token_hash=_hash(token), ticket_id=ticket.id,
                                                 name=name, contact=contact, created_at=now,
                                                 expires_at=now + SESSION_TTL))

@@ -140,6 +140,7 @@ _WHERE = {
     "ticket_items": "tickets",
     "ticket_still_paging": "delivery",
     "tickets_due": "tickets",
+    "empty_chats_due": "tickets",
     "transact": "_base",
     "update_page": "delivery",
 }

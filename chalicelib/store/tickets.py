@@ -117,10 +117,16 @@ def query_tickets(*, status: str | None = None, owner: str | None = None,
     return items, result.last_evaluated_key
 
 
-def tickets_due(now: datetime, limit: int = 500) -> list[int]:
-    """Ids of tickets whose tier deadline has passed (sparse GSI, keys only)."""
-    return [t.id for t in Ticket.by_tier_due.query("due", range_key_condition=Ticket.tier_due_at <= now,
+def tickets_due(now: datetime, limit: int = 500, pk: str = "due") -> list[int]:
+    """Ids of tickets whose tier deadline (pk "due") or quiet end (pk "quiet") has passed
+    (sparse GSI, keys only)."""
+    return [t.id for t in Ticket.by_tier_due.query(pk, range_key_condition=Ticket.tier_due_at <= now,
                                                    limit=limit)]
+
+
+def empty_chats_due(now: datetime, limit: int = 500) -> list[int]:
+    """Chat tickets nobody wrote in whose session has ended (the same index, partition "quiet")."""
+    return tickets_due(now, limit, pk="quiet")
 
 
 def open_tickets_of(owner: str) -> list[int]:

@@ -61,7 +61,7 @@ def summary_json(t: Ticket) -> dict:
         "subject": t.subject,
         "created_at": t.created_at.isoformat(),
         "updated_at": t.updated_at.isoformat(),
-        "tier_due_at": t.tier_due_at.isoformat() if t.tier_due_at else None,
+        "tier_due_at": t.tier_due_at.isoformat() if t.tier_due_at and t.tier_due_pk == "due" else None,
         "acked_at": t.acked_at.isoformat() if t.acked_at else None,
         "resolved_at": t.resolved_at.isoformat() if t.resolved_at else None,
         "reopen_count": t.reopen_count or 0,

@@ -62,7 +62,7 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
                 actor: Actor = CUSTOMER, media: list[str] | None = None, provider_id: str | None = None,
                 page_reason: str | None = None, fx: Effects | None = None,
                 extra: Callable[[Ticket], list] | None = None, claim_key: str | None = None,
-                answer: Callable[[Ticket], str] | None = None) -> Ticket:
+                answer: Callable[[Ticket], str] | None = None, quiet_until: datetime | None = None) -> Ticket:
     """Opens a ticket in tier 1 with an owner; the first message goes with it.
 
     An urgent ticket with a `page_reason` opens its page in the same
@@ -85,7 +85,9 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
         items += _set_owner(ticket, owner, SYSTEM, now, reason="new ticket")
         tiers.enter_tier(ticket, 1, now)
         if channel == "webchat" and text is None and not media:
-            tiers.stop_clock(ticket, now)  # a chat nobody wrote in pages nobody: the clock starts with a message
+            # A chat nobody wrote in pages nobody: the clock starts with a message; closed quietly at
+            # `quiet_until` (its session's end) if none comes.
+            tiers.wait_for_first_message(ticket, quiet_until or now + REOPEN_WINDOW)
         if text is not None or media:
             items.append(_message(ticket, "customer", text or "", now, author_name=customer_name,
                                   media=media, provider_id=provider_id))
@@ -153,7 +155,7 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
                        provider_id=provider_id, channel=channel)
         box["message"] = msg
         items = [msg, _event(t, "message_in", CUSTOMER, now, channel=channel or t.channel)]
-        if t.channel == "webchat" and t.subject is None and t.status == "open" and t.tier_due_at is None:
+        if t.channel == "webchat" and t.subject is None and t.status == "open" and t.tier_due_pk != tiers.DUE_PK:
             tiers.enter_tier(t, t.tier, now)  # the chat's first customer message: now the tiers apply
         if t.subject is None:
             t.subject = _subject(text)
@@ -490,7 +492,29 @@ def tier_sweep(now: datetime) -> int:
             escalate(ticket_id, now)
         except Exception:  # noqa: BLE001 - the next ticket still moves
             logger.exception("tier move failed", extra={"ticket": ticket_id})
-    return len(due)
+    quiet = store.empty_chats_due(now)
+    for ticket_id in quiet:
+        try:
+            close_unused(ticket_id, now)
+        except Exception:  # noqa: BLE001
+            logger.exception("closing an empty chat failed", extra={"ticket": ticket_id})
+    return len(due) + len(quiet)
+
+
+def close_unused(ticket_id: int, now: datetime) -> Ticket | None:
+    """A chat session ended with no customer message: its ticket closes quietly (no survey, no page)."""
+
+    def change(t: Ticket) -> list[TicketItem]:
+        if t.tier_due_pk != tiers.QUIET_PK or t.status != "open" or t.subject is not None:
+            return []
+        t.status = "closed"
+        tiers.stop_clock(t, now)
+        return [_event(t, "closed", SYSTEM, now, reason="the chat session ended with no message")]
+
+    try:
+        return _mutate(ticket_id, now, change)
+    except NotFound:
+        return None
 
 
 def record_event(ticket_id: int, type_: str, actor: Actor, now: datetime, **data) -> Ticket:

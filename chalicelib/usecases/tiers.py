@@ -15,6 +15,7 @@ from chalicelib import config, expectations, settings, store
 from chalicelib.settings import DEFAULT_POLICY, DEFAULT_SLA_HOURS  # noqa: F401 - re-exported
 
 DUE_PK = "due"
+QUIET_PK = "quiet"  # an empty chat: the sweep closes it when its session ends
 UP_FOR_GRABS = "up-for-grabs"
 policy = settings.policy
 
@@ -125,6 +126,13 @@ def enter_tier(ticket: store.Ticket, tier: int, now: datetime) -> None:
 def _start(ticket: store.Ticket, now: datetime, remaining: timedelta | None) -> None:
     ticket.tier_due_pk = DUE_PK
     ticket.tier_due_at = deadline(ticket.tier, now, remaining)
+
+
+def wait_for_first_message(ticket: store.Ticket, until: datetime) -> None:
+    """A chat nobody wrote in yet: no tier clock (it pages nobody); closed quietly at `until`."""
+    ticket.tier_due_pk = QUIET_PK
+    ticket.tier_due_at = until
+    ticket.tier_remaining_seconds = None
 
 
 def stop_clock(ticket: store.Ticket, now: datetime) -> None:
