@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -121,6 +122,9 @@ def instant(raw: str | None, field: str) -> datetime | None:
     """ISO 8601 with an offset (API.md); a naive time is ambiguous and refused."""
     if raw is None or raw == "":
         return None
+    raw = raw.strip()
+    if re.fullmatch(r"\S+T\S+ \d{2}:?\d{2}", raw):
+        raw = raw.replace(" ", "+")  # API.md v1.1: a '+' typed unencoded in a query arrives as a space
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:

@@ -83,6 +83,12 @@ def delete(person_id: str, actor, now: datetime) -> int:
     if person_id in rota.get("members", []):
         raise Conflict(f"{person.name} is in the rota; take them out with PUT /rota first, so the phone "
                        "is never handed to nobody", code="in_rota")
+    future = [o for o in rota.get("overrides", []) if o.get("person_id") == person_id
+              and datetime.fromisoformat(o["end"]) > now]
+    if future:
+        raise Conflict(f"{person.name} holds the phone in override {future[0]['id']} (until {future[0]['end']}); "
+                       f"DELETE /rota/overrides/{future[0]['id']} first, so the phone is never handed to nobody",
+                       code="in_override")
     store.delete_person(person)
     moved = 0
     for ticket_id in store.open_tickets_of(person_id):
