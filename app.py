@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+from datetime import timedelta, timezone
 
 from chalice import Chalice, Rate, Response
 
@@ -387,7 +388,7 @@ def monthly_report(principal):
     from chalicelib.usecases import reports
 
     q = query()
-    report = reports.monthly(q.get("month"))
+    report = reports.monthly(q.get("month"), clock.now())
     fmt = q.get("format") or "json"
     if fmt == "csv":
         return Response(reports.to_csv(report), headers={
@@ -403,7 +404,7 @@ def monthly_report(principal):
 def monthly_report_html(principal):
     from chalicelib.usecases import reports
 
-    return Response(reports.to_html(reports.monthly(query().get("month"))),
+    return Response(reports.to_html(reports.monthly(query().get("month"), clock.now())),
                     headers={"Content-Type": "text/html; charset=utf-8"})
 
 
@@ -431,7 +432,7 @@ def get_rota(principal):
 def add_override(principal):
     from chalicelib.usecases import oncall
 
-    return created(oncall.add_override(body(), clock.now()))
+    return created(oncall.add_override(body(), clock.now(), actor_id=principal.actor.id))
 
 
 @app.route("/rota/overrides/{override_id}", methods=["DELETE"])
@@ -460,13 +461,28 @@ def get_oncall_plan(principal):
     return handoff.plan(validate.instant(query().get("at"), "at") or clock.now())
 
 
+@app.route("/rota/shifts", methods=["GET"])
+@staff("admin")
+def get_rota_shifts(principal):
+    """What happened on the emergency phone (shift records) between `from` and `to` (default: 4 weeks)."""
+    from chalicelib.usecases import shifts
+
+    now = clock.now()
+    q = query()
+    frm = validate.instant(q.get("from"), "from") or now - timedelta(days=28)
+    to = validate.instant(q.get("to"), "to") or now
+    if to <= frm or to - frm > timedelta(days=366):
+        raise BadRequest("to", "must be after from, at most 366 days later")
+    return {"items": shifts.history(frm.astimezone(timezone.utc), to.astimezone(timezone.utc), now)}
+
+
 @app.route("/rota/stats", methods=["GET"])
 @staff("admin")
 def get_rota_stats(principal):
     from chalicelib.usecases import handoff
 
     year = validate.query_int(query(), "year", minimum=2000, maximum=2100) or clock.now().year
-    return handoff.stats(year)
+    return handoff.stats(year, clock.now())
 
 
 @app.route("/rota/schedule", methods=["GET"])

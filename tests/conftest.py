@@ -163,9 +163,13 @@ def make_team(api) -> dict:
         "ben": api.person("Ben Okafor", BEN, tier=1),
         "chloe": api.person("Chloe Martin", CHLOE, tier=2),
     }
+    frozen = clock._frozen
+    if frozen is None:
+        clock.set_now(FRIDAY_NIGHT)  # the rota's history begins on a known Friday, whatever today is
     r = api.put("/rota", {"timezone": "Europe/Berlin", "handoff": {"weekday": "friday", "time": "18:00"},
                           "shift_days": 7, "members": [people["ana"]["id"], people["ben"]["id"],
                                                        people["chloe"]["id"]], "start": "2026-11-20"})
+    clock.set_now(frozen)
     assert r.status_code == 200, r.body
     return people
 

@@ -101,7 +101,7 @@ def test_the_store_package_resolves_every_name_of_its_repositories():
     from chalicelib import store
 
     defined = {}
-    for module in ("_base", "models", "tickets", "people", "delivery"):
+    for module in ("_base", "models", "tickets", "people", "delivery", "shifts"):
         tree = ast.parse((LIB / "store" / f"{module}.py").read_text())
         for node in tree.body:
             names = []

@@ -29,6 +29,7 @@ class Override:
     start: datetime
     end: datetime
     created_at: datetime
+    auto: str | None = None  # "untaken": the previous holder kept the phone (TAKE missed); "rota-change"
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,29 @@ class Rotation:
         o = self.override_at(t)
         return o.person_id if o else self.shift_at(t)[0]
 
+    def intended_holder(self, t: datetime) -> str:
+        """Who should hold the phone at t: overrides count, except the automatic one that keeps the
+        previous holder on when a TAKE was missed (the TAKE handshake asks this person)."""
+        active = [o for o in self.overrides if o.start <= t < o.end and o.auto != "untaken"]
+        return max(active, key=lambda o: (o.created_at, o.id)).person_id if active else self.shift_at(t)[0]
+
+    @property
+    def begins_at(self) -> datetime:
+        """The first handoff: the rota holds nothing before it (its history starts here)."""
+        return self.boundary(0)
+
+    def changes(self, after: datetime, until: datetime) -> list[datetime]:
+        """Every instant in (after, until] at which the holder or the scheduled member may change:
+        the handoffs and the overrides' edges, in order."""
+        cuts = set()
+        k = self.shift_index(after)
+        while self.boundary(k + 1) <= until:
+            k += 1
+            cuts.add(self.boundary(k))
+        for o in self.overrides:
+            cuts.update(edge for edge in (o.start, o.end) if after < edge <= until)
+        return sorted(cuts)
+
     def backup_at(self, t: datetime) -> str | None:
         """The next member of the rotation after the scheduled holder."""
         holder = self.holder_at(t)
@@ -127,7 +151,7 @@ def from_document(doc: dict) -> Rotation:
     hh, mm = (int(x) for x in doc["handoff"]["time"].split(":"))
     overrides = tuple(
         Override(o["id"], o["person_id"], datetime.fromisoformat(o["start"]), datetime.fromisoformat(o["end"]),
-                 datetime.fromisoformat(o["created_at"]))
+                 datetime.fromisoformat(o["created_at"]), o.get("auto"))
         for o in doc.get("overrides", []))
     return Rotation(timezone=doc["timezone"], handoff_weekday=WEEKDAYS.index(doc["handoff"]["weekday"]),
                     handoff_time=time(hh, mm), shift_days=doc["shift_days"], members=tuple(doc["members"]),

@@ -75,3 +75,9 @@ def take_thanks(start: datetime | None, end: datetime, zone: tzinfo) -> str:
     if start is None:
         return f"Thanks! You hold the emergency phone now, until {_when(end, zone)}."
     return f"Thanks! You hold the emergency phone from {_when(start, zone)} until {_when(end, zone)}."
+
+
+def rota_changed(holder_name: str, start: datetime, end: datetime, zone: tzinfo) -> str:
+    """To the people a rota change concerns (the old and the new holder of a shift)."""
+    return (f"Rota changed: {holder_name} holds the emergency phone from {_when(start, zone)} "
+            f"until {_when(end, zone)}. Text WHO any time.")

@@ -3,6 +3,7 @@
 - ``models``    the tables and their indexes (created from these classes, also in the template)
 - ``tickets``   tickets with their messages and events, counters, contacts, idempotency claims
 - ``people``    people and API keys, settings (policy, rota), templates
+- ``shifts``    the emergency phone's history (shift records)
 - ``delivery``  pages, the outbox, provider statuses, chat sessions, rate limits
 - ``_base``     transactions (retried on TransactionConflict and throttling), caches, cursors
 
@@ -15,6 +16,20 @@ from __future__ import annotations
 import importlib
 
 _WHERE = {
+    "TIMELINE": "shifts",
+    "events_between": "tickets",
+    "setting_write": "people",
+    "forget_setting": "people",
+    "claim_write": "tickets",
+    "Shift": "models",
+    "last_shift": "shifts",
+    "shifts_between": "shifts",
+    "new_shift": "shifts",
+    "open_shift_write": "shifts",
+    "close_shift_write": "shifts",
+    "cut_shift_write": "shifts",
+    "replace_shift_write": "shifts",
+    "delete_shift_write": "shifts",
     "ATTEMPTS": "_base",
     "AlreadyDone": "_base",
     "ApiKey": "models",
@@ -103,7 +118,6 @@ _WHERE = {
     "lease_outbox": "delivery",
     "list_people": "people",
     "loose_event": "tickets",
-    "month_events": "tickets",
     "new_event": "tickets",
     "new_item": "tickets",
     "next_number": "tickets",

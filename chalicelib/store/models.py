@@ -185,6 +185,27 @@ class Setting(Model):
     version = VersionAttribute()
 
 
+class Shift(Model):
+    """What happened on the emergency phone: who held it from when to when (``end`` is None while
+    they still hold it), whom the rota scheduled, and why (rota | override | untaken | correction).
+
+    Written by the handoff sweep as it happens; an admin's correction of the past replaces the
+    records it covers and says who made it. Stats and the report count these, never the rota.
+    """
+
+    Meta = _Meta("shifts")
+    rota = UnicodeAttribute(hash_key=True)  # "rota": one timeline
+    start = UTCDateTimeAttribute(range_key=True)
+    end = UTCDateTimeAttribute(null=True)
+    person_id = UnicodeAttribute()
+    scheduled_id = UnicodeAttribute(null=True)
+    how = UnicodeAttribute(default="rota")
+    override_id = UnicodeAttribute(null=True)
+    took_at = UTCDateTimeAttribute(null=True)  # the TAKE that confirmed it
+    corrected_by = UnicodeAttribute(null=True)
+    recorded_at = UTCDateTimeAttribute()
+
+
 class Contact(Model):
     """A phone number that texts or calls us: consent, its current ticket, reply budgets.
 
@@ -369,7 +390,7 @@ class OutboxItem(Model):
 
 
 MODELS: list[type[Model]] = [Counter, Ticket, TicketItem, Person, ApiKey, IdempotencyKey, Setting, Contact,
-                             Outbound, Page, ChatSession, Limit, Template, OutboxItem]
+                             Outbound, Page, ChatSession, Limit, Template, OutboxItem, Shift]
 TTL_ATTRIBUTES = {IdempotencyKey: "expires_at", Outbound: "expires_at", ChatSession: "expires_at",
                   Limit: "expires_at", OutboxItem: "expires_at"}
 

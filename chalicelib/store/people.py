@@ -121,6 +121,24 @@ def put_setting(name: str, data: dict, now: datetime) -> None:
     _shared_put(f"setting#{name}", data)
 
 
+def setting_write(name: str, change, now: datetime) -> Write:
+    """A change of a setting as one write of a transaction, conditional on the version read
+    (ConditionFailed tag "setting" when someone changed it meanwhile). Call forget_setting after."""
+    try:
+        item = Setting.get(name, consistent_read=True)
+    except DoesNotExist:
+        item = Setting(name=name, data={}, updated_at=now)
+    item.data = change(dict(item.data or {}))
+    item.updated_at = now
+    return Write("put", item, tag="setting")
+
+
+def forget_setting(name: str) -> None:
+    """After a transaction changed it: the next read goes to the table."""
+    _UNIT.pop(f"setting#{name}", None)
+    _SHARED.pop(f"setting#{name}", None)
+
+
 def change_setting(name: str, change, now: datetime, retries: int = 5) -> dict:
     """Read-modify-write of a setting, conditional on its version: concurrent
     changes (two admins adding overrides) both land."""

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from pynamodb.exceptions import (
     DeleteError,
@@ -163,6 +163,12 @@ def claim(key: str, now: datetime, ttl: timedelta = timedelta(days=2)) -> bool:
         raise
 
 
+def claim_write(key: str, now: datetime, ttl: timedelta = timedelta(days=2)) -> Write:
+    """claim() as one write of a transaction (ConditionFailed tag "claim" when claimed before)."""
+    return Write("put", IdempotencyKey(key=key, expires_at=now + ttl, created_at=now),
+                 IdempotencyKey.key.does_not_exist(), tag="claim")
+
+
 def set_claim_result(key: str, result: str) -> None:
     IdempotencyKey(key=key).update(actions=[IdempotencyKey.result.set(result)])
 
@@ -250,9 +256,16 @@ def new_event(ticket: Ticket, type_: str, actor_id: str, now: datetime, **data) 
     return new_item(ticket, "event", now, type=type_, actor=actor_id, data=data or None)
 
 
-def month_events(month: str) -> list[TicketItem]:
-    """Every event of a month, in time order: Queries on the by_month GSI, no Scan."""
-    return list(TicketItem.by_month.query(month))
+def events_between(start: datetime, end: datetime) -> list[TicketItem]:
+    """Every event in [start, end): one Query per UTC month the window touches (by_month GSI, with
+    a key condition on the time), no Scan. A local month reads its edge hours, not a whole month."""
+    out: list[TicketItem] = []
+    month = datetime(start.year, start.month, 1, tzinfo=timezone.utc)
+    last = end - timedelta(microseconds=1)
+    while month <= last:
+        out += TicketItem.by_month.query(month.strftime("%Y-%m"), TicketItem.at.between(start, last))
+        month = datetime(month.year + (month.month == 12), month.month % 12 + 1, 1, tzinfo=timezone.utc)
+    return out
 
 
 def get_tickets(ids: list[int]) -> dict[int, Ticket]:

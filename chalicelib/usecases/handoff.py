@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from chalicelib import outbox, settings, store
 from chalicelib.domain import rota as rules
 from chalicelib.domain import texts
 from chalicelib.logs import logger
-from chalicelib.usecases import paging
+from chalicelib.usecases import paging, shifts
 
 
 def notice() -> timedelta:
@@ -22,20 +22,29 @@ def notice() -> timedelta:
 
 
 def _upcoming(rot: rules.Rotation, now: datetime) -> tuple[datetime, str, str]:
-    """(next handoff, who holds before it, who holds after it)."""
-    k = rot.shift_index(now)
-    boundary = rot.boundary(k + 1)
-    return boundary, rot.member(k), rot.member(k + 1)
+    """(next handoff, who should hold the phone before it, who should hold it after it): overrides
+    count (an admin's override decides who is asked to TAKE), the automatic keep-on does not."""
+    boundary = rot.boundary(rot.shift_index(now) + 1)
+    return boundary, rot.intended_holder(boundary - _INSTANT), rot.intended_holder(boundary)
 
 
-def _send(person_id: str, text: str, now: datetime, key: str | None = None) -> None:
-    """A notice to a staff phone, through the outbox (once per `key`)."""
+_INSTANT = timedelta(microseconds=1)
+
+
+def _notice(person_id: str, text: str, now: datetime, key: str) -> store.OutboxItem | None:
     person = store.get_person(person_id)
     if person is None or not person.phone:
         logger.warning("handoff message not sent: no phone", extra={"person": person_id})
+        return None
+    return outbox.sms(person.phone, text, purpose="notice", now=now, person_id=person_id,
+                      key=f"notice#{key}#{person_id}")
+
+
+def _send(person_id: str, text: str, now: datetime, key: str) -> None:
+    """A notice to a staff phone, through the outbox (once per `key`)."""
+    item = _notice(person_id, text, now, key)
+    if item is None:
         return
-    item = outbox.sms(person.phone, text, purpose="notice", now=now, person_id=person_id,
-                      key=f"notice#{key}#{person_id}" if key else None)
     try:
         store.transact([store.outbox_put(item)])
     except store.ConditionFailed:
@@ -44,7 +53,9 @@ def _send(person_id: str, text: str, now: datetime, key: str | None = None) -> N
 
 
 def sweep(now: datetime) -> None:
-    """Runs every minute: ask for TAKE, remind, and keep the phone held."""
+    """Runs every minute: record what happened, ask for TAKE, keep the phone held."""
+    doc = store.get_setting("rota")
+    shifts.record(now, doc)
     rot = settings.current_rota()
     if rot is None or len(set(rot.members)) < 2:
         return
@@ -57,15 +68,15 @@ def sweep(now: datetime) -> None:
     # The handoff that just happened: was it taken?
     k = rot.shift_index(now)
     last = rot.boundary(k)
-    prev, holder = rot.member(k - 1), rot.member(k)
-    if prev == holder or now - last > timedelta(hours=12):
+    prev, holder = rot.intended_holder(last - _INSTANT), rot.intended_holder(last)
+    if prev == holder or now - last > timedelta(hours=12) or last <= shifts.began(doc):
         return
     if _taken(last.isoformat()):
         if store.claim(f"shift-start#{last.isoformat()}", now, ttl=timedelta(days=30)):
             _send(holder, texts.shift_started(rot.boundary(k + 1), rot.zone), now,
                   key=f"shift-start#{last.isoformat()}")
         return
-    if store.claim(f"take-missed#{last.isoformat()}", now, ttl=timedelta(days=30)):
+    if not store.claim_exists(f"take-missed#{last.isoformat()}"):
         _keep_previous_holder(rot, prev, holder, last, now)
 
 
@@ -74,23 +85,32 @@ def _taken(boundary_key: str) -> bool:
 
 
 def _keep_previous_holder(rot: rules.Rotation, prev: str, holder: str, boundary: datetime, now: datetime) -> None:
+    """Nobody took the phone: the previous holder keeps it (an automatic override), and they and
+    the admins are told — the claim, the override and the texts in one transaction."""
     end = rot.boundary(rot.shift_index(boundary) + 1)
     override = {"id": "o_" + secrets.token_hex(5), "person_id": prev, "start": boundary.isoformat(),
                 "end": end.isoformat(), "created_at": now.isoformat(), "auto": "untaken", "for": holder}
+    people = {p.id: p for p in store.all_people()}
+    new_name = people[holder].name if holder in people else holder
+    kept_name = people[prev].name if prev in people else prev
+    key = f"take-missed#{boundary.isoformat()}"
+    items = [_notice(prev, texts.take_missed_holder(new_name), now, key)]
+    items += [_notice(p.id, texts.take_missed_admin(new_name, kept_name), now, key)
+              for p in people.values() if p.role == "admin" and p.id != prev]
+    items = [i for i in items if i is not None]
 
     def change(doc: dict) -> dict:
         doc["overrides"] = doc.get("overrides", []) + [override]
         return doc
 
-    store.change_setting("rota", change, now)
-    people = {p.id: p for p in store.all_people()}
-    new_name = people[holder].name if holder in people else holder
-    _send(prev, texts.take_missed_holder(new_name), now,
-          key=f"take-missed#{boundary.isoformat()}")
-    for p in people.values():
-        if p.role == "admin" and p.id != prev:
-            _send(p.id, texts.take_missed_admin(new_name, people[prev].name if prev in people else prev), now,
-                  key=f"take-missed#{boundary.isoformat()}")
+    try:
+        store.transact([store.claim_write(key, now, ttl=timedelta(days=30)),
+                        store.setting_write("rota", change, now)] + [store.outbox_put(i) for i in items])
+    except store.ConditionFailed:
+        return  # another sweep kept the phone held (or the rota changed: the next minute decides again)
+    store.forget_setting("rota")
+    outbox.dispatch([i.id for i in items], now)
+    shifts.record(now)
 
 
 def take(person: store.Person, now: datetime) -> str:
@@ -104,8 +124,8 @@ def take(person: store.Person, now: datetime) -> str:
         store.claim(f"taken#{boundary.isoformat()}", now, ttl=timedelta(days=30))
         end = rot.boundary(rot.shift_index(boundary) + 1)
         return texts.take_thanks(boundary, end, rot.zone)
-    if rot.member(k) == person.id:
-        last = rot.boundary(k)
+    last = rot.boundary(k)
+    if rot.intended_holder(last) == person.id and rot.intended_holder(now) == person.id:
         store.claim(f"taken#{last.isoformat()}", now, ttl=timedelta(days=30))
 
         def change(doc: dict) -> dict:
@@ -115,8 +135,8 @@ def take(person: store.Person, now: datetime) -> str:
             return doc
 
         store.change_setting("rota", change, now)
-        end = rot.boundary(k + 1)
-        return texts.take_thanks(None, end, rot.zone)
+        shifts.record(now)
+        return texts.take_thanks(None, rot.boundary(k + 1), rot.zone)
     return "There is no handoff for you to take right now. Text WHO to see who holds the phone."
 
 
@@ -150,20 +170,6 @@ def plan(at: datetime) -> dict:
             "then": f"if nobody acknowledges: an SMS to every admin ({', '.join(admins) or 'none with a phone'})"}
 
 
-def stats(year: int) -> dict:
-    """Weeks each person held the phone in `year`, and the compensation days earned (one per week)."""
-    rot = settings.current_rota()
-    if rot is None:
-        return {"year": year, "items": []}
-    start = datetime(year, 1, 1, tzinfo=rot.zone).astimezone(timezone.utc)
-    end = datetime(year + 1, 1, 1, tzinfo=rot.zone).astimezone(timezone.utc)
-    held: dict[str, timedelta] = {}
-    for seg in rot.schedule(start, end):
-        held[seg["person_id"]] = held.get(seg["person_id"], timedelta()) + (seg["end"] - seg["start"])
-    people = {p.id: p for p in store.all_people()}
-    items = []
-    for pid, total in sorted(held.items(), key=lambda kv: -kv[1]):
-        weeks = total / timedelta(days=7)
-        items.append({"person_id": pid, "name": people[pid].name if pid in people else None,
-                      "weeks_held": round(weeks, 2), "compensation_days": int(weeks + 0.5)})
-    return {"year": year, "items": items}
+def stats(year: int, now: datetime) -> dict:
+    """GET /rota/stats: from the shift records (usecases/shifts.py), never from the rota."""
+    return shifts.stats(year, now)

@@ -11,10 +11,11 @@ import re
 import secrets
 from datetime import date, datetime, timedelta, timezone
 
-from chalicelib import config, settings, store, validate
+from chalicelib import config, outbox, settings, store, validate
 from chalicelib.domain import rota as rules
-from chalicelib.errors import BadRequest, NotFound, Unauthorized
-from chalicelib.usecases import tiers
+from chalicelib.domain import texts
+from chalicelib.errors import BadRequest, Conflict, NotFound, Unauthorized
+from chalicelib.usecases import shifts, tiers
 
 MAX_SCHEDULE_DAYS = 366
 
@@ -23,7 +24,13 @@ MAX_SCHEDULE_DAYS = 366
 
 
 def put_rota(body: dict, now: datetime) -> dict:
-    validate.unknown_fields(body, {"timezone", "handoff", "shift_days", "members", "start"})
+    """Replaces the rota. It takes effect at the next handoff (the current holder keeps the phone
+    until then, as an automatic override) unless ``"effective": "now"``; the answer lists the
+    next four shifts, and a change of the current or next holder texts the people concerned."""
+    validate.unknown_fields(body, {"timezone", "handoff", "shift_days", "members", "start", "effective"})
+    effective = body.get("effective", "next_handoff")
+    if effective not in ("now", "next_handoff"):
+        raise BadRequest("effective", 'must be "now" or "next_handoff" (the default)')
     tz = validate.timezone(body, "timezone")
     handoff = body.get("handoff")
     if not isinstance(handoff, dict):
@@ -49,12 +56,73 @@ def put_rota(body: dict, now: datetime) -> dict:
         start = date.fromisoformat(start_raw)
     except ValueError:
         raise BadRequest("start", "must be a date like 2026-11-20") from None
-    def change(old: dict) -> dict:
-        return {"timezone": tz, "handoff": {"weekday": weekday.lower(), "time": at}, "shift_days": shift_days,
-                "members": members, "start": start.isoformat(), "overrides": old.get("overrides", []),
-                "ics_secret": old.get("ics_secret") or secrets.token_urlsafe(16)}
+    previous = store.get_setting("rota")
+    before = rules.from_document(previous) if previous and previous.get("members") else None
 
-    return rota_json(store.change_setting("rota", change, now), known)
+    def change(old: dict) -> dict:
+        # An earlier change's keep-on is replaced by this change's own (or dropped with "now").
+        kept = [o for o in old.get("overrides", []) if o.get("auto") != "rota-change"
+                or datetime.fromisoformat(o["end"]) <= now]
+        doc = {"timezone": tz, "handoff": {"weekday": weekday.lower(), "time": at}, "shift_days": shift_days,
+               "members": members, "start": start.isoformat(), "overrides": kept,
+               "ics_secret": old.get("ics_secret") or secrets.token_urlsafe(16),
+               "created_at": old.get("created_at") or now.isoformat(), "changed_at": now.isoformat()}
+        if before is not None and effective != "now":
+            holder = before.holder_at(now)
+            if rules.from_document(doc).holder_at(now) != holder:
+                doc["overrides"] = doc["overrides"] + [{
+                    "id": "o_" + secrets.token_hex(5), "person_id": holder, "start": now.isoformat(),
+                    "end": before.boundary(before.shift_index(now) + 1).isoformat(), "created_at": now.isoformat(),
+                    "auto": "rota-change"}]
+        return doc
+
+    doc = _change_with_notices(change, before, now, known)
+    out = rota_json(doc, known)
+    out["effective"] = effective
+    out["next_shifts"] = _next_shifts(rules.from_document(doc), now, known)
+    return out
+
+
+def _slots(rot: rules.Rotation | None, now: datetime) -> list[tuple[str, datetime, datetime] | None]:
+    """(holder, start, end) of the current shift and the next one."""
+    if rot is None:
+        return [None, None]
+    segs = rot.schedule(now, now + timedelta(days=rot.shift_days * 2 + 1))
+    return [(s["person_id"], s["start"], s["end"]) for s in segs[:2]] + [None] * (2 - len(segs[:2]))
+
+
+def _change_with_notices(change, before: rules.Rotation | None, now: datetime, people: dict) -> dict:
+    """The rota's change and the texts it causes, in one transaction (retried on a lost race)."""
+    for _ in range(3):
+        write = store.setting_write("rota", change, now)
+        after = rules.from_document(write.model.data)
+        items = []
+        for old, new in zip(_slots(before, now), _slots(after, now), strict=True):
+            if before is None or new is None or (old is not None and old[0] == new[0]):  # a first rota: no change
+                continue
+            for pid in {new[0]} | ({old[0]} if old else set()):
+                person = people.get(pid)
+                if person is None or not person.phone:
+                    continue
+                holder = people.get(new[0])
+                text = texts.rota_changed(holder.name if holder else new[0], new[1], new[2], after.zone)
+                items.append(outbox.sms(person.phone, text, purpose="notice", now=now, person_id=pid,
+                                        key=f"rota-change#{now.isoformat()}#{new[1].isoformat()}#{pid}"))
+        try:
+            store.transact([write] + [store.outbox_put(i) for i in items])
+        except store.ConditionFailed:
+            continue
+        store.forget_setting("rota")
+        outbox.dispatch([i.id for i in items], now)
+        return write.model.data
+    raise Conflict("the rota is being changed by someone else; try again", code="rota_busy")
+
+
+def _next_shifts(rot: rules.Rotation, now: datetime, people: dict) -> list[dict]:
+    segs = rot.schedule(max(now, rot.begins_at), max(now, rot.begins_at) + timedelta(days=rot.shift_days * 5 + 1))
+    return [{"person_id": s["person_id"], "name": people[s["person_id"]].name if s["person_id"] in people else None,
+             "start": _local(s["start"], rot), "end": _local(s["end"], rot), "override": s["override"]}
+            for s in segs[:4]]
 
 
 def _doc() -> dict:
@@ -74,7 +142,9 @@ def rota_json(doc: dict | None = None, people: dict | None = None) -> dict:
             "warnings": warnings, "ics_url": f"{config.public_base_url()}/rota.ics?token={ics_token(doc)}"}
 
 
-def add_override(body: dict, now: datetime) -> dict:
+def add_override(body: dict, now: datetime, actor_id: str | None = None) -> dict:
+    """An override; one that reaches into the past corrects the shift records it covers (the
+    admin's word about who really held the phone, recorded with their id)."""
     validate.unknown_fields(body, {"person_id", "start", "end"})
     person_id = validate.text(body, "person_id", max_len=64)
     if store.get_person(person_id) is None:
@@ -97,6 +167,10 @@ def add_override(body: dict, now: datetime) -> dict:
         return doc
 
     store.change_setting("rota", change, now)
+    if start < now:
+        shifts.correct(person_id, start.astimezone(timezone.utc), end.astimezone(timezone.utc),
+                       actor_id or "admin", now, override_id=override["id"])
+        override["correction"] = True
     return override
 
 

@@ -22,10 +22,11 @@ import io
 import re
 import statistics
 from collections import defaultdict
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
-from chalicelib import settings, store
+from chalicelib import expectations, settings, store
 from chalicelib.errors import BadRequest
+from chalicelib.usecases import shifts
 
 READY_USES, READY_SUCCESS = 5, 0.8  # a manual template this good is ready to automate
 FAILING_SUCCESS = 0.5  # an automatic one below this has stopped working
@@ -37,8 +38,9 @@ def parse_month(raw: str | None) -> tuple[str, datetime, datetime]:
     year, month = int(raw[:4]), int(raw[5:])
     if not 1 <= month <= 12 or year < 2000:
         raise BadRequest("month", f"{raw} is not a month; use YYYY-MM with a month 01-12")
-    start = datetime(year, month, 1, tzinfo=timezone.utc)
-    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=timezone.utc)
+    zone = expectations.zone()  # months as the business lives them, not UTC's
+    start = datetime(year, month, 1, tzinfo=zone).astimezone(timezone.utc)
+    end = datetime(year + (month == 12), month % 12 + 1, 1, tzinfo=zone).astimezone(timezone.utc)
     return raw, start, end
 
 
@@ -50,9 +52,9 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
 
-def monthly(raw_month: str | None) -> dict:
+def monthly(raw_month: str | None, now: datetime) -> dict:
     month, start, end = parse_month(raw_month)
-    events = store.month_events(month)
+    events = store.events_between(start, end)
     by_ticket: dict[int, list] = defaultdict(list)
     for e in events:
         by_ticket[e.ticket_id].append(e)
@@ -134,7 +136,7 @@ def monthly(raw_month: str | None) -> dict:
             fcr_base += 1
             fcr += messages_in <= 1 and not reopened
 
-    held = _holding(start, end)
+    held = _holding(start, end, now)
     for pid in held:
         person[pid]  # everyone who held the phone appears
     templates = {t.id: t for t in store.all_templates()}
@@ -183,22 +185,11 @@ def monthly(raw_month: str | None) -> dict:
     }
 
 
-def _holding(start: datetime, end: datetime) -> dict[str, tuple[float, int]]:
-    """{person: (weeks held, weekends held)} in [start, end) from the rota."""
+def _holding(start: datetime, end: datetime, now: datetime) -> dict[str, tuple[float, int]]:
+    """{person: (weeks held, weekends held)} in [start, end) from the shift records (what happened)."""
     rot = settings.current_rota()
-    if rot is None:
-        return {}
-    out: dict[str, list] = defaultdict(lambda: [0.0, 0])
-    for seg in rot.schedule(start, end):
-        out[seg["person_id"]][0] += (seg["end"] - seg["start"]) / timedelta(days=7)
-    day = start.astimezone(rot.zone).date()
-    last = (end - timedelta(seconds=1)).astimezone(rot.zone).date()
-    while day <= last:
-        if day.weekday() == 5:  # a weekend counts for whoever holds the phone Saturday noon
-            noon = datetime.combine(day, time(12), tzinfo=rot.zone)
-            out[rot.holder_at(noon)][1] += 1
-        day += timedelta(days=1)
-    return {k: (v[0], v[1]) for k, v in out.items()}
+    rows = shifts.held(start, end, now, rot.zone if rot else expectations.zone())
+    return {pid: (r["seconds"] / timedelta(days=7).total_seconds(), r["weekends"]) for pid, r in rows.items()}
 
 
 def to_csv(report: dict) -> str:
