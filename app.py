@@ -503,8 +503,20 @@ def rota_ics():
     """Calendar apps send no headers: a per-rota token in the query instead."""
     from chalicelib.usecases import oncall
 
-    doc = oncall.check_ics_token(query().get("token"))
+    authorization = app.current_request.headers.get("authorization")
+    if authorization:  # a bearer key works too (API.md v1.1)
+        auth.authenticate(authorization)
+    doc = oncall.check_ics_token(query().get("token"), principal_ok=bool(authorization))
     return Response(oncall.ics(doc, clock.now()), headers={"Content-Type": "text/calendar; charset=utf-8"})
+
+
+@app.route("/rota/ics-token", methods=["POST"])
+@staff("admin")
+def rotate_ics_token(principal):
+    """A new calendar token: the old link stops working."""
+    from chalicelib.usecases import oncall
+
+    return oncall.rotate_ics_token(clock.now())
 
 
 @app.route("/policy", methods=["PUT"])

@@ -136,17 +136,69 @@ def test_rota_input_errors_name_the_field(api, team):
     assert r.status_code == 400 and r.json_body["error"]["field"] == "start"
 
 
-def test_ics_feed_needs_its_token_and_lists_shifts(api, team):
+def test_ics_feed_needs_its_token_and_lists_shifts(api, team, clock_at, schedule):
     from icalendar import Calendar
 
     assert api.get("/rota.ics", key=None).status_code == 401
+    for bad in ("nope", "%C3%A9t%C3%A9", "%00", "x" * 500):  # any malformed token: 401, never 500
+        r = api.get(f"/rota.ics?token={bad}", key=None)
+        assert r.status_code == 401 and r.json_body["error"]["code"] == "invalid_token", bad
     url = api.get("/rota").json_body["ics_url"]
     token = url.split("token=")[1]
+    schedule("handoff_sweep")
     r = api.get(f"/rota.ics?token={token}", key=None)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/calendar")
     cal = Calendar.from_ical(r.body)
     summaries = [str(e.get("summary")) for e in cal.walk("VEVENT")]
     assert "Emergency phone: Ana Lopez" in summaries and "Emergency phone: Ben Okafor" in summaries
+    assert api.get("/rota.ics").status_code == 200  # a bearer key works too
+    # Rotating the token: the old link stops working.
+    new_url = api.post("/rota/ics-token").json_body["ics_url"]
+    assert new_url != url
+    assert api.get(f"/rota.ics?token={token}", key=None).status_code == 401
+    assert api.get(f"/rota.ics?token={new_url.split('token=')[1]}", key=None).status_code == 200
+    assert api.post("/rota/ics-token", key=team["ben"]["api_key"]).status_code == 403
+
+
+def test_ics_feed_is_stable_starts_with_the_rota_and_crosses_dst(api, team, clock_at, schedule):
+    """Two fetches a minute apart are identical; a second, independent parser (ics-py) reads the
+    same local times, across the 2027-03-28 change to summer time."""
+    import ics as ics_py
+
+    def fetch() -> str:
+        return api.get("/rota.ics").body.decode()
+
+    schedule("handoff_sweep")
+    first = fetch()
+    clock_at.advance(minutes=1)
+    schedule("handoff_sweep")
+    assert fetch() == first
+    assert "BEGIN:VTIMEZONE" in first and "TZID:Europe/Berlin" in first
+    events = sorted(ics_py.Calendar(first).events, key=lambda e: e.begin)
+    # Nothing before the rota began (Friday Nov 20, 22:00 Berlin, when it was set up).
+    assert events[0].begin.isoformat() == "2026-11-20T22:00:00+01:00"
+    assert events[0].name == "Emergency phone: Ana Lopez"
+    assert all(e.begin.hour == 18 for e in events[1:])
+    assert len({e.uid for e in events}) == len(events)
+    # Months later, the feed crosses the DST change: still 18:00 local on both sides.
+    clock_at.set(datetime(2027, 3, 1, 12, 0, tzinfo=timezone.utc))
+    schedule("handoff_sweep")
+    events = sorted(ics_py.Calendar(fetch()).events, key=lambda e: e.begin)
+    around = [e for e in events if datetime(2027, 3, 19, tzinfo=timezone.utc) <= e.begin.datetime
+              <= datetime(2027, 4, 3, tzinfo=timezone.utc)]
+    assert [(e.begin.isoformat(), e.end.isoformat()) for e in around] == [
+        ("2027-03-19T18:00:00+01:00", "2027-03-26T18:00:00+01:00"),
+        ("2027-03-26T18:00:00+01:00", "2027-04-02T18:00:00+02:00"),
+        ("2027-04-02T18:00:00+02:00", "2027-04-09T18:00:00+02:00")]
+    assert events[0].begin.datetime >= datetime(2027, 1, 29, tzinfo=timezone.utc)  # 4 weeks back at most
+    assert events[-1].end.datetime <= datetime(2027, 6, 1, tzinfo=timezone.utc)  # 12 weeks ahead
+    # An override next month changes that shift only: the others keep their UIDs.
+    before = {e.uid: (e.begin, e.end) for e in events}
+    api.post("/rota/overrides", {"person_id": team["chloe"]["id"], "start": "2027-04-17T09:00:00+02:00",
+                                 "end": "2027-04-17T21:00:00+02:00"})
+    after = {e.uid: (e.begin, e.end) for e in ics_py.Calendar(fetch()).events}
+    unchanged = [u for u in before if u in after and after[u] == before[u]]
+    assert len(unchanged) >= len(before) - 1
 
 
 def test_take_handshake_confirmed(api, twilio, team, clock_at, schedule):

@@ -223,34 +223,93 @@ def ics_token(doc: dict) -> str:
     return hmac.new(doc["ics_secret"].encode(), b"rota.ics", hashlib.sha256).hexdigest()[:32]
 
 
-def check_ics_token(token: str | None) -> dict:
+def check_ics_token(token: str | None, principal_ok: bool = False) -> dict:
+    """The feed's own token (calendar apps send no headers), or a staff key already checked.
+    Anything malformed is the same 401 as a wrong token."""
     doc = _doc()
-    if not token or not hmac.compare_digest(token, ics_token(doc)):
-
-        raise Unauthorized("add the calendar token: /rota.ics?token=... (see GET /rota)", code="invalid_token")
+    if principal_ok:
+        return doc
+    given = (token or "").encode("utf-8", "surrogatepass")
+    if not given or not hmac.compare_digest(given, ics_token(doc).encode()):
+        raise Unauthorized("add the calendar token: /rota.ics?token=... (see GET /rota), or a bearer key",
+                           code="invalid_token")
     return doc
 
 
+def rotate_ics_token(now: datetime) -> dict:
+    """A new calendar token; the old link stops working at once."""
+    _doc()
+
+    def change(doc: dict) -> dict:
+        doc["ics_secret"] = secrets.token_urlsafe(16)
+        return doc
+
+    doc = store.change_setting("rota", change, now)
+    return {"ics_url": f"{config.public_base_url()}/rota.ics?token={ics_token(doc)}"}
+
+
+FEED_PAST = timedelta(days=28)  # the last four weeks, as they happened (shift records)
+FEED_AHEAD = timedelta(days=84)  # twelve weeks of the plan
+
+
+def feed_events(doc: dict, now: datetime) -> list[dict]:
+    """The feed's shifts: [{person_id, start, end, override, actual}] — what happened in the last
+    four weeks (the records), the current shift, then the plan for twelve weeks. Each starts
+    where the shift really starts (never at `now`), so two fetches give the same events."""
+    rot = rules.from_document(doc)
+    first = shifts.began(doc)
+    horizon = rot.boundary(rot.shift_index(now + FEED_AHEAD) + 1)  # whole shifts: stable for a week
+    anchor = max(rot.boundary(rot.shift_index(now)), first)
+    plan = [s for s in rot.schedule(anchor, horizon) if s["end"] > now] if horizon > anchor else []
+    events: list[dict] = []
+    for r in store.shifts_between(now - FEED_PAST, now):
+        if r.start < first:
+            continue
+        end = r.end
+        if end is None:  # the open record: its end is the plan's
+            current = next((s for s in plan if s["start"] <= now < s["end"]), None)
+            end = current["end"] if current and current["person_id"] == r.person_id else now
+            plan = [s for s in plan if s["start"] >= end]
+        last = events[-1] if events else None
+        if last and last["person_id"] == r.person_id and last["end"] == r.start:
+            last["end"] = end  # the same person on: one event
+        else:
+            events.append({"person_id": r.person_id, "start": r.start, "end": end,
+                           "override": r.how in ("override", "untaken", "correction"), "actual": True})
+    if events:
+        plan = [s for s in plan if s["start"] >= events[-1]["end"]]
+    events += [dict(s, actual=False) for s in plan if s["start"] >= first]
+    return events
+
+
 def ics(doc: dict, now: datetime) -> str:
-    """The schedule from four weeks back to six months ahead as iCalendar."""
+    """The calendar feed (RFC 5545): one VEVENT per shift, local times with the zone's VTIMEZONE,
+    UIDs from the person and the shift's start (stable across fetches and unrelated rota edits)."""
     from icalendar import Calendar, Event
 
     rot = rules.from_document(doc)
     people = {p.id: p for p in store.all_people()}
+    stamp = datetime.fromisoformat(doc.get("changed_at") or doc.get("created_at") or "2026-01-01T00:00:00+00:00")
     cal = Calendar()
     cal.add("prodid", "-//Friday Night//rota//EN")
     cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
     cal.add("x-wr-calname", "Emergency phone rota")
-    for seg in rot.schedule(now - timedelta(days=28), now + timedelta(days=183)):
+    cal.add("x-wr-timezone", rot.timezone)
+    for seg in feed_events(doc, now):
         person = people.get(seg["person_id"])
+        start = seg["start"].astimezone(timezone.utc)
+        uid = hashlib.sha256(f"{seg['person_id']}|{start.isoformat()}".encode()).hexdigest()[:24]
         event = Event()
-        event.add("uid", f"{seg['person_id']}-{seg['start'].strftime('%Y%m%dT%H%M%SZ')}@friday-night")
+        event.add("uid", f"{uid}@friday-night")
         event.add("summary", f"Emergency phone: {person.name if person else seg['person_id']}"
                   + (" (override)" if seg["override"] else ""))
         event.add("dtstart", seg["start"].astimezone(rot.zone))
         event.add("dtend", seg["end"].astimezone(rot.zone))
-        event.add("dtstamp", now)
+        event.add("dtstamp", stamp)
+        event.add("transp", "TRANSPARENT")
         cal.add_component(event)
+    cal.add_missing_timezones()
     return cal.to_ical().decode()
 
 
