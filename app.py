@@ -396,16 +396,23 @@ def monthly_report(principal):
             "Content-Disposition": f'attachment; filename="friday-night-{report["month"]}.csv"'})
     if fmt != "json":
         raise BadRequest("format", "must be json or csv")
-    return report
+    return dict(report, html_url=reports.html_link(report["month"], clock.now()))
 
 
 @app.route("/reports/monthly.html", methods=["GET"])
-@staff("admin")
-def monthly_report_html(principal):
+def monthly_report_html():
+    """A browser opens it through the short-lived signed link the JSON report carries
+    (`html_url`); a bearer admin key works too."""
     from chalicelib.usecases import reports
 
-    return Response(reports.to_html(reports.monthly(query().get("month"), clock.now())),
-                    headers={"Content-Type": "text/html; charset=utf-8"})
+    q, now = query(), clock.now()
+    if "sig" in q:
+        reports.check_link(q, now)
+    else:
+        auth.require(auth.authenticate(app.current_request.headers.get("authorization")), "admin")
+    return Response(reports.to_html(reports.monthly(q.get("month"), now)),
+                    headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "private, no-store",
+                             "Referrer-Policy": "no-referrer"})
 
 
 # --- rota, on-call, policy --------------------------------------------------------

@@ -121,3 +121,45 @@ def test_the_survey_shows_inline_after_resolve(chromium, live_server, api, team)
         "survey_sent", "survey_answered", "survey_comment"]
     assert (t["status"], t["owner"]) == ("open", owner)  # the NO reopened it for its last owner
     context.close()
+
+
+def test_the_monthly_report_opens_on_a_phone_through_its_link(chromium, live_server, api, twilio, team,
+                                                                clock_at, schedule):
+    """An admin opens the report on a phone: the JSON's html_url works without a bearer header,
+    the charts scale to the screen (nothing clipped, no sideways scroll), rates read as percentages."""
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import expect
+
+    twilio.sms("+4917712345678", "URGENT the shop is down")
+    twilio.phone("+4917712345678").expect_sms("ticket #1")
+    clock_at.advance(minutes=5)
+    twilio.phone(team["ana"]["phone"]).expect_sms("URGENT #1").reply("ACK 1")
+    api.post("/tickets/1/resolve", key=team["ana"]["api_key"])
+    twilio.sms("+4917712345678", "no")
+    twilio.sms("+4917712345678", "the first answer took too long")
+    twilio.inbox.clear()
+    schedule("handoff_sweep")
+    report = api.get("/reports/monthly?month=2026-11").json_body
+    link = urlsplit(report["html_url"])  # PUBLIC_BASE_URL (with its stage path) + the route
+    path = "/reports/" + link.path.split("/reports/", 1)[1]
+    assert api.get(f"{path}?{link.query}", key=None).status_code == 200
+    assert api.get(f"{path}?{link.query.replace('sig=', 'sig=0')}", key=None).status_code == 403
+    context = chromium.new_context(viewport={"width": 360, "height": 740})  # a small phone
+    page = context.new_page()
+    page.goto(f"{live_server}{path}?{link.query}")
+    expect(page.get_by_role("heading", name="Friday Night report 2026-11")).to_be_visible()
+    for section in ("Satisfaction", "Repeat contacts", "On call and pages", "Templates"):
+        expect(page.get_by_role("heading", name=section, exact=True)).to_be_visible()
+    expect(page.locator("body")).to_contain_text("the first answer took too long")
+    expect(page.locator("body")).to_contain_text("0 %")  # a survey NO: satisfaction as a percentage
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
+    for box in page.locator("svg").evaluate_all("els => els.map(e => e.getBoundingClientRect().right)"):
+        assert box <= 360
+    DOCS.mkdir(exist_ok=True)
+    page.screenshot(path=str(DOCS / "report-phone.png"), full_page=True)
+    # Fifteen minutes later the link has expired: the page says so, nothing else.
+    clock_at.advance(minutes=16)
+    r = api.get(f"{path}?{link.query}", key=None)
+    assert r.status_code == 403 and r.json_body["error"]["code"] == "link_expired"
+    context.close()

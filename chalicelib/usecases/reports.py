@@ -17,15 +17,18 @@ message, YES share) naming templates ready to automate or failing.
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import html
 import io
 import re
+import secrets
 import statistics
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
-from chalicelib import expectations, settings, store
-from chalicelib.errors import BadRequest
+from chalicelib import config, expectations, settings, store
+from chalicelib.errors import BadRequest, Forbidden
 from chalicelib.usecases import shifts
 
 READY_USES, READY_SUCCESS = 5, 0.8  # a manual template this good is ready to automate
@@ -223,38 +226,119 @@ def to_csv(report: dict) -> str:
     return buf.getvalue()
 
 
-def _bars(title: str, values: dict[str, float]) -> str:
+# --- the signed link and the page ------------------------------------------------------
+
+LINK_TTL = timedelta(minutes=15)
+
+
+def _link_key(now: datetime) -> bytes:
+    doc = store.get_setting("signing") or {}
+    if not doc.get("report_key"):
+        doc = store.change_setting("signing", lambda d: d if d.get("report_key") else
+                                   dict(d, report_key=secrets.token_urlsafe(32)), now)
+    return doc["report_key"].encode()
+
+
+def _sign(month: str, expires: int, now: datetime) -> str:
+    return hmac.new(_link_key(now), f"monthly.html|{month}|{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def html_link(month: str, now: datetime) -> str:
+    """A link a browser can open for LINK_TTL without a bearer header (an admin's phone)."""
+    expires = int((now + LINK_TTL).timestamp())
+    return (f"{config.public_base_url()}/reports/monthly.html?month={month}&expires={expires}"
+            f"&sig={_sign(month, expires, now)}")
+
+
+def check_link(q: dict, now: datetime) -> None:
+    month, expires, sig = q.get("month") or "", q.get("expires") or "", q.get("sig") or ""
+    if not expires.isdigit() or len(expires) > 12 or not hmac.compare_digest(
+            sig.encode("utf-8", "surrogatepass"), _sign(month, int(expires), now).encode()):
+        raise Forbidden("this report link is not valid; open the report again to get a new one",
+                        code="invalid_link")
+    if int(expires) < now.timestamp():
+        raise Forbidden("this report link has expired (links last 15 minutes); open the report again",
+                        code="link_expired")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.0f} %"
+
+
+def _bars(title: str, values: dict[str, float], fmt=lambda v: f"{v:g}") -> str:
+    """A horizontal bar chart that scales to the screen (viewBox, width 100%)."""
     if not values:
-        return f"<h2>{html.escape(title)}</h2><p>No data.</p>"
+        return f"<h3>{html.escape(title)}</h3><p>No data.</p>"
     top = max(values.values()) or 1
     height = 28 * len(values) + 10
     bars = []
     for i, (label, value) in enumerate(values.items()):
-        width = 300 * value / top
+        width = 200 * (value or 0) / top
         y = 28 * i + 5
-        bars.append(f'<text x="0" y="{y + 15}">{html.escape(label)}</text>'
-                    f'<rect x="170" y="{y}" width="{width:.1f}" height="20" fill="#1f5fbf"></rect>'
-                    f'<text x="{176 + width:.1f}" y="{y + 15}">{value:g}</text>')
-    return (f'<h2>{html.escape(title)}</h2><svg role="img" aria-label="{html.escape(title)}" width="560" '
-            f'height="{height}" font-family="sans-serif" font-size="13">{"".join(bars)}</svg>')
+        bars.append(f'<text x="0" y="{y + 15}">{html.escape(str(label)[:18])}</text>'
+                    f'<rect x="130" y="{y}" width="{width:.1f}" height="20" fill="#1f5fbf"></rect>'
+                    f'<text x="{136 + width:.1f}" y="{y + 15}">{html.escape(fmt(value))}</text>')
+    return (f'<h3>{html.escape(title)}</h3><svg role="img" aria-label="{html.escape(title)}" '
+            f'viewBox="0 0 400 {height}" width="100%" preserveAspectRatio="xMinYMin meet" '
+            f'font-family="sans-serif" font-size="13">{"".join(bars)}</svg>')
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
+
+
+_STYLE = ("body{font-family:system-ui,sans-serif;margin:0;padding:1rem;max-width:48rem;margin:auto;color:#111}"
+          "h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #ccc}"
+          "h3{font-size:1rem}svg{max-width:100%;height:auto;display:block}"
+          ".scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.9rem}"
+          "td,th{padding:.25rem .5rem;border-bottom:1px solid #eee;text-align:left}"
+          "ul{padding-left:1.2rem}")
 
 
 def to_html(report: dict) -> str:
+    """The report for people: readable on a phone, rates as percentages, every section of the JSON."""
     people = report["people"]
-    parts = [
-        _bars("Resolved per person", {p["name"] or p["person_id"]: p["resolved"] for p in people}),
-        _bars("Passed up per person", {p["name"] or p["person_id"]: p["passed_up"] for p in people}),
-        _bars("Tickets per channel", report["overall"]["tickets_per_channel"]),
-    ]
     o = report["overall"]
-    summary = (f"<ul><li>Resolved: {o['resolved']}</li><li>Repeat-contact rate: {o['repeat_contact_rate']}</li>"
-               f"<li>First-contact resolution: {o['first_contact_resolution']}</li>"
-               f"<li>Tier breaches: {o['tier_breaches']}</li></ul>")
+    name = {p["person_id"]: p["name"] or p["person_id"] for p in people}
+    parts = [
+        "<section><h2>Overview</h2><ul>"
+        f"<li>Resolved: {o['resolved']}</li><li>Repeat contacts: {_pct(o['repeat_contact_rate'])}</li>"
+        f"<li>First-contact resolution: {_pct(o['first_contact_resolution'])}</li>"
+        f"<li>Tier breaches: {o['tier_breaches']}</li></ul>"
+        + _bars("Tickets per channel", o["tickets_per_channel"]) + "</section>",
+        "<section><h2>People</h2>"
+        + _bars("Resolved", {name[p["person_id"]]: p["resolved"] for p in people})
+        + _bars("Passed up", {name[p["person_id"]]: p["passed_up"] for p in people}) + "</section>",
+        "<section><h2>Satisfaction</h2>"
+        + _bars("By channel", o["satisfaction_by_channel"], _pct)
+        + _bars("By person", {name[p["person_id"]]: p["satisfaction"] for p in people
+                              if p["satisfaction"] is not None}, _pct)
+        + _bars("By template", o["satisfaction_by_template"], _pct) + "</section>",
+        "<section><h2>Repeat contacts</h2>"
+        f"<p>{_pct(o['repeat_contact_rate'])} of resolved tickets came back within a week "
+        f"(a thank-you does not count).</p></section>",
+        "<section><h2>On call and pages</h2>"
+        + _table(["Person", "Weeks held", "Weekends", "Compensation days", "Pages", "Acknowledged",
+                  "Median minutes to ACK"],
+                 [[name[p["person_id"]], p["weeks_held"], p["weekends_held"], p["compensation_days"],
+                   p["pages_received"], p["pages_acknowledged"],
+                   "-" if p["median_minutes_to_ack"] is None else p["median_minutes_to_ack"]] for p in people])
+        + "</section>",
+        "<section><h2>Templates</h2>"
+        + (_table(["Template", "Uses", "Solved without more", "Satisfaction", "Note"],
+                  [[t["name"] or t["template_id"], t["uses"], _pct(t["resolved_without_further_message"]),
+                    _pct(t["satisfaction"]), "ready to automate" if t["ready_to_automate"] else
+                    "automation failing" if t["automation_failing"] else ""] for t in report["templates"]])
+           if report["templates"] else "<p>No template was used.</p>") + "</section>",
+    ]
     comments = "".join(f"<li>#{c['ticket_id']} ({html.escape(c['channel'])}): {html.escape(c['comment'])}</li>"
                        for c in report.get("survey_comments", []))
-    if comments:
-        parts.append(f"<section><h2>What customers said after a survey NO</h2><ul>{comments}</ul></section>")
-    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Friday Night report "
-            f"{html.escape(report['month'])}</title></head><body><main><h1>Report {html.escape(report['month'])}"
-            f"</h1>{summary}{''.join(parts)}</main></body></html>")
-
+    parts.append("<section><h2>What customers said after a survey NO</h2>"
+                 + (f"<ul>{comments}</ul>" if comments else "<p>No comments.</p>") + "</section>")
+    month = html.escape(report["month"])
+    return ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>Friday Night report {month}</title><style>{_STYLE}</style></head>"
+            f"<body><main><h1>Friday Night report {month}</h1>{''.join(parts)}</main></body></html>")
