@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import re
 from datetime import timedelta, timezone
 
 from chalice import Chalice, Rate, Response
@@ -128,7 +129,7 @@ def query() -> dict:
 
 
 def ticket_number(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 12:
+    if not re.fullmatch(r"[0-9]{1,12}", raw):
         raise BadRequest("ticket_id", f"{raw[:20]!r} is not a ticket number; use digits like 42")
     return int(raw)
 
@@ -675,7 +676,7 @@ def twilio_voice_page_ack(ticket_id):
 
 
 def step_number(raw: str) -> int:
-    if not raw.isdigit() or len(raw) > 2:
+    if not re.fullmatch(r"[0-9]{1,2}", raw):
         raise BadRequest("step", "must be a small number")
     return int(raw)
 

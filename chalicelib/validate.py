@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from datetime import timezone as _utc_zone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib import phones
@@ -12,16 +13,63 @@ from chalicelib.errors import BadRequest
 _MISSING = object()
 
 
+MAX_DEPTH = 8  # our bodies nest three levels at most; 8 leaves room and stops recursion bombs
+
+
 def json_object(raw: bytes | None) -> dict:
+    """The request body as a JSON object: valid JSON, nested at most MAX_DEPTH deep, no NUL and no
+    lone surrogate in any string (they cannot be stored) — else a 400 naming where."""
     if not raw:
         raise BadRequest("body", "a JSON object is required", code="invalid_body")
+    if _depth(raw) > MAX_DEPTH:
+        raise BadRequest("body", f"is nested too deeply (at most {MAX_DEPTH} levels)", code="invalid_body")
     try:
         value = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("body", "is not valid JSON; send a JSON object", code="invalid_body") from None
     if not isinstance(value, dict):
         raise BadRequest("body", "must be a JSON object", code="invalid_body")
+    _storable(value, "")
     return value
+
+
+def _depth(raw: bytes | str) -> int:
+    """How deep the JSON nests, counted on the raw text (before the parser can recurse)."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    depth = deepest = 0
+    in_string = escaped = False
+    for c in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in "]}":
+            depth -= 1
+    return deepest
+
+
+_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
+
+
+def _storable(value, path: str) -> None:
+    if isinstance(value, str):
+        if _BAD_CHARS.search(value):
+            raise BadRequest(path or "body", "contains a NUL or an unpaired surrogate character; send valid text")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _storable(k, path or "body")
+            _storable(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _storable(v, f"{path}[{i}]")
 
 
 def unknown_fields(body: dict, allowed: set[str]) -> None:
@@ -131,4 +179,6 @@ def instant(raw: str | None, field: str) -> datetime | None:
         raise BadRequest(field, "must be an ISO 8601 time with offset, like 2026-11-20T18:00:00+01:00") from None
     if value.tzinfo is None:
         raise BadRequest(field, "needs a UTC offset, like 2026-11-20T18:00:00+01:00")
+    if not 2000 <= value.year <= 2100 or not 2000 <= value.astimezone(_utc_zone.utc).year <= 2100:
+        raise BadRequest(field, "must be between the years 2000 and 2100")
     return value

@@ -138,10 +138,7 @@ def _keyword(contact: store.Contact, word: str, now: datetime) -> list[str]:
 
 
 def _num_media(params: dict) -> int:
-    try:
-        return max(0, min(10, int(params.get("NumMedia") or 0)))
-    except ValueError:
-        return 0
+    return twilio_hooks.number(params, "NumMedia", maximum=10)
 
 
 def _spend(contact: store.Contact, budget: str, limit: int, now: datetime) -> bool:

@@ -7,6 +7,7 @@ signature). Nothing is stored before the check passes.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl
@@ -33,6 +34,39 @@ def verified_params(path: str, raw_body: bytes | None, signature: str | None) ->
     if not RequestValidator(token).validate(config.public_base_url() + path, params, signature):
         raise Forbidden("the X-Twilio-Signature does not match", code="invalid_signature")
     return params
+
+
+# --- typed parameters: a malformed field never becomes a 500 ------------------------
+
+_NUMBER = re.compile(r"[0-9]{1,9}")
+_DIGITS = re.compile(r"[0-9*#]{0,32}")
+
+
+def number(params: dict, name: str, *, default: int = 0, maximum: int = 10**6) -> int:
+    """A count or a duration Twilio sends (NumMedia, RecordingDuration, DialCallDuration). A
+    malformed one is logged and taken as `default`: the caller still gets their TwiML."""
+    raw = (params.get(name) or "").strip()
+    if not raw:
+        return default
+    if not _NUMBER.fullmatch(raw):
+        logger.warning("malformed webhook number", extra={"field": name})
+        return default
+    return min(int(raw), maximum)
+
+
+def digits(params: dict, name: str = "Digits") -> str | None:
+    """Key presses (0-9, *, #); anything else is no key press."""
+    raw = params.get(name) or ""
+    return raw if raw and _DIGITS.fullmatch(raw) else None
+
+
+def choice(params: dict, name: str, allowed: set[str]) -> str | None:
+    """A status or an enum of Twilio's; an unknown value is None (logged)."""
+    raw = (params.get(name) or "").strip().lower()
+    if raw and raw not in allowed:
+        logger.warning("unknown webhook value", extra={"field": name})
+        return None
+    return raw or None
 
 
 def require(params: dict, name: str) -> str:

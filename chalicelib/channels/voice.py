@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib import config, phones, settings, store
+from chalicelib.channels import twilio_hooks
 from chalicelib.domain import conversation
 from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
@@ -136,7 +137,7 @@ def dialed(ticket_id: int, step: int, params: dict, now: datetime) -> str:
     accepted = store.claim_exists(f"accepted#{ticket_id}#{step}")
     if accepted and params.get("DialCallStatus") == "completed":
         tickets.record_event(ticket_id, "call_completed", tickets.SYSTEM, now, step=step,
-                             seconds=int(params.get("DialCallDuration") or 0))
+                             seconds=twilio_hooks.number(params, "DialCallDuration"))
         response.hangup()
         return str(response)
     tickets.record_event(ticket_id, "call_unanswered", tickets.SYSTEM, now, step=step,
@@ -160,8 +161,7 @@ def recorded(ticket_id: int, params: dict, now: datetime) -> str:
 
 
 def _seconds(params: dict) -> int:
-    raw = params.get("RecordingDuration") or "0"
-    return int(raw) if raw.isdigit() else 0
+    return twilio_hooks.number(params, "RecordingDuration")
 
 
 def transcript(ticket_id: int, params: dict, now: datetime) -> None:

@@ -127,14 +127,17 @@ _UNIT = _UnitProxy()
 # --- cursors ------------------------------------------------------------------
 
 
-def encode_cursor(last_key: dict | None) -> str | None:
+def encode_cursor(last_key: dict | None, scope: str = "") -> str | None:
+    """The next page's cursor, bound to its list (`scope`: the list and its filters)."""
     if not last_key:
         return None
-    return base64.urlsafe_b64encode(json.dumps(last_key, sort_keys=True).encode()).decode().rstrip("=")
+    raw = json.dumps({"s": scope, "k": last_key}, sort_keys=True, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> dict | None:
-    """Returns the LastEvaluatedKey, or raises ValueError for a forged cursor."""
+def decode_cursor(cursor: str | None, scope: str = "") -> dict | None:
+    """The LastEvaluatedKey, or ValueError for a cursor that is forged, malformed, or from another
+    list (real DynamoDB rejects a key of another index; moto would not)."""
     if not cursor:
         return None
     try:
@@ -142,9 +145,17 @@ def decode_cursor(cursor: str | None) -> dict | None:
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except Exception as exc:  # noqa: BLE001 - any decoding problem is the caller's input
         raise ValueError("not a cursor returned by this API") from exc
-    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+    if not isinstance(value, dict) or set(value) != {"s", "k"} or not isinstance(value["k"], dict):
         raise ValueError("not a cursor returned by this API")
-    return value
+    if value["s"] != scope:
+        raise ValueError("this cursor belongs to another list (other filters); start again without it")
+    key = value["k"]
+    if not key or len(key) > 4 or not all(
+            isinstance(v, dict) and len(v) == 1 and next(iter(v)) in ("S", "N")
+            and isinstance(next(iter(v.values())), str) and len(next(iter(v.values()))) <= 200
+            for v in key.values()):
+        raise ValueError("not a cursor returned by this API")
+    return key
 
 
 # --- transactions ---------------------------------------------------------------

@@ -104,11 +104,11 @@ def delete(person_id: str, actor, now: datetime) -> int:
 def list_json(q: dict) -> dict:
     """GET /people: a page of people and the cursor of the next."""
     try:
-        cursor = store.decode_cursor(q.get("cursor"))
+        cursor = store.decode_cursor(q.get("cursor"), "people")
     except ValueError as exc:
         raise BadRequest("cursor", str(exc)) from None
     items, last = store.list_people(limit=validate.query_int(q, "limit", maximum=100) or 100, cursor=cursor)
-    return {"items": [person_json(p) for p in items], "next": store.encode_cursor(last)}
+    return {"items": [person_json(p) for p in items], "next": store.encode_cursor(last, "people")}
 
 
 def person_json(p: Person, api_key: str | None = None) -> dict:

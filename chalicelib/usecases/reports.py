@@ -39,7 +39,7 @@ def parse_month(raw: str | None) -> tuple[str, datetime, datetime]:
     if not raw or not re.fullmatch(r"\d{4}-\d{2}", raw):
         raise BadRequest("month", "is required as YYYY-MM, like 2026-11")
     year, month = int(raw[:4]), int(raw[5:])
-    if not 1 <= month <= 12 or year < 2000:
+    if not 1 <= month <= 12 or not 2000 <= year <= 2100:
         raise BadRequest("month", f"{raw} is not a month; use YYYY-MM with a month 01-12")
     zone = expectations.zone()  # months as the business lives them, not UTC's
     start = datetime(year, month, 1, tzinfo=zone).astimezone(timezone.utc)
@@ -252,7 +252,7 @@ def html_link(month: str, now: datetime) -> str:
 
 def check_link(q: dict, now: datetime) -> None:
     month, expires, sig = q.get("month") or "", q.get("expires") or "", q.get("sig") or ""
-    if not expires.isdigit() or len(expires) > 12 or not hmac.compare_digest(
+    if not re.fullmatch(r"[0-9]{1,12}", expires) or not hmac.compare_digest(
             sig.encode("utf-8", "surrogatepass"), _sign(month, int(expires), now).encode()):
         raise Forbidden("this report link is not valid; open the report again to get a new one",
                         code="invalid_link")

@@ -39,14 +39,19 @@ def list_json(q: dict) -> dict:
     channel = q.get("channel") or None
     if channel is not None and channel not in CHANNELS:
         raise BadRequest("channel", f"must be one of {', '.join(CHANNELS)}")
+    owner = q.get("owner") or None
+    if owner is not None and len(owner) > 64:
+        raise BadRequest("owner", "must be a person id (see GET /people)")
+    tier = validate.query_int(q, "tier", maximum=10)
+    scope = f"tickets|{status}|{owner}|{tier}|{channel}"
     try:
-        cursor = store.decode_cursor(q.get("cursor"))
+        cursor = store.decode_cursor(q.get("cursor"), scope)
     except ValueError as exc:
         raise BadRequest("cursor", str(exc)) from None
     items, last = store.query_tickets(
-        status=status, owner=q.get("owner") or None, tier=validate.query_int(q, "tier", maximum=10),
+        status=status, owner=owner, tier=tier,
         channel=channel, limit=validate.query_int(q, "limit", maximum=100) or 50, cursor=cursor)
-    return {"items": [summary_json(t) for t in items], "next": store.encode_cursor(last)}
+    return {"items": [summary_json(t) for t in items], "next": store.encode_cursor(last, scope)}
 
 
 def summary_json(t: Ticket) -> dict:
