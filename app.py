@@ -120,8 +120,14 @@ def staff(role: str = "agent"):
     return decorate
 
 
-def body() -> dict:
-    return validate.json_object(app.current_request.raw_body)
+def body(model: str) -> dict:
+    """The request's JSON object, checked against its model in chalicelib/schemas.py (the same
+    model the OpenAPI document shows); the use case then checks what only it knows."""
+    from chalicelib import schemas
+
+    data = validate.json_object(app.current_request.raw_body)
+    schemas.parse(getattr(schemas, model), data)
+    return data
 
 
 def query() -> dict:
@@ -158,7 +164,7 @@ def start_chat():
     from chalicelib.channels import webchat
 
     identity = app.current_request.context.get("identity") or {}
-    return created(webchat.start(body(), identity.get("sourceIp") or "unknown", clock.now()))
+    return created(webchat.start(body("ChatStart"), identity.get("sourceIp") or "unknown", clock.now()))
 
 
 @app.route("/chat/sessions/{session_id}/messages", methods=["POST"])
@@ -167,7 +173,7 @@ def post_chat_message(session_id):
 
     now = clock.now()
     session = webchat.open_session(session_id, app.current_request.headers.get("authorization"), now)
-    return created(webchat.post(session, body(), now))
+    return created(webchat.post(session, body("ChatMessageInput"), now))
 
 
 @app.route("/chat/sessions/{session_id}/messages", methods=["GET"])
@@ -185,7 +191,7 @@ def poll_chat_messages(session_id):
 @app.route("/people", methods=["POST"])
 @staff("admin")
 def create_person(principal):
-    person, key = people.create(body(), clock.now())
+    person, key = people.create(body("PersonInput"), clock.now())
     return created(people.person_json(person, api_key=key))
 
 
@@ -211,7 +217,7 @@ def get_person(principal, person_id):
 @app.route("/people/{person_id}", methods=["PATCH"])
 @staff("admin")
 def update_person(principal, person_id):
-    return people.person_json(people.update(person_id, body()))
+    return people.person_json(people.update(person_id, body("PersonPatch")))
 
 
 @app.route("/people/{person_id}", methods=["DELETE"])
@@ -234,7 +240,7 @@ def list_tickets(principal):
 @staff()
 def open_ticket(principal):
     """Staff open a ticket for a customer who reached them another way."""
-    data = body()
+    data = body("TicketInput")
     validate.unknown_fields(data, {"channel", "customer_name", "contact", "text", "priority"})
     channel = validate.choice(data, "channel", tickets.CHANNELS, required=False, default="sms")
     contact = validate.phone(data, "contact", required=channel != "webchat")
@@ -257,7 +263,7 @@ def get_ticket(principal, ticket_id):
 @app.route("/tickets/{ticket_id}/reply", methods=["POST"])
 @staff()
 def reply_ticket(principal, ticket_id):
-    data = body()
+    data = body("ReplyInput")
     validate.unknown_fields(data, {"text", "template"})
     now = clock.now()
     number = ticket_number(ticket_id)
@@ -319,7 +325,7 @@ def reopen_ticket(principal, ticket_id):
 @app.route("/tickets/{ticket_id}/pass-up", methods=["POST"])
 @staff()
 def pass_up_ticket(principal, ticket_id):
-    data = body()
+    data = body("PassUpInput")
     validate.unknown_fields(data, {"reason"})
     reason = validate.text(data, "reason", max_len=500)
     return tickets.summary_json(tickets.pass_up(ticket_number(ticket_id), principal.actor, reason, clock.now()))
@@ -328,7 +334,7 @@ def pass_up_ticket(principal, ticket_id):
 @app.route("/tickets/{ticket_id}/assign", methods=["POST"])
 @staff()
 def assign_ticket(principal, ticket_id):
-    data = body()
+    data = body("AssignInput")
     validate.unknown_fields(data, {"person_id"})
     person_id = validate.text(data, "person_id", max_len=64)
     try:
@@ -347,7 +353,7 @@ def assign_ticket(principal, ticket_id):
 def create_template(principal):
     from chalicelib.usecases import templates
 
-    return created(templates.template_json(templates.create(body(), clock.now())))
+    return created(templates.template_json(templates.create(body("TemplateInput"), clock.now())))
 
 
 @app.route("/templates", methods=["GET"])
@@ -371,7 +377,7 @@ def get_template(principal, template_id):
 def update_template(principal, template_id):
     from chalicelib.usecases import templates
 
-    return templates.template_json(templates.update(template_id, body(), clock.now()))
+    return templates.template_json(templates.update(template_id, body("TemplatePatch"), clock.now()))
 
 
 @app.route("/templates/{template_id}", methods=["DELETE"])
@@ -424,7 +430,7 @@ def monthly_report_html():
 def put_rota(principal):
     from chalicelib.usecases import oncall
 
-    return oncall.put_rota(body(), clock.now())
+    return oncall.put_rota(body("RotaInput"), clock.now())
 
 
 @app.route("/rota", methods=["GET"])
@@ -440,7 +446,7 @@ def get_rota(principal):
 def add_override(principal):
     from chalicelib.usecases import oncall
 
-    return created(oncall.add_override(body(), clock.now(), actor_id=principal.actor.id))
+    return created(oncall.add_override(body("OverrideInput"), clock.now(), actor_id=principal.actor.id))
 
 
 @app.route("/rota/overrides/{override_id}", methods=["DELETE"])
@@ -532,7 +538,7 @@ def rotate_ics_token(principal):
 def put_policy(principal):
     from chalicelib.usecases import oncall
 
-    return oncall.put_policy(body(), clock.now())
+    return oncall.put_policy(body("PolicyInput"), clock.now())
 
 
 @app.route("/status", methods=["GET"])

@@ -1,172 +1,18 @@
 """The OpenAPI 3.1 document of every route (GET /openapi.json).
 
-A test fails when app.py has a route this document does not describe, so
-keep them together: add the route, then its entry here.
+The paths (summaries, parameters, status codes) are listed here; every schema
+comes from the pydantic models in chalicelib/schemas.py, the same ones that
+validate the request bodies. Tests fail when app.py has a route this document
+does not describe, or a JSON route whose body is not checked by the model
+the document names.
 """
 from __future__ import annotations
 
 import copy
 
+from chalicelib import schemas
+
 _STR = {"type": "string"}
-_TIME = {"type": "string", "format": "date-time"}
-_NULL_STR = {"type": ["string", "null"]}
-_NULL_TIME = {"type": ["string", "null"], "format": "date-time"}
-
-SCHEMAS: dict = {
-    "Error": {
-        "type": "object", "required": ["error"],
-        "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-            "code": _STR, "message": _STR, "field": _STR}}},
-    },
-    "Customer": {"type": "object", "properties": {"name": _NULL_STR, "contact": _NULL_STR}},
-    "Ticket": {
-        "type": "object",
-        "required": ["id", "status", "channel", "priority", "tier", "owner", "customer"],
-        "properties": {
-            "id": {"type": "integer"},
-            "status": {"enum": ["open", "pending", "resolved", "closed"]},
-            "channel": {"enum": ["sms", "voice", "webchat"]},
-            "priority": {"enum": ["normal", "urgent"]},
-            "tier": {"type": "integer"},
-            "owner": {"type": "string", "description": "person id, or 'up-for-grabs'"},
-            "customer": {"$ref": "#/components/schemas/Customer"},
-            "subject": _NULL_STR,
-            "created_at": _TIME, "updated_at": _TIME,
-            "tier_due_at": _NULL_TIME, "acked_at": _NULL_TIME, "resolved_at": _NULL_TIME,
-            "reopen_count": {"type": "integer"}, "version": {"type": "integer"},
-        },
-    },
-    "Message": {
-        "type": "object", "required": ["id", "author", "text", "at"],
-        "properties": {"id": _STR, "author": {"enum": ["customer", "agent", "system"]}, "text": _STR,
-                       "at": _TIME, "channel": _NULL_STR, "author_name": _STR,
-                       "media": {"type": "array", "items": _STR}},
-    },
-    "Event": {
-        "type": "object", "required": ["type", "at", "actor"],
-        "properties": {"type": _STR, "at": _TIME, "actor": _STR},
-        "additionalProperties": True,
-    },
-    "TicketDetail": {
-        "allOf": [{"$ref": "#/components/schemas/Ticket"}, {
-            "type": "object", "required": ["messages", "events"],
-            "properties": {"messages": {"type": "array", "items": {"$ref": "#/components/schemas/Message"}},
-                           "events": {"type": "array", "items": {"$ref": "#/components/schemas/Event"}}}}],
-    },
-    "TicketList": {
-        "type": "object", "required": ["items", "next"],
-        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Ticket"}},
-                       "next": _NULL_STR},
-    },
-    "Person": {
-        "type": "object", "required": ["id", "name", "role", "tier", "timezone"],
-        "properties": {"id": _STR, "name": _STR, "phone": _NULL_STR, "role": {"enum": ["admin", "agent"]},
-                       "tier": {"type": "integer"}, "timezone": _STR, "created_at": _TIME},
-    },
-    "PersonCreated": {
-        "allOf": [{"$ref": "#/components/schemas/Person"},
-                  {"type": "object", "required": ["api_key"],
-                   "properties": {"api_key": {"type": "string", "description": "shown once"}}}],
-    },
-    "PersonList": {
-        "type": "object", "required": ["items", "next"],
-        "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Person"}},
-                       "next": _NULL_STR},
-    },
-    "PersonInput": {
-        "type": "object", "additionalProperties": False, "required": ["name"],
-        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100},
-                       "phone": {"type": "string", "example": "+4915112345678"},
-                       "role": {"enum": ["admin", "agent"]},
-                       "tier": {"type": "integer", "minimum": 1, "maximum": 10},
-                       "timezone": {"type": "string", "example": "Europe/Berlin"}},
-    },
-    "PersonPatch": {
-        "type": "object", "additionalProperties": False, "minProperties": 1,
-        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100},
-                       "phone": {"type": "string"}, "role": {"enum": ["admin", "agent"]},
-                       "tier": {"type": "integer", "minimum": 1, "maximum": 10}, "timezone": _STR},
-    },
-    "TicketInput": {
-        "type": "object", "additionalProperties": False, "required": ["text"],
-        "properties": {"channel": {"enum": ["sms", "voice", "webchat"]}, "customer_name": _STR,
-                       "contact": {"type": "string", "example": "+4915112345678"},
-                       "text": {"type": "string", "minLength": 1, "maxLength": 1600},
-                       "priority": {"enum": ["normal", "urgent"]}},
-    },
-    "ReplyInput": {
-        "type": "object", "additionalProperties": False,
-        "properties": {"text": {"type": "string", "minLength": 1, "maxLength": 1600}, "template": _STR},
-    },
-    "PassUpInput": {
-        "type": "object", "additionalProperties": False, "required": ["reason"],
-        "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}},
-    },
-    "AssignInput": {
-        "type": "object", "additionalProperties": False, "required": ["person_id"],
-        "properties": {"person_id": _STR},
-    },
-}
-
-
-_PERSON_REF = {"type": ["object", "null"], "properties": {"id": _STR, "name": _NULL_STR, "phone": _NULL_STR}}
-_OBJ = {"type": "object", "additionalProperties": True}
-SCHEMAS.update({
-    "RotaInput": {
-        "type": "object", "additionalProperties": False,
-        "required": ["timezone", "handoff", "shift_days", "members", "start"],
-        "properties": {
-            "timezone": {"type": "string", "example": "Europe/Berlin"},
-            "handoff": {"type": "object", "required": ["weekday", "time"], "properties": {
-                "weekday": {"enum": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]},
-                "time": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$"}}},
-            "shift_days": {"type": "integer", "minimum": 1, "maximum": 28},
-            "members": {"type": "array", "minItems": 1, "items": _STR},
-            "start": {"type": "string", "format": "date"}},
-    },
-    "Rota": {"type": "object", "required": ["timezone", "handoff", "shift_days", "members", "start"],
-             "properties": {"timezone": _STR, "handoff": _OBJ, "shift_days": {"type": "integer"},
-                            "members": {"type": "array", "items": _STR}, "start": _STR,
-                            "overrides": {"type": "array", "items": _OBJ},
-                            "warnings": {"type": "array", "items": _STR},
-                            "ics_url": {"type": "string", "description": "subscribable calendar URL (secret)"}}},
-    "OverrideInput": {"type": "object", "additionalProperties": False, "required": ["person_id", "start", "end"],
-                      "properties": {"person_id": _STR, "start": _TIME, "end": _TIME},
-                      "description": "Overlapping overrides: the one created last wins."},
-    "Override": {"type": "object", "required": ["id"], "properties": {
-        "id": _STR, "person_id": _STR, "start": _TIME, "end": _TIME, "created_at": _TIME}},
-    "OnCall": {"type": "object", "required": ["primary", "backup", "shift"], "properties": {
-        "primary": _PERSON_REF, "backup": _PERSON_REF,
-        "shift": {"type": "object", "properties": {"start": _TIME, "end": _TIME}}, "override": {"type": "boolean"}}},
-    "Plan": {"type": "object", "required": ["steps", "gaps"], "properties": {
-        "at": _TIME, "steps": {"type": "array", "items": _OBJ}, "gaps": {"type": "array", "items": _STR},
-        "exhausted_at": _TIME}},
-    "RotaStats": {"type": "object", "required": ["year", "items"], "properties": {
-        "year": {"type": "integer"}, "items": {"type": "array", "items": {"type": "object", "properties": {
-            "person_id": _STR, "name": _NULL_STR, "weeks_held": {"type": "number"},
-            "compensation_days": {"type": "integer"}}}}}},
-    "Schedule": {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {
-        "type": "object", "properties": {"person_id": _STR, "start": _TIME, "end": _TIME,
-                                         "override": {"type": "boolean"}}}}, "next": _NULL_STR}},
-    "Policy": {"type": "object", "additionalProperties": False, "required": ["tiers"], "properties": {
-        "tiers": {"type": "array", "minItems": 1, "items": {"type": "object", "additionalProperties": False,
-                                                           "required": ["tier"], "properties": {
-                                                               "tier": {"type": "integer", "minimum": 1},
-                                                               "sla_hours": {"type": "number", "exclusiveMinimum": 0,
-                                                                             "maximum": 720},
-                                                               "clock": {"enum": ["wall", "business"]},
-                                                               "timezone": _STR}}},
-        "ack_timeout_minutes": {"type": "integer", "minimum": 1, "maximum": 240},
-        "max_page_rounds": {"type": "integer", "minimum": 1, "maximum": 48,
-                            "description": "an unacknowledged chain starts again, at most this many rounds"}}},
-    "Status": {"type": "object", "required": ["ok", "sweeps", "outbox", "reconciled_until"], "properties": {
-        "ok": {"type": "boolean"}, "at": _STR,
-        "sweeps": {"type": "object", "additionalProperties": {"type": "object"}},
-        "outbox": {"type": "object"}, "reconciled_until": {"type": ["string", "null"]}, "meaning": _STR}},
-    "TwilioForm": {"type": "object", "additionalProperties": {"type": "string"},
-                   "description": "Twilio's webhook parameters; X-Twilio-Signature required"},
-})
-
 
 def _ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -222,7 +68,7 @@ _LIST = [_q("cursor", _STR, "the `next` of the previous page"), _q("limit", {"ty
 
 
 def _ticket_action(summary: str, body: str | None = None, ok: str = "Ticket") -> dict:
-    return {"post": _op(summary, 201 if ok == "Message" else 200, ok, body=body, params=[_TICKET_ID],
+    return {"post": _op(summary, 201 if ok == "ReplyResult" else 200, ok, body=body, params=[_TICKET_ID],
                         errors=(400, 403, 404, 409))}
 
 
@@ -254,7 +100,7 @@ PATHS: dict = {
     "/tickets/{ticket_id}": {"get": _op("A ticket with its messages and events", 200, "TicketDetail",
                                         params=[_TICKET_ID], errors=(400, 404))},
     "/tickets/{ticket_id}/reply": _ticket_action("Answer the customer over the ticket's channel",
-                                                 "ReplyInput", ok="Message"),
+                                                 "ReplyInput", ok="ReplyResult"),
     "/tickets/{ticket_id}/ack": _ticket_action("Acknowledge: stops paging, the caller becomes owner"),
     "/tickets/{ticket_id}/resolve": _ticket_action("Resolve"),
     "/tickets/{ticket_id}/pending": _ticket_action("Wait on the customer (stops the tier clock)"),
@@ -288,50 +134,7 @@ def _chat(op: dict) -> dict:
 
 _STEP = _path("step", "dial step", {"type": "string", "pattern": "^[0-9]{1,2}$"})
 
-SCHEMAS.update({
-    "ChatStart": {"type": "object", "additionalProperties": False, "required": ["name"],
-                  "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 80},
-                                 "contact": {"type": "string", "example": "+4915112345678"}}},
-    "ChatSession": {"type": "object", "required": ["session_id", "token", "ticket_id"], "properties": {
-        "session_id": _STR, "token": {"type": "string", "description": "shown once; Bearer for this session only"},
-        "ticket_id": {"type": "integer"}, "expectation": _STR}},
-    "ChatMessageInput": {"type": "object", "additionalProperties": False, "required": ["text"], "properties": {
-        "text": {"type": "string", "minLength": 1, "maxLength": 2000},
-        "echo_id": {"type": "string", "maxLength": 64, "description": "client id echoed back"}}},
-    "ChatMessageCreated": {"type": "object", "required": ["id", "at"], "properties": {
-        "id": _STR, "at": _TIME, "echo_id": _NULL_STR}},
-    "ChatMessages": {"type": "object", "required": ["messages", "cursor"], "properties": {
-        "messages": {"type": "array", "items": {"type": "object", "required": ["id", "author", "text", "at"],
-                                                 "properties": {"id": _STR,
-                                                                "author": {"enum": ["customer", "agent", "system"]},
-                                                                "text": _STR, "at": _TIME, "author_name": _STR}}},
-        "cursor": _NULL_STR, "ticket": _OBJ}},
-})
 
-SCHEMAS.update({
-    "TemplateInput": {"type": "object", "additionalProperties": False, "required": ["name", "body"], "properties": {
-        "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": 40},
-        "body": {"type": "string", "minLength": 1, "maxLength": 1600,
-                 "description": "placeholders: {first_name} {ticket} {agent} {eta}"},
-        "category": _STR, "keywords": {"type": "array", "items": _STR, "maxItems": 30},
-        "auto": {"type": "boolean"}}},
-    "TemplatePatch": {"type": "object", "additionalProperties": False, "properties": {
-        "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "maxLength": 40},
-        "body": {"type": "string", "minLength": 1, "maxLength": 1600}, "category": _NULL_STR,
-        "keywords": {"type": "array", "items": _STR, "maxItems": 30}, "auto": {"type": "boolean"}}},
-    "Template": {"type": "object", "required": ["id", "name", "body"], "properties": {
-        "id": _STR, "name": _STR, "body": _STR, "category": _NULL_STR, "keywords": {"type": "array", "items": _STR},
-        "auto": {"type": "boolean"}, "sms": {"type": "object", "properties": {
-            "encoding": _STR, "characters": {"type": "integer"}, "segments": {"type": "integer"}}},
-        "created_at": _TIME, "updated_at": _TIME}},
-    "TemplateList": {"type": "object", "required": ["items", "next"], "properties": {
-        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Template"}}, "next": _NULL_STR}},
-    "MonthlyReport": {"type": "object", "required": ["month", "people", "overall"], "properties": {
-        "month": _STR, "people": {"type": "array", "items": _OBJ}, "overall": _OBJ,
-        "templates": {"type": "array", "items": _OBJ},
-        "templates_ready_to_automate": {"type": "array", "items": _NULL_STR},
-        "automations_failing": {"type": "array", "items": _NULL_STR}}},
-})
 
 _TEMPLATE_ID = _path("template_id", "template id")
 _MONTH = {"name": "month", "in": "query", "required": True, "description": "YYYY-MM",
@@ -376,8 +179,8 @@ PATHS.update({
     "/rota/stats": {"get": _op("Weeks held and compensation days per person", 200, "RotaStats", errors=(400, 403),
                                params=[_q("year", {"type": "integer", "minimum": 2000, "maximum": 2100})])},
     "/rota/shifts": {"get": _op("What happened on the emergency phone: shift records (default: 4 weeks)", 200,
-                                None, errors=(400, 403), params=[_TIME_Q("from"), _TIME_Q("to")])},
-    "/rota/ics-token": {"post": _op("A new calendar token (the old link stops working)", 200, None,
+                                "ShiftRecords", errors=(400, 403), params=[_TIME_Q("from"), _TIME_Q("to")])},
+    "/rota/ics-token": {"post": _op("A new calendar token (the old link stops working)", 200, "IcsToken",
                                     errors=(403, 404))},
     "/rota/schedule": {"get": _op("Who holds the phone when, in a window (default 28 days)", 200, "Schedule",
                                   errors=(400, 404), params=[_TIME_Q("from"), _TIME_Q("to")])},
@@ -386,7 +189,7 @@ PATHS.update({
                              ok_content={"text/calendar": {"schema": _STR}})},
     "/status": {"get": _op("The engine's health: sweep heartbeats, outbox due/dead, oldest undelivered page, "
                            "reconciliation mark", 200, "Status", errors=(403,))},
-    "/policy": {"put": _op("Set tiers, the ack timeout and the paging rounds", 200, "Policy", body="Policy",
+    "/policy": {"put": _op("Set tiers, the ack timeout and the paging rounds", 200, "Policy", body="PolicyInput",
                            errors=(403,)),
                 "get": _op("The tier policy", 200, "Policy")},
     "/twilio/sms": _webhook("Inbound SMS to SUPPORT_NUMBER"),
@@ -412,7 +215,7 @@ def document(base_url: str = "") -> dict:
                                 "Errors are {\"error\": {\"code\", \"message\", \"field\"?}}; request bodies "
                                 "above 64 KiB get 413."},
         "paths": copy.deepcopy(PATHS),
-        "components": {"schemas": copy.deepcopy(SCHEMAS),
+        "components": {"schemas": schemas.components(),
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
                                            "chatToken": {"type": "http", "scheme": "bearer",
                                                          "description": "the token from POST /chat/sessions"}}},

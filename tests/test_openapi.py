@@ -44,3 +44,100 @@ def test_fuzzing_finds_no_server_error(case, live_server, api):
     if response.status_code >= 400:
         body = response.json()
         assert set(body) == {"error"} and body["error"]["code"] and body["error"]["message"], body
+
+
+def test_every_json_body_is_checked_by_the_model_the_document_names():
+    """The route's code and the document name the same model (a route without one fails here)."""
+    import ast
+    import pathlib
+
+    from chalicelib import schemas
+
+    tree = ast.parse((pathlib.Path(__file__).resolve().parent.parent / "app.py").read_text())
+    used: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef):
+            calls = [c for c in ast.walk(node) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)
+                     and c.func.id == "body" and c.args and isinstance(c.args[0], ast.Constant)]
+            for c in calls:
+                used[node.name] = c.args[0].value
+    doc = openapi.document()
+    for path, methods in app.routes.items():
+        for method, entry in methods.items():
+            op = doc["paths"][path][method.lower()]
+            content = op.get("requestBody", {}).get("content", {})
+            documented = content.get("application/json", {}).get("schema", {}).get("$ref", "").split("/")[-1]
+            in_code = used.get(entry.view_name)
+            assert documented == (in_code or ""), (method, path, documented, in_code)
+            if in_code:
+                model = getattr(schemas, in_code)
+                assert model in schemas.REQUESTS
+                assert doc["components"]["schemas"][in_code]["properties"].keys() == model.model_fields.keys()
+    assert set(used.values()) == {m.__name__ for m in schemas.REQUESTS}  # every model is used
+
+
+def test_documented_answers_match_what_the_routes_return(api, twilio, team, clock_at, schedule):
+    """Real answers of a short story, each validated by the pydantic model its path documents."""
+    import re
+
+    from chalicelib import schemas
+
+    doc = openapi.document()
+
+    def check(method: str, path: str, r, template: str | None = None):
+        template = template or path.split("?")[0]
+        op = doc["paths"][template][method]
+        ref = op["responses"][str(r.status_code)]["content"]["application/json"]["schema"]["$ref"]
+        getattr(schemas, ref.split("/")[-1]).model_validate(r.json_body)
+        return r.json_body
+
+    check("get", "/people/me", api.get("/people/me", key=team["ben"]["api_key"]))
+    check("get", "/people", api.get("/people"))
+    t = check("post", "/tickets", api.post("/tickets", {"text": "printer broken", "contact": "+4917700000001"}))
+    path = f"/tickets/{t['id']}"
+    check("get", "/tickets/{ticket_id}", api.get(path))
+    check("get", "/tickets", api.get("/tickets?status=open"))
+    check("post", "/tickets/{ticket_id}/reply", api.post(path + "/reply", {"text": "on it"}))
+    twilio.phone("+4917700000001").expect_sms("on it")
+    check("post", "/tickets/{ticket_id}/ack", api.post(path + "/ack"))
+    check("post", "/tickets/{ticket_id}/resolve", api.post(path + "/resolve"))
+    check("get", "/rota", api.get("/rota"))
+    check("get", "/oncall", api.get("/oncall"))
+    check("get", "/oncall/plan", api.get("/oncall/plan"))
+    schedule("handoff_sweep")
+    check("get", "/rota/stats", api.get("/rota/stats?year=2026"))
+    check("get", "/rota/shifts", api.get("/rota/shifts"))
+    check("get", "/rota/schedule", api.get("/rota/schedule"))
+    check("post", "/rota/overrides", api.post("/rota/overrides", {
+        "person_id": team["ben"]["id"], "start": "2026-12-01T09:00:00+01:00", "end": "2026-12-01T18:00:00+01:00"}))
+    check("put", "/rota", api.put("/rota", {"timezone": "Europe/Berlin", "handoff": {"weekday": "Friday",
+                                                                                     "time": "18:00"},
+                                            "shift_days": 7, "members": [team["ana"]["id"], team["ben"]["id"]],
+                                            "start": "2026-11-20"}))
+    check("post", "/rota/ics-token", api.post("/rota/ics-token"))
+    check("get", "/policy", api.get("/policy"))
+    check("get", "/status", api.get("/status"))
+    tpl = check("post", "/templates", api.post("/templates", {"name": "hi", "body": "Hello {first_name}"}))
+    check("get", "/templates", api.get("/templates"))
+    check("put", "/templates/{template_id}", api.put(f"/templates/{tpl['id']}", {"category": None}))
+    check("get", "/reports/monthly", api.get("/reports/monthly?month=2026-11"))
+    session = check("post", "/chat/sessions", api.post("/chat/sessions", {"name": "Mike"}, key=None))
+    auth = {"Authorization": f"Bearer {session['token']}"}
+    msgs = f"/chat/sessions/{session['session_id']}/messages"
+    check("post", "/chat/sessions/{session_id}/messages", api.post(msgs, {"text": "hello"}, key=None, headers=auth))
+    check("get", "/chat/sessions/{session_id}/messages", api.get(msgs, key=None, headers=auth))
+    for bad in (api.post("/people", {"name": 5}), api.get("/tickets/99"), api.get("/people", key=None)):
+        schemas.Error.model_validate(bad.json_body)
+        assert re.fullmatch(r"4\d\d", str(bad.status_code))
+    twilio.inbox.clear()
+
+
+def test_the_webhook_path_does_not_load_pydantic():
+    import subprocess
+    import sys
+
+    code = ("import sys, app, chalicelib.channels.sms, chalicelib.channels.voice, chalicelib.channels.status, "
+            "chalicelib.usecases.tickets; print('pydantic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
+    assert out.stdout.strip() == "False"

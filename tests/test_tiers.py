@@ -142,7 +142,7 @@ def test_policy_validation(api, team):
     r = api.put("/policy", {"tiers": [{"tier": 1, "sla_hours": -1}]})
     assert r.status_code == 400 and r.json_body["error"]["field"] == "tiers[0].sla_hours"
     r = api.put("/policy", {"tiers": [{"tier": 1, "clock": "lunar"}]})
-    assert r.status_code == 400 and r.json_body["error"]["field"] == "clock"
+    assert r.status_code == 400 and r.json_body["error"]["field"] == "tiers[0].clock"
     assert api.put("/policy", {"tiers": [{"tier": 1}], "ack_timeout_minutes": 5}, key=team["ben"]["api_key"]
                    ).status_code == 403
     assert api.get("/policy").json_body["ack_timeout_minutes"] == 10
