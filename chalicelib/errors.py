@@ -64,3 +64,16 @@ class TooLarge(ApiError):
 class TooManyRequests(ApiError):
     status = 429
     code = "rate_limited"
+
+
+# Requests API Gateway answers before the app runs (no such route; a method the route lacks
+# reaches the app, which answers 405). The template's GatewayResponses and the local server use
+# this shape, so every answer is the contract's.
+NO_ROUTE_CODE = "not_found"
+NO_ROUTE_MESSAGE = "there is no such route; see /openapi.json for the API"
+
+
+def no_route_body() -> bytes:
+    import json
+
+    return json.dumps({"error": {"code": NO_ROUTE_CODE, "message": NO_ROUTE_MESSAGE}}).encode()

@@ -130,6 +130,27 @@ def watch(stage: str) -> dict:
     }
 
 
+def gateway_responses() -> dict:
+    """API Gateway's own answers in the contract's shape: an unknown route is a 404
+    {"error": ...}, not "Missing Authentication Token"; other gateway errors keep their status."""
+    from chalicelib.errors import NO_ROUTE_CODE, NO_ROUTE_MESSAGE
+
+    def response(kind: str, status: str | None, code: str, message: str) -> dict:
+        props = {"RestApiId": {"Ref": "RestAPI"}, "ResponseType": kind,
+                 "ResponseTemplates": {"application/json": json.dumps(
+                     {"error": {"code": code, "message": message}})},
+                 "ResponseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"}}
+        if status:
+            props["StatusCode"] = status
+        return {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": props}
+
+    return {
+        "NoSuchRoute": response("MISSING_AUTHENTICATION_TOKEN", "404", NO_ROUTE_CODE, NO_ROUTE_MESSAGE),
+        "Gateway4xx": response("DEFAULT_4XX", None, "bad_request", "$context.error.messageString"),
+        "Gateway5xx": response("DEFAULT_5XX", None, "internal", "$context.error.messageString"),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stage", default="dev")
@@ -144,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     merged = resources(prefix)
     extra = watch(args.stage)
     merged["Resources"].update(extra.pop("Resources"))
+    merged["Resources"].update(gateway_responses())
     merged.update(extra)
     merge.write_text(json.dumps(merged, indent=2))
     chalice = Path(sys.executable).with_name("chalice")

@@ -66,6 +66,29 @@ def _scheduler(app, stop: threading.Event, tick_seconds: float) -> threading.Thr
     return thread
 
 
+def _no_route_in_contract_shape() -> None:
+    """As the deployed template's GatewayResponse does: an unknown route is a 404 in the contract's
+    shape, not the gateway's "Missing Authentication Token"."""
+    from chalice import local
+
+    from chalicelib.errors import no_route_body
+
+    class NoRoute(local.LocalGatewayException):
+        CODE = 404
+
+    original = local.LocalGateway.handle_request
+
+    def handle_request(self, method, path, headers, body):
+        try:
+            return original(self, method, path, headers, body)
+        except local.ForbiddenError as exc:
+            if b"Missing Authentication Token" in (exc.body or b"") or b"Authorization header" in (exc.body or b""):
+                raise NoRoute({"Content-Type": "application/json"}, no_route_body()) from None
+            raise
+
+    local.LocalGateway.handle_request = handle_request
+
+
 def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
     chosen = _env(port)
@@ -109,6 +132,7 @@ def main() -> int:
 
     stop = threading.Event()
     _scheduler(app, stop, float(os.environ.get("SCHEDULE_TICK_SECONDS", "60")))
+    _no_route_in_contract_shape()
     server = create_local_server(app, config, "127.0.0.1", port)
 
     def shutdown(*_):

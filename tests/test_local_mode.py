@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -62,6 +63,20 @@ def test_local_mode_serves_the_api_and_stops_cleanly():
         time.sleep(2.5)  # let the schedules tick a couple of times (every second here)
         status, outbox = _get(base + "/dev/outbox")
         assert "hi there" in [m.get("body") for m in json.loads(outbox)["items"]]
+        # Unknown routes answer in the contract's shape (as the deployed GatewayResponse does).
+        for path, headers in (("/nope", {}), ("/tickets/1/nope", auth)):
+            try:
+                _get(base + path, headers)
+                raise AssertionError("expected a 404")
+            except urllib.error.HTTPError as err:
+                assert err.code == 404
+                assert json.loads(err.read())["error"]["code"] == "not_found"
+        try:
+            req = urllib.request.Request(base + "/tickets", headers=auth, method="DELETE")
+            urllib.request.urlopen(req, timeout=10)
+            raise AssertionError("expected a 405")
+        except urllib.error.HTTPError as err:
+            assert err.code == 405 and json.loads(err.read())["error"]["code"] == "method_not_allowed"
     finally:
         proc.send_signal(signal.SIGINT)
         try:

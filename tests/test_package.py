@@ -54,6 +54,16 @@ def test_cfn_lint_accepts_the_template(packaged):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_unknown_routes_answer_in_the_contracts_shape(packaged):
+    template = json.loads((packaged / "sam.json").read_text())
+    responses = {v["Properties"]["ResponseType"]: v["Properties"] for v in template["Resources"].values()
+                 if v["Type"] == "AWS::ApiGateway::GatewayResponse"}
+    missing = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert missing["StatusCode"] == "404"
+    assert json.loads(missing["ResponseTemplates"]["application/json"])["error"]["code"] == "not_found"
+    assert {"DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
+
+
 def test_the_engine_is_watched(packaged):
     """Nobody watches the watcher otherwise: alarms, an on-failure queue, log retention."""
     template = json.loads((packaged / "sam.json").read_text())
