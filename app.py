@@ -57,6 +57,9 @@ _CHALICE_CODES = {  # Chalice's own error bodies, mapped into the contract's sha
 def contract_errors(event, get_response):
     """Body limit, ApiError → contract shape, and no Chalice-shaped errors."""
     store.begin_unit()
+    refusal = _refuse_half_set(getattr(event, "path", "") or "")
+    if refusal is not None:
+        return refusal
     raw = event.raw_body if event is not None else b""
     if raw and len(raw) > config.MAX_BODY_BYTES:
         err = TooLarge(f"the body is {len(raw)} bytes; at most {config.MAX_BODY_BYTES} are accepted")
@@ -76,6 +79,42 @@ def contract_errors(event, get_response):
         code = _CHALICE_CODES.get(body["Code"], "error")
         response.body = {"error": {"code": code, "message": str(body.get("Message", ""))}}
     return response
+
+
+_REPORTED: set[str] = set()
+
+
+def _misconfigured(where: str) -> list[str]:
+    """What this deployed stage is missing; logged once per cold start as one ERROR."""
+    missing = config.problems()
+    if missing and where not in _REPORTED:
+        _REPORTED.add(where)
+        logger.error("configuration incomplete: refusing to run", extra={"missing": missing, "where": where})
+    return missing
+
+
+def _refuse_half_set(path: str) -> Response | None:
+    """A deployed stage without its Twilio settings answers 503 (TwiML for Twilio) and does
+    nothing: no local outbox, no page that goes nowhere while the customer is told "paged"."""
+    missing = _misconfigured("http")
+    if not missing:
+        return None
+    if path.startswith("/twilio/"):
+        from twilio.twiml.messaging_response import MessagingResponse
+        from twilio.twiml.voice_response import VoiceResponse
+
+        sorry = "Sorry, our support line is not working right now. Please try again in a few minutes."
+        if path == "/twilio/sms":
+            twiml = MessagingResponse()
+            twiml.message(sorry)
+        else:
+            twiml = VoiceResponse()
+            if path == "/twilio/voice":
+                twiml.say(sorry)
+        return Response(str(twiml), status_code=503, headers={"Content-Type": "text/xml"})
+    return Response({"error": {"code": "misconfigured", "message": "this service is not fully configured "
+                                                                   "yet; the operator has been told"}},
+                    status_code=503, headers={"Retry-After": "300"})
 
 
 class _Internal(ApiError):
@@ -700,6 +739,9 @@ def _sweep(name: str, run) -> None:
     from chalicelib.usecases import health
 
     store.begin_unit()
+    missing = _misconfigured(name)
+    if missing:  # fail the run: the Errors alarm and /status see it; nothing is sent anywhere
+        raise RuntimeError(f"{name} refused: configuration incomplete: {'; '.join(missing)}")
     now = clock.now()
     try:
         facts = run(now) or {}

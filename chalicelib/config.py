@@ -6,6 +6,7 @@ nothing here is read at import time: every value is a function call.
 from __future__ import annotations
 
 import os
+import re
 
 # Bodies above this are refused with 413 before any parsing (API.md).
 MAX_BODY_BYTES = 64 * 1024
@@ -24,8 +25,29 @@ def table_prefix() -> str:
     return _get("TABLE_PREFIX", "friday-night-dev-")
 
 
+LOCAL_STAGES = ("local", "test")  # only these have the local outbox and development defaults
+SECRET_MAX_AGE = 300  # seconds a warm Lambda keeps a secret read from SSM
+
+
+def _secret(name: str) -> str:
+    """A secret: from the SSM Parameter Store SecureString named by `<NAME>_PARAM` (read with
+    Powertools Parameters, decrypted, cached for minutes), else the plain variable (local mode)."""
+    param = _get(f"{name}_PARAM")
+    if not param:
+        return _get(name)
+    from aws_lambda_powertools.utilities import parameters
+
+    try:
+        return str(parameters.get_parameter(param, decrypt=True, max_age=SECRET_MAX_AGE)).strip()
+    except Exception:  # noqa: BLE001 - missing parameter, no permission: configuration, reported by problems()
+        from chalicelib.logs import logger
+
+        logger.exception("secret could not be read from SSM", extra={"parameter": param})
+        return ""
+
+
 def admin_api_key() -> str:
-    return _get("ADMIN_API_KEY")
+    return _secret("ADMIN_API_KEY")
 
 
 def twilio_account_sid() -> str:
@@ -33,7 +55,7 @@ def twilio_account_sid() -> str:
 
 
 def twilio_auth_token() -> str:
-    return _get("TWILIO_AUTH_TOKEN")
+    return _secret("TWILIO_AUTH_TOKEN")
 
 
 def twilio_enabled() -> bool:
@@ -64,3 +86,38 @@ def business_timezone() -> str:
 
 def is_local() -> bool:
     return stage() == "local"
+
+
+def has_local_outbox() -> bool:
+    """Outbound SMS and calls may go to the in-memory outbox only here: a deployed stage without
+    Twilio refuses to run (problems()) rather than page nobody."""
+    return stage() in LOCAL_STAGES
+
+
+def extra_numbers() -> list[str]:
+    return [n.strip() for n in _get("EXTRA_NUMBERS").split(",") if n.strip()]
+
+
+def our_numbers() -> set[str]:
+    return {n for n in (support_number(), emergency_number(), *extra_numbers()) if n}
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def problems() -> list[str]:
+    """What a deployed stage is missing or has malformed (empty when it can run). Local stages
+    run on development defaults."""
+    if has_local_outbox():
+        return []
+    out = []
+    if not re.fullmatch(r"AC[0-9a-f]{32}", twilio_account_sid()):
+        out.append("TWILIO_ACCOUNT_SID (AC and 32 hex digits)")
+    if not twilio_auth_token():
+        out.append("TWILIO_AUTH_TOKEN (the SSM SecureString named by TWILIO_AUTH_TOKEN_PARAM)")
+    if not re.fullmatch(r"https://[^/\s]+(/\S*)?", public_base_url()):
+        out.append("PUBLIC_BASE_URL (https://..., the API's stage URL)")
+    for name, value in (("SUPPORT_NUMBER", support_number()), ("EMERGENCY_NUMBER", emergency_number())):
+        if not _E164.fullmatch(value):
+            out.append(f"{name} (E.164: a + and the country code, no spaces)")
+    return out

@@ -61,6 +61,14 @@ def _send_error(exc: Exception, what: str, to: str) -> SendError:
     return SendError(what[:300], permanent=permanent)
 
 
+def _local_only() -> None:
+    """The in-memory outbox is for local stages only: a deployed stage without Twilio fails the
+    attempt (the outbox retries, the alarms see it) instead of paging nobody."""
+    if not config.has_local_outbox():
+        raise SendError("Twilio is not configured for this stage: " + "; ".join(config.problems() or ["?"]),
+                        permanent=False)
+
+
 def _status_url(kind: str) -> str | None:
     base = config.public_base_url()
     return f"{base}/twilio/{kind}/status" if base else None
@@ -86,6 +94,7 @@ def send_sms(to: str, body: str, *, now: datetime, media_url: list[str] | None =
             raise _send_error(exc, "sms send", to) from exc
         logger.info("sms sent", extra={"to": mask_phone(to), "sid": msg.sid, "chars": len(body)})
         return msg.sid
+    _local_only()
     sid = "SM" + secrets.token_hex(16)
     _record({"kind": "sms", "sid": sid, "to": to, "from": config.support_number(), "body": body,
              "media": media_url or [], "at": now.isoformat()})
@@ -105,6 +114,7 @@ def place_call(to: str, url: str, *, now: datetime, timeout: int = 25) -> str:
             raise _send_error(exc, "call", to) from exc
         logger.info("call placed", extra={"to": mask_phone(to), "sid": call.sid})
         return call.sid
+    _local_only()
     sid = "CA" + secrets.token_hex(16)
     _record({"kind": "call", "sid": sid, "to": to, "from": config.emergency_number(), "url": url,
              "at": now.isoformat()})
@@ -120,6 +130,7 @@ def find_sent(kind: str, to: str, body: str | None, since: datetime) -> str | No
     Twilio cannot be asked (the caller then waits rather than risk a copy).
     """
     if not config.twilio_enabled():
+        _local_only()
         for entry in reversed(outbox()):
             if entry["kind"] == kind and entry["to"] == to and entry.get("body") == body and \
                     datetime.fromisoformat(entry["at"]) >= since:

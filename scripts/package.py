@@ -151,6 +151,27 @@ def gateway_responses() -> dict:
     }
 
 
+SETTINGS = {  # template parameter → environment variable (not secret: the secrets are in SSM)
+    "TwilioAccountSid": ("TWILIO_ACCOUNT_SID", "^AC[0-9a-f]{32}$", "Twilio account SID (AC...)"),
+    "PublicBaseUrl": ("PUBLIC_BASE_URL", "^https://\\S+$", "The API's public stage URL, like "
+                      "https://abc.execute-api.eu-central-1.amazonaws.com/api (Twilio signs against it)"),
+    "SupportNumber": ("SUPPORT_NUMBER", "^\\+[1-9][0-9]{6,14}$", "The SMS support number (E.164)"),
+    "EmergencyNumber": ("EMERGENCY_NUMBER", "^\\+[1-9][0-9]{6,14}$", "The emergency line (E.164)"),
+}
+
+
+def settings(template: dict) -> None:
+    """Template parameters for the non-secret settings, passed to every function's environment."""
+    params = template.setdefault("Parameters", {})
+    for name, (_, pattern, description) in SETTINGS.items():
+        params[name] = {"Type": "String", "AllowedPattern": pattern, "Description": description}
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::Function":
+            variables = resource["Properties"].setdefault("Environment", {}).setdefault("Variables", {})
+            for name, (var, _, _) in SETTINGS.items():
+                variables[var] = {"Ref": name}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stage", default="dev")
@@ -174,8 +195,19 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([str(chalice), "package", "--stage", args.stage, "--merge-template", str(merge),
                     args.out], cwd=ROOT, check=True, env=env)
     template = json.loads((ROOT / args.out / "sam.json").read_text())
+    settings(template)
+    (ROOT / args.out / "sam.json").write_text(json.dumps(template, indent=2))
     tables = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::DynamoDB::Table"]
     print(f"{args.out}/sam.json: {len(template['Resources'])} resources, tables: {', '.join(sorted(tables))}")
+    env = stage["environment_variables"]
+    print("\nSecrets live in SSM Parameter Store (SecureString), never in the template. Create them once:")
+    for var, what in (("TWILIO_AUTH_TOKEN_PARAM", "<your Twilio auth token>"),
+                      ("ADMIN_API_KEY_PARAM", "<a long random admin key, e.g. openssl rand -hex 24>")):
+        print(f"  aws ssm put-parameter --name {env[var]} --type SecureString --value '{what}'")
+    print("Then deploy with the non-secret settings as parameters:")
+    print("  sam deploy --template-file dist/sam.json --stack-name friday-night-" + args.stage
+          + " --capabilities CAPABILITY_IAM --parameter-overrides TwilioAccountSid=AC... PublicBaseUrl=https://..."
+          " SupportNumber=+49... EmergencyNumber=+49... AlarmPhone=+49...")
     return 0
 
 

@@ -125,7 +125,20 @@ class FakeTwilio:
     def sign(self, url: str, params: dict) -> str:
         return self.validator.compute_signature(url, params)
 
-    def post(self, path: str, params: dict, *, signature: str | None = "sign", replay: bool | None = None):
+    def _as_twilio(self, path: str, params: dict) -> dict:
+        """What every real webhook carries: the account, and our number as To (inbound) or From."""
+        out = {"AccountSid": ACCOUNT_SID, **params}
+        ours = self.support if path.startswith("/twilio/sms") else self.emergency
+        if path in ("/twilio/sms", "/twilio/voice"):
+            out.setdefault("To", ours)
+        elif out.get("To") not in (self.support, self.emergency):
+            out.setdefault("From", ours)
+        return out
+
+    def post(self, path: str, params: dict, *, signature: str | None = "sign", replay: bool | None = None,
+             as_twilio: bool = True):
+        if as_twilio:
+            params = self._as_twilio(path, params)
         url = self.base_url + path
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         if signature == "sign":

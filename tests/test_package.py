@@ -92,3 +92,30 @@ def test_the_engine_is_watched(packaged):
     policy = json.loads((ROOT / ".chalice" / "policy-prod.json").read_text())
     assert {"Sid": "FailedRuns", "Effect": "Allow", "Action": ["sqs:SendMessage"],
             "Resource": ["arn:aws:sqs:*:*:friday-night-prod-failed-runs"]} in policy["Statement"]
+
+
+def test_no_plain_secret_and_scoped_ssm_and_logs(packaged):
+    template = json.loads((packaged / "sam.json").read_text())
+    text = json.dumps(template)
+    assert "arn:aws:logs:*:*:*" not in text
+    functions = [r for r in template["Resources"].values() if r["Type"] == "AWS::Serverless::Function"]
+    assert functions
+    for f in functions:
+        variables = f["Properties"]["Environment"]["Variables"]
+        plain = {k: v for k, v in variables.items() if any(w in k for w in ("TOKEN", "KEY", "SECRET", "PASSWORD"))
+                 and not k.endswith("_PARAM")}
+        assert plain == {}, plain  # secrets: only the names of their SSM parameters
+        assert variables["TWILIO_AUTH_TOKEN_PARAM"] == "/friday-night/prod/twilio-auth-token"
+        assert variables["TWILIO_ACCOUNT_SID"] == {"Ref": "TwilioAccountSid"}
+    statements = [s for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"
+                  for p in r["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+    ssm = [s for s in statements if any(a.startswith("ssm:") for a in s["Action"])]
+    assert ssm and all(s["Action"] == ["ssm:GetParameter"] for s in ssm)
+    assert sorted({r for s in ssm for r in s["Resource"]}) == [
+        "arn:aws:ssm:*:*:parameter/friday-night/prod/admin-api-key",
+        "arn:aws:ssm:*:*:parameter/friday-night/prod/twilio-auth-token"]
+    kms = [s for s in statements if "kms:Decrypt" in s["Action"]]
+    assert kms and all(s["Condition"]["StringLike"]["kms:ViaService"] == "ssm.*.amazonaws.com" for s in kms)
+    logs = [s for s in statements if any(a.startswith("logs:") for a in s["Action"])]
+    assert logs and all(r.startswith("arn:aws:logs:*:*:log-group:/aws/lambda/friday-night-prod")
+                        for s in logs for r in s["Resource"])

@@ -31,9 +31,33 @@ def verified_params(path: str, raw_body: bytes | None, signature: str | None) ->
         raise Forbidden("missing X-Twilio-Signature", code="invalid_signature")
     from twilio.request_validator import RequestValidator
 
-    if not RequestValidator(token).validate(config.public_base_url() + path, params, signature):
-        raise Forbidden("the X-Twilio-Signature does not match", code="invalid_signature")
+    url = config.public_base_url() + path
+    if not RequestValidator(token).validate(url, params, signature):
+        logger.warning("webhook signature does not match", extra={"validated_url": url})
+        raise Forbidden(f"the X-Twilio-Signature does not match (checked against {url})",
+                        code="invalid_signature")
+    _identity(path, params)
     return params
+
+
+_SIDS = {"MessageSid": "SM|MM", "SmsSid": "SM|MM", "CallSid": "CA", "RecordingSid": "RE", "TranscriptionSid": "TR"}
+
+
+def _identity(path: str, params: dict) -> None:
+    """The signature runs keys and values together: a replay with a shifted boundary
+    (MessageSid+"T", To→o) still validates. So the account, our number and the ids' shapes are
+    checked too (API.md v1.1); nothing is stored before they pass."""
+    account = config.twilio_account_sid()
+    if account and params.get("AccountSid") != account:
+        raise Forbidden("the webhook is not from this Twilio account", code="wrong_account")
+    ours = config.our_numbers()
+    inbound = path in ("/twilio/sms", "/twilio/voice")
+    if ours and (params.get("To") not in ours if inbound else not ({params.get("To"), params.get("From")} & ours)):
+        raise Forbidden("the webhook is not for one of our numbers", code="wrong_number")
+    for name, prefix in _SIDS.items():
+        value = params.get(name)
+        if value is not None and not re.fullmatch(rf"(?:{prefix})[0-9a-fA-F]{{32}}", value):
+            raise BadRequest(name, "is not a Twilio id")
 
 
 # --- typed parameters: a malformed field never becomes a 500 ------------------------
