@@ -198,6 +198,16 @@ def chat_page():
     return Response(webchat.page(), headers={"Content-Type": "text/html; charset=utf-8"})
 
 
+@app.route("/widget.js", methods=["GET"])
+def chat_widget():
+    """The chat on the company's own site: a launcher button that opens /chat in an iframe."""
+    from pathlib import Path
+
+    script = (Path(__file__).parent / "chalicelib" / "channels" / "widget.js").read_text(encoding="utf-8")
+    return Response(script, headers={"Content-Type": "application/javascript; charset=utf-8",
+                                     "Cache-Control": "public, max-age=300"})
+
+
 @app.route("/chat/sessions", methods=["POST"])
 def start_chat():
     from chalicelib.channels import webchat

@@ -77,6 +77,8 @@ PATHS: dict = {
         "description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
     "/chat": {"get": _op("The customer chat page", 200, None, auth=False,
                          ok_content={"text/html": {"schema": _STR}})},
+    "/widget.js": {"get": _op("The chat widget for the company's own site: <script src=\".../widget.js\" async>",
+                              200, None, auth=False, ok_content={"application/javascript": {"schema": _STR}})},
     "/people": {
         "post": _op("Add a person; the API key is shown once", 201, "PersonCreated", body="PersonInput",
                     errors=(403, 409)),

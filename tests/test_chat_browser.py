@@ -163,3 +163,129 @@ def test_the_monthly_report_opens_on_a_phone_through_its_link(chromium, live_ser
     r = api.get(f"{path}?{link.query}", key=None)
     assert r.status_code == 403 and r.json_body["error"]["code"] == "link_expired"
     context.close()
+
+
+def _serve(handler_class) -> tuple[str, object]:
+    import threading
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server
+
+
+def _stage_proxy(upstream: str):
+    """Answers only /api/* (forwarded to the app without the prefix), as an API Gateway stage URL."""
+    import urllib.error
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler
+
+    class Proxy(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def _forward(self):
+            if not self.path.startswith("/api/"):
+                body = b'{"message": "Forbidden"}'
+                self.send_response(403)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            data = self.rfile.read(length) if length else None
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+            req = urllib.request.Request(upstream + self.path[len("/api"):], data=data, headers=headers,
+                                         method=self.command)
+            try:
+                with urllib.request.urlopen(req, timeout=20) as r:
+                    status, rh, body = r.status, r.headers, r.read()
+            except urllib.error.HTTPError as e:
+                status, rh, body = e.code, e.headers, e.read()
+            self.send_response(status)
+            self.send_header("Content-Type", rh.get("Content-Type", "application/octet-stream"))
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _forward
+
+    return Proxy
+
+
+def test_a_whole_chat_under_a_stage_path(chromium, live_server, api, team):
+    """Behind a proxy that serves only /api/* (an API Gateway stage URL), the page derives every URL
+    from where it was served: start, send, the agent's reply, the survey."""
+    from playwright.sync_api import expect
+
+    proxy, server = _serve(_stage_proxy(live_server))
+    try:
+        context = chromium.new_context(viewport={"width": 390, "height": 760})
+        page = context.new_page()
+        page.goto(proxy + "/api/chat")
+        page.get_by_label("Your name").fill("Mike Lee")
+        page.get_by_role("button", name="Start chat").click()
+        expect(page.locator("#status")).to_contain_text("ticket #1.")
+        page.get_by_label("Your message").fill("Where is my parcel?")
+        page.keyboard.press("Enter")
+        expect(page.locator("#log li.customer")).not_to_have_class(re.compile("pending|failed"))
+        api.post("/tickets/1/reply", {"text": "It arrives tomorrow."}, key=team["ben"]["api_key"])
+        expect(page.locator("#log li.agent").last).to_contain_text("It arrives tomorrow.", timeout=20_000)
+        api.post("/tickets/1/resolve", key=team["ben"]["api_key"])
+        expect(page.locator("#survey")).to_contain_text("Did this answer your question?", timeout=20_000)
+        page.get_by_role("button", name="Yes").click()
+        expect(page.locator("#log li.system").last).to_contain_text("Thank you", timeout=10_000)
+        assert api.get("/tickets/1").json_body["survey"]["answer"] == "yes"
+        context.close()
+    finally:
+        server.shutdown()
+
+
+def test_the_widget_on_another_site_opens_the_chat(chromium, live_server, api, team):
+    """One <script src=".../widget.js" async> on the company's page (another origin) adds a launcher;
+    the chat runs in an iframe from our origin, on a phone-sized screen."""
+    from http.server import BaseHTTPRequestHandler
+
+    from playwright.sync_api import expect
+
+    page_html = (f'<!doctype html><html><head><meta name="viewport" content="width=device-width">'
+                 f'<title>Shop</title></head><body><h1>Our shop</h1>'
+                 f'<script src="{live_server}/widget.js" async></script></body></html>').encode()
+
+    class Site(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(page_html)))
+            self.end_headers()
+            self.wfile.write(page_html)
+
+    site, server = _serve(Site)
+    try:
+        context = chromium.new_context(viewport={"width": 375, "height": 700})
+        page = context.new_page()
+        page.goto(site + "/")
+        launcher = page.get_by_role("button", name="Chat with us")
+        expect(launcher).to_be_visible()
+        launcher.click()
+        box = page.locator("#friday-night-chat").bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["y"] >= 0  # fits the phone
+        chat = page.frame_locator("#friday-night-chat")
+        chat.get_by_label("Your name").fill("Nora")
+        chat.get_by_role("button", name="Start chat").click()
+        expect(chat.locator("#status")).to_contain_text("ticket #1.")
+        chat.get_by_label("Your message").fill("Do you ship to Austria?")
+        chat.get_by_label("Your message").press("Enter")
+        expect(chat.locator("#log li.customer")).not_to_have_class(re.compile("pending|failed"))
+        api.post("/tickets/1/reply", {"text": "Yes, in 3 days."}, key=team["ben"]["api_key"])
+        expect(chat.locator("#log li.agent").last).to_contain_text("Yes, in 3 days.", timeout=20_000)
+        assert api.get("/tickets/1").json_body["channel"] == "webchat"
+        page.get_by_role("button", name="Close chat").click()
+        expect(page.locator("#friday-night-chat")).to_be_hidden()
+        context.close()
+    finally:
+        server.shutdown()
