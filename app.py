@@ -627,6 +627,42 @@ def twilio_sms():
     return twiml(sms.webhook(params, twilio_hooks.require(params, "MessageSid"), clock.now()))
 
 
+@app.route("/twilio/sms/fallback", methods=["POST"], content_types=FORM)
+def twilio_sms_fallback():
+    """Twilio's SmsFallbackUrl: the main webhook failed. Try once more (it is idempotent per
+    MessageSid); if that fails too, the text is in Twilio's log and the reconcile sweep stores it."""
+    from chalicelib.channels import sms
+
+    params = twilio_params("/twilio/sms/fallback")
+    try:
+        return twiml(sms.webhook(params, twilio_hooks.require(params, "MessageSid"), clock.now()))
+    except ApiError:
+        raise
+    except Exception:  # noqa: BLE001 - the customer still gets the truth
+        logger.exception("sms fallback failed too: the reconcile sweep will store the message")
+        return twiml(twilio_hooks.messages_twiml([
+            "Thanks - we have your message and a person will answer. No need to send it again."]))
+
+
+@app.route("/twilio/voice/fallback", methods=["POST"], content_types=FORM)
+def twilio_voice_fallback():
+    """Twilio's VoiceFallbackUrl: the main webhook failed; try once more, else an apology (the
+    missed call is in Twilio's log: the reconcile sweep opens its ticket and pages)."""
+    from chalicelib.channels import voice
+
+    params = twilio_params("/twilio/voice/fallback")
+    now = clock.now()
+    sid = twilio_hooks.require(params, "CallSid")
+    try:
+        return twiml(twilio_hooks.once(f"call#{sid}", now, lambda: voice.incoming(params, now),
+                                       fallback=twilio_hooks.sorry_call()))
+    except ApiError:
+        raise
+    except Exception:  # noqa: BLE001
+        logger.exception("voice fallback failed too: the reconcile sweep will page for the missed call")
+        return twiml(twilio_hooks.sorry_call())
+
+
 @app.route("/twilio/sms/status", methods=["POST"], content_types=FORM)
 def twilio_sms_status():
     from chalicelib.channels import status

@@ -196,6 +196,8 @@ PATHS.update({
                 "get": _op("The tier policy", 200, "Policy")},
     "/twilio/sms": _webhook("Inbound SMS to SUPPORT_NUMBER"),
     "/twilio/sms/status": _webhook("Delivery status of an outbound SMS"),
+    "/twilio/sms/fallback": _webhook("Twilio's SmsFallbackUrl: tried again, else the reconcile sweep stores it"),
+    "/twilio/voice/fallback": _webhook("Twilio's VoiceFallbackUrl: tried again, else an apology"),
     "/twilio/voice": _webhook("Incoming call to EMERGENCY_NUMBER"),
     "/twilio/voice/status": _webhook("Status of an outbound (paging) call"),
     "/twilio/voice/screen/{ticket_id}/{step}": _webhook("Screening played to the person rung",

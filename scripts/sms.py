@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     except urllib.error.HTTPError as err:
         print(f"{err.code}: {err.read().decode()}", file=sys.stderr)
         return 1
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        print(f"cannot reach {url}: {reason} (is `make run` running? it listens on PORT, here {port})",
+              file=sys.stderr)
+        return 2
     return 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import secrets
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -57,7 +58,45 @@ class FakeTwilio:
                                      callback=self._list_messages)
         self._responses.add_callback(responses.GET, re.compile(re.escape(f"{base}/Calls.json") + r".*"),
                                      callback=self._list_calls)
+        self._responses.add_callback(responses.GET, re.compile(re.escape(f"{base}/IncomingPhoneNumbers.json")
+                                                               + r".*"), callback=self._list_numbers)
+        self._responses.add_callback(responses.POST, re.compile(re.escape(f"{base}/IncomingPhoneNumbers/")
+                                                                + r"PN\w+\.json"), callback=self._update_number)
         return self
+
+    # --- the account's phone numbers (IncomingPhoneNumbers), for scripts.twilio_setup ---------
+
+    _NUMBER_FIELDS = {"SmsUrl": "sms_url", "SmsMethod": "sms_method", "SmsFallbackUrl": "sms_fallback_url",
+                      "SmsFallbackMethod": "sms_fallback_method", "StatusCallback": "status_callback",
+                      "StatusCallbackMethod": "status_callback_method", "VoiceUrl": "voice_url",
+                      "VoiceMethod": "voice_method", "VoiceFallbackUrl": "voice_fallback_url",
+                      "VoiceFallbackMethod": "voice_fallback_method"}
+
+    def numbers(self) -> dict[str, dict]:
+        if not hasattr(self, "_numbers"):
+            self._numbers = {n: {"sid": "PN" + secrets.token_hex(16), "account_sid": ACCOUNT_SID, "phone_number": n,
+                                 **{f: None for f in self._NUMBER_FIELDS.values()}}
+                             for n in (self.support, self.emergency)}
+            self.number_updates: list[dict] = []
+        return self._numbers
+
+    def _list_numbers(self, request):
+        query = dict(parse_qsl(urlsplit(request.url).query))
+        found = [r for r in self.numbers().values() if r["phone_number"] == query.get("PhoneNumber", r["phone_number"])]
+        return 200, {}, json.dumps({"incoming_phone_numbers": found, "next_page_uri": None, "page": 0,
+                                    "page_size": len(found), "start": 0, "end": len(found), "uri": request.url,
+                                    "first_page_uri": request.url, "previous_page_uri": None})
+
+    def _update_number(self, request):
+        sid = urlsplit(request.url).path.rsplit("/", 1)[1][:-len(".json")]
+        record = next((r for r in self.numbers().values() if r["sid"] == sid), None)
+        if record is None:
+            return 404, {}, json.dumps({"code": 20404, "message": "not found", "status": 404})
+        form = dict(parse_qsl(request.body if isinstance(request.body, str) else request.body.decode()))
+        changes = {self._NUMBER_FIELDS[k]: v for k, v in form.items() if k in self._NUMBER_FIELDS}
+        record.update(changes)
+        self.number_updates.append({"number": record["phone_number"], **changes})
+        return 200, {}, json.dumps(record)
 
     def __exit__(self, *exc):
         self._responses.stop()
@@ -129,7 +168,7 @@ class FakeTwilio:
         """What every real webhook carries: the account, and our number as To (inbound) or From."""
         out = {"AccountSid": ACCOUNT_SID, **params}
         ours = self.support if path.startswith("/twilio/sms") else self.emergency
-        if path in ("/twilio/sms", "/twilio/voice"):
+        if path in ("/twilio/sms", "/twilio/voice", "/twilio/sms/fallback", "/twilio/voice/fallback"):
             out.setdefault("To", ours)
         elif out.get("To") not in (self.support, self.emergency):
             out.setdefault("From", ours)

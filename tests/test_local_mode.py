@@ -88,3 +88,14 @@ def test_local_mode_serves_the_api_and_stops_cleanly():
     assert "Stopped." in rest
     assert "Schedules: page_sweep, tier_sweep, handoff_sweep, reconcile_sweep" in output
     assert "failed" not in rest, rest  # every scheduled handler ran cleanly
+
+
+def test_the_test_sms_script_says_in_one_line_when_nobody_listens(capsys, monkeypatch):
+    from scripts import sms
+
+    port = _free_port()
+    monkeypatch.setenv("PORT", str(port))
+    monkeypatch.delenv("PUBLIC_BASE_URL", raising=False)
+    assert sms.main(["+4917712345678", "hello"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and f"cannot reach http://127.0.0.1:{port}/twilio/sms" in err

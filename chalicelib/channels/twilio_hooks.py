@@ -51,7 +51,7 @@ def _identity(path: str, params: dict) -> None:
     if account and params.get("AccountSid") != account:
         raise Forbidden("the webhook is not from this Twilio account", code="wrong_account")
     ours = config.our_numbers()
-    inbound = path in ("/twilio/sms", "/twilio/voice")
+    inbound = path in ("/twilio/sms", "/twilio/voice", "/twilio/sms/fallback", "/twilio/voice/fallback")
     if ours and (params.get("To") not in ours if inbound else not ({params.get("To"), params.get("From")} & ours)):
         raise Forbidden("the webhook is not for one of our numbers", code="wrong_number")
     for name, prefix in _SIDS.items():
