@@ -145,3 +145,20 @@ def test_the_webhook_path_does_not_load_pydantic():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(__import__("pathlib").Path(__file__).resolve().parent.parent))
     assert out.stdout.strip() == "False"
+
+
+def test_the_docs_in_the_repo_match_the_app():
+    """README's contract lives in docs/: API.md (the contract; every route it names exists) and
+    api-reference.md (generated from this document: regenerate when a route changes)."""
+    import pathlib
+    import re
+
+    from scripts import api_reference
+
+    docs = pathlib.Path(__file__).resolve().parent.parent / "docs"
+    assert (docs / "api-reference.md").read_text() == api_reference.render(), \
+        "run: .venv/bin/python -m scripts.api_reference > docs/api-reference.md"
+    contract = (docs / "API.md").read_text()
+    named = set(re.findall(r"`(?:GET|POST|PUT|PATCH|DELETE)(?:\|[A-Z]+)* (/[^ `?]*)", contract))
+    routes = {re.sub(r"\{[^}]+\}", "{}", p) for p in app.routes}
+    assert named and {re.sub(r"\{[^}]+\}", "{}", p) for p in named} <= routes
