@@ -258,3 +258,22 @@ def test_an_urgent_ticket_that_changes_hands_tells_its_new_owner(api, twilio, te
     schedule("page_sweep")
     twilio.phone(CHLOE).expect_nothing()  # once
     twilio.inbox.clear()
+
+
+def test_a_reply_to_a_customer_we_cannot_reach_says_so(api, twilio, team, clock_at):
+    clock_at.set(SATURDAY_NIGHT)
+    call = twilio.call("anonymous")  # a withheld number
+    call.answer(press="1")
+    ben = twilio.phone(BEN)
+    ben.reply("1 we saw your call - please write to us").expect("left no number: nothing was sent")
+    r = api.post("/tickets/1/reply", {"text": "please write to us"}, key=team["ben"]["api_key"])
+    assert r.status_code == 201 and r.json_body["delivery"]["status"] == "not_sent"
+    # A customer who texted STOP: the reply is stored, and staff are told it could not go out.
+    twilio.sms(CUSTOMER, "my invoice is wrong")
+    twilio.phone(CUSTOMER).expect_sms("ticket #2")
+    twilio.sms(CUSTOMER, "STOP")
+    r = api.post("/tickets/2/reply", {"text": "fixed it"}, key=team["ben"]["api_key"])
+    assert r.status_code == 201 and r.json_body["delivery"]["status"] == "failed"
+    assert "opted out" in r.json_body["delivery"]["error"]
+    twilio.phone(CUSTOMER).expect_nothing()
+    twilio.inbox.clear()
