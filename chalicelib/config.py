@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import re
 
+from chalicelib.logs import logger
+
 # Bodies above this are refused with 413 before any parsing (API.md).
 MAX_BODY_BYTES = 64 * 1024
 
@@ -40,8 +42,6 @@ def _secret(name: str) -> str:
     try:
         return str(parameters.get_parameter(param, decrypt=True, max_age=SECRET_MAX_AGE)).strip()
     except Exception:  # noqa: BLE001 - missing parameter, no permission: configuration, reported by problems()
-        from chalicelib.logs import logger
-
         logger.exception("secret could not be read from SSM", extra={"parameter": param})
         return ""
 
