@@ -30,8 +30,8 @@ def test_a_request_with_a_phone_number_and_a_message_logs_neither(api):
 
         from twilio.request_validator import RequestValidator
 
-        params = {"MessageSid": "SM" + "9" * 32, "From": "+4917712345678", "Body": "URGENT hunter2 again",
-                  "NumMedia": "0"}
+        params = {"MessageSid": "SM" + "9" * 32, "From": "+4917712345678", "To": "+4930901820",
+                  "Body": "URGENT hunter2 again", "NumMedia": "0"}
         sig = RequestValidator("test-auth-token").compute_signature("https://friday.example/api/twilio/sms", params)
         r = api.http.post("/twilio/sms", body=urlencode(params), headers={
             "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig})
