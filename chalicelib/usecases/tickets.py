@@ -207,6 +207,8 @@ def _forward(t: Ticket, msg: TicketItem, text: str, now: datetime, fx: Effects, 
     if tell_paged and not t.acked_by:
         _, events = history(t.id)
         working |= {(e.data or {}).get("to") for e in events if e.type == "paged"} - {None}
+    if not working:
+        return []  # nobody to tell: no read of the people
     phones = {p.id: p.phone for p in store.all_people() if p.id in working and p.phone}
     line = conversation.forward_line(t.id, t.customer_name or t.customer_contact, text)
     for person_id, phone in sorted(phones.items()):
