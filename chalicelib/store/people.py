@@ -143,12 +143,7 @@ def change_setting(name: str, change, now: datetime, retries: int = 5) -> dict:
     """Read-modify-write of a setting, conditional on its version: concurrent
     changes (two admins adding overrides) both land."""
     for _ in range(retries):
-        try:
-            item = Setting.get(name, consistent_read=True)
-        except DoesNotExist:
-            item = Setting(name=name, data={}, updated_at=now)
-        item.data = change(dict(item.data or {}))
-        item.updated_at = now
+        item = setting_write(name, change, now).model
         try:
             item.save()
             _UNIT[f"setting#{name}"] = item.data
