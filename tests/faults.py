@@ -55,5 +55,17 @@ class DynamoFaults:
         self.transactions = 0
         self.conflicted = 0
 
+    def run_killed(self, run, crash_at: int | None, conflicts: set[int] | None = None) -> bool:
+        """`run()` with the Lambda killed at DynamoDB call `crash_at` (and the given transactions
+        answered with TransactionConflict); True when it was killed. Faults are off afterwards."""
+        self.reset(crash_at=crash_at, conflicts=conflicts)
+        try:
+            run()
+            return False
+        except Crash:
+            return True
+        finally:
+            self.reset()
+
     def count(self) -> int:
         return len(self.calls)

@@ -224,12 +224,7 @@ def test_page_sweep_killed_at_every_call_still_reaches_the_backup(api, twilio, c
         twilio.sms(CUSTOMER, URGENT)
         twilio.phone(ANA).expect_sms("URGENT #1")
         clock_at.advance(minutes=20, seconds=2)  # the call to Ana is due; after it the backup
-        faults.reset(crash_at=k)
-        try:
-            schedule("page_sweep")
-        except Crash:
-            pass
-        faults.reset()
+        faults.run_killed(lambda: schedule("page_sweep"), k)
         for _ in range(25):
             clock_at.advance(minutes=1)
             schedule("page_sweep")
@@ -342,12 +337,7 @@ def test_tier_sweep_killed_at_every_call_moves_once_and_breaches_once(api, twili
         _to_top_tier(clock_at, schedule, start)
         assert api.get(f"/tickets/{created['id']}").json_body["tier"] == 3
         clock_at.set(start + timedelta(hours=60, minutes=3))  # the top tier's deadline: a breach
-        faults.reset(crash_at=k)
-        try:
-            schedule("tier_sweep")
-        except Crash:
-            pass
-        faults.reset()
+        faults.run_killed(lambda: schedule("tier_sweep"), k)
         for _ in range(3):
             clock_at.advance(minutes=1)
             schedule("tier_sweep")
@@ -372,5 +362,55 @@ def test_tier_sweep_killed_at_every_call_moves_once_and_breaches_once(api, twili
     schedule("tier_sweep")
     n = faults.count()
     twilio.inbox.clear()
+    for k in range(1, n + 1):
+        story(k)
+
+
+# --- the handoff: a missed TAKE, killed at every DynamoDB call ------------------------
+
+
+def test_a_missed_take_killed_at_every_call_keeps_the_phone_held_once(api, twilio, clock_at, schedule, faults):
+    """Ben does not reply TAKE before Friday's handoff. The handoff sweep that should keep Ana on
+    (claim, override, texts in one transaction; then the shift record) dies at each DynamoDB call in
+    turn, or meets a TransactionConflict; the next minutes finish it exactly once: Ana holds the
+    phone, one automatic override, one text to her, and the record says the TAKE was missed."""
+    handoff = FRIDAY_NIGHT + timedelta(days=7) - timedelta(hours=4)  # Fri Nov 27, 18:00 Berlin
+
+    def story(k: int | None, conflicts: set[int] | None = None) -> None:
+        team = fresh_world(api, twilio, clock_at)
+        schedule("handoff_sweep")
+        clock_at.set(handoff - timedelta(hours=3))
+        schedule("handoff_sweep")
+        twilio.phone(BEN).expect_sms("Reply TAKE")  # and Ben says nothing
+        clock_at.set(handoff + timedelta(minutes=1))
+        faults.run_killed(lambda: schedule("handoff_sweep"), k, conflicts)
+        for _ in range(4):
+            clock_at.advance(minutes=1)
+            schedule("handoff_sweep")
+            schedule("page_sweep")
+        where = f"crash at call {k}, conflicts {conflicts}"
+        assert api.get("/oncall").json_body["primary"]["id"] == team["ana"]["id"], where
+        kept = [o for o in api.get("/rota").json_body["overrides"] if o.get("auto") == "untaken"]
+        assert len(kept) == 1 and kept[0]["person_id"] == team["ana"]["id"], where
+        told = [m for m in twilio.inbox[ANA] if "has not replied TAKE" in m["body"]]
+        assert len(told) == 1, (where, told)
+        records = api.get("/rota/shifts?from=2026-11-27T00:00:00Z&to=2026-11-28T00:00:00Z").json_body["items"]
+        at_handoff = [r for r in records if r["start"] == handoff.isoformat()]
+        assert len(at_handoff) == 1, (where, records)
+        assert (at_handoff[0]["person_id"], at_handoff[0]["how"]) == (team["ana"]["id"], "untaken"), where
+        twilio.inbox.clear()
+
+    story(None)
+    story(None, conflicts={1})
+    fresh_world(api, twilio, clock_at)
+    schedule("handoff_sweep")
+    clock_at.set(handoff - timedelta(hours=3))
+    schedule("handoff_sweep")
+    clock_at.set(handoff + timedelta(minutes=1))
+    faults.reset()
+    schedule("handoff_sweep")
+    n = faults.count()
+    twilio.inbox.clear()
+    assert n >= 5
     for k in range(1, n + 1):
         story(k)
