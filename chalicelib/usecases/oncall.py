@@ -56,6 +56,7 @@ def put_rota(body: dict, now: datetime) -> dict:
         start = date.fromisoformat(start_raw)
     except ValueError:
         raise BadRequest("start", "must be a date like 2026-11-20") from None
+    store.forget_setting("rota")  # decide on the stored rota, not a copy another process cached
     previous = store.get_setting("rota")
     before = rules.from_document(previous) if previous and previous.get("members") else None
 
