@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib import config, store
 from chalicelib.domain.actors import Actor
@@ -19,8 +19,7 @@ ROLES = ("admin", "agent")
 BOOTSTRAP_ID = "admin"
 
 
-@dataclass(frozen=True)
-class Principal:
+class Principal(NamedTuple):
     actor: Actor
     role: str
 

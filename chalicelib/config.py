@@ -102,7 +102,7 @@ def our_numbers() -> set[str]:
     return {n for n in (support_number(), emergency_number(), *extra_numbers()) if n}
 
 
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+_E164 = r"\+[1-9][0-9]{6,14}"
 
 
 def problems() -> list[str]:
@@ -118,6 +118,6 @@ def problems() -> list[str]:
     if not re.fullmatch(r"https://[^/\s]+(/\S*)?", public_base_url()):
         out.append("PUBLIC_BASE_URL (https://..., the API's stage URL)")
     for name, value in (("SUPPORT_NUMBER", support_number()), ("EMERGENCY_NUMBER", emergency_number())):
-        if not _E164.fullmatch(value):
+        if not re.fullmatch(_E164, value):
             out.append(f"{name} (E.164: a + and the country code, no spaces)")
     return out

@@ -8,24 +8,28 @@ now stays due in the outbox for the sweep.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 
 from chalicelib import outbox, store
 from chalicelib.logs import logger
 
 
-@dataclass
 class Effects:
-    writes: list[store.Write] = field(default_factory=list)
-    outbox_ids: list[str] = field(default_factory=list)
-    after_commit: list[Callable[[datetime], None]] = field(default_factory=list)
-    results: dict = field(default_factory=dict)
-    paged: bool = False  # the change opened a page (committed with it)
-    newly_urgent: bool = False
-    reply_id: str | None = None  # the outbox item of a staff reply, if the channel sends one
-    budget_person: str | None = None  # whose page budget the planned page spends
-    suppress: set[str] = field(default_factory=set)  # people whose page budget is spent (kept across retries)
+    """A plain slotted class, not a dataclass: every webhook builds one (cold start)."""
+
+    __slots__ = ("writes", "outbox_ids", "after_commit", "results", "paged", "newly_urgent", "reply_id",
+                 "budget_person", "suppress")
+
+    def __init__(self) -> None:
+        self.writes: list[store.Write] = []
+        self.outbox_ids: list[str] = []
+        self.after_commit: list[Callable[[datetime], None]] = []
+        self.results: dict = {}
+        self.paged = False  # the change opened a page (committed with it)
+        self.newly_urgent = False
+        self.reply_id: str | None = None  # the outbox item of a staff reply, if the channel sends one
+        self.budget_person: str | None = None  # whose page budget the planned page spends
+        self.suppress: set[str] = set()  # people whose page budget is spent (kept across retries)
 
     def reset(self) -> None:
         """A lost race: the change is decided again on fresh data, with fresh effects."""

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 from chalicelib import config
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_URGENT = re.compile(r"\b(urgent|emergency)\b", re.IGNORECASE)
+_URGENT = r"\b(urgent|emergency)\b"  # compiled on first use (re's cache): cold start
 
 
 def is_urgent(text: str | None) -> bool:
     """API.md: a message containing the word URGENT or EMERGENCY, any case."""
-    return bool(text and _URGENT.search(text))
+    return bool(text and re.search(_URGENT, text, re.IGNORECASE))
 
 
 def _hours() -> tuple[set[int], time, time]:

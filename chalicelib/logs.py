@@ -14,7 +14,7 @@ SERVICE = "friday-night-core"
 
 # "+49 151 1234 5678", "+4915112345678", or a bare run of 8+ digits; dates and
 # times (groups of at most 4 digits, no plus) are left alone.
-_PHONE = re.compile(r"\+\d[\d\s().-]{6,}\d|(?<![\w.])\d{8,15}(?![\w])")
+_PHONE = r"\+\d[\d\s().-]{6,}\d|(?<![\w.])\d{8,15}(?![\w])"  # compiled on first use
 _KEEP_KEYS = {"timestamp", "location", "sid", "xray_trace_id", "function_request_id", "cold_start"}
 _BODY_KEYS = {"text", "body", "Body", "transcript", "TranscriptionText", "reason"}
 _PHONE_KEYS = {"phone", "From", "To", "Caller", "Called", "contact", "customer_contact", "to", "from_"}
@@ -30,7 +30,7 @@ def mask_phone(value: str | None) -> str:
 
 
 def mask_text(value: str) -> str:
-    return _PHONE.sub(lambda m: mask_phone(m.group(0)), value)
+    return re.sub(_PHONE, lambda m: mask_phone(m.group(0)), value)
 
 
 def _scrub(value, key: str | None = None):

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from chalicelib import expectations, metrics, notify, settings, store
 from chalicelib.domain import conversation
@@ -34,8 +34,7 @@ MAX_ATTEMPTS = 10  # replies, surveys, notices: about 40 minutes of retries
 PAGE_MAX_ATTEMPTS = 90  # a page waits out an outage (about 90 minutes at one try a minute)
 
 
-@dataclass(frozen=True)
-class Result:
+class Result(NamedTuple):
     id: str
     status: str  # sent | due | dead | cancelled | busy (someone else holds it) | missing
     error: str | None = None

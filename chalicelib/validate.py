@@ -56,12 +56,12 @@ def _depth(raw: bytes | str) -> int:
     return deepest
 
 
-_BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
+_BAD_CHARS = "[\x00\ud800-\udfff]"
 
 
 def _storable(value, path: str) -> None:
     if isinstance(value, str):
-        if _BAD_CHARS.search(value):
+        if re.search(_BAD_CHARS, value):
             raise BadRequest(path or "body", "contains a NUL or an unpaired surrogate character; send valid text")
     elif isinstance(value, dict):
         for k, v in value.items():

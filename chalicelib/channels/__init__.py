@@ -8,8 +8,8 @@ Adding e-mail later is a new module here.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from chalicelib import outbox, store
 from chalicelib.effects import Effects
@@ -17,8 +17,7 @@ from chalicelib.store import Ticket, TicketItem
 from chalicelib.usecases import tickets
 
 
-@dataclass
-class ReplyOutcome:
+class ReplyOutcome(NamedTuple):
     ticket: Ticket
     message: TicketItem | None
     status: str  # sent | queued | failed | posted (web chat) | not_sent (no number to send to)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from chalicelib import channels, expectations, phones, settings, store
 from chalicelib.channels import twilio_hooks
@@ -34,8 +34,7 @@ HELP_TEXT = texts.HELP  # GSM-7 only (tests/test_domain.py counts it)
 CUSTOMER_HELP = "Friday Night support: text us your question and a person will answer. Reply STOP to opt out."
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     verb: str  # ACK | RES | ESC | SAY | WHO | HELP | TAKE | UNKNOWN
     ticket: int | None = None
     text: str = ""

@@ -62,8 +62,8 @@ def _identity(path: str, params: dict) -> None:
 
 # --- typed parameters: a malformed field never becomes a 500 ------------------------
 
-_NUMBER = re.compile(r"[0-9]{1,9}")
-_DIGITS = re.compile(r"[0-9*#]{0,32}")
+_NUMBER = r"[0-9]{1,9}"  # patterns compiled on first use (re's cache): cold start
+_DIGITS = r"[0-9*#]{0,32}"
 
 
 def number(params: dict, name: str, *, default: int = 0, maximum: int = 10**6) -> int:
@@ -72,7 +72,7 @@ def number(params: dict, name: str, *, default: int = 0, maximum: int = 10**6) -
     raw = (params.get(name) or "").strip()
     if not raw:
         return default
-    if not _NUMBER.fullmatch(raw):
+    if not re.fullmatch(_NUMBER, raw):
         logger.warning("malformed webhook number", extra={"field": name})
         return default
     return min(int(raw), maximum)
@@ -81,7 +81,7 @@ def number(params: dict, name: str, *, default: int = 0, maximum: int = 10**6) -
 def digits(params: dict, name: str = "Digits") -> str | None:
     """Key presses (0-9, *, #); anything else is no key press."""
     raw = params.get(name) or ""
-    return raw if raw and _DIGITS.fullmatch(raw) else None
+    return raw if raw and re.fullmatch(_DIGITS, raw) else None
 
 
 def choice(params: dict, name: str, allowed: set[str]) -> str | None:

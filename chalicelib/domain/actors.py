@@ -1,11 +1,10 @@
 """Who did something: a person, the customer, or the system."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Actor:
+class Actor(NamedTuple):
     """A person id (with their name), or 'customer' / 'system'."""
 
     id: str

@@ -17,21 +17,20 @@ An urgent message is never a survey answer and never kept quietly: it pages.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from chalicelib.domain.surveys import yes_no
 
 NEW, APPEND, SURVEY, CONFIRM, KEEP, REOPEN = "new", "append", "survey", "confirm", "keep", "reopen"
 REOPEN_WINDOW = timedelta(days=7)  # a customer back within this counts as a repeat contact
 
-_THANKS = re.compile(r"^(ok(ay)?[,!. ]*)?(many |great,? |super,? )?(thanks?( (you|so much|a lot|a million))?|thank you|"
-                     r"thx|ty|cheers|danke( schön| sehr)?|merci( beaucoup)?|gracias|mul[tțţ]umesc|perfect|great|"
-                     r"awesome|ok(ay)?|👍|🙏|❤️)[ !.,:)🙂😊👍🙏]*$", re.IGNORECASE)
+_THANKS = (r"^(ok(ay)?[,!. ]*)?(many |great,? |super,? )?(thanks?( (you|so much|a lot|a million))?|thank you|"
+           r"thx|ty|cheers|danke( schön| sehr)?|merci( beaucoup)?|gracias|mul[tțţ]umesc|perfect|great|"
+           r"awesome|ok(ay)?|👍|🙏|❤️)[ !.,:)🙂😊👍🙏]*$")  # compiled on first use (re's cache): cold start
 
 
-@dataclass(frozen=True)
-class Thread:
+class Thread(NamedTuple):
     """The customer's current ticket, as the conversation rules see it."""
 
     id: int
@@ -42,8 +41,7 @@ class Thread:
     awaiting_confirmation: bool = False
 
 
-@dataclass(frozen=True)
-class Route:
+class Route(NamedTuple):
     kind: str
     ticket_id: int | None = None
 
@@ -56,7 +54,7 @@ class Route:
 def is_thanks(text: str | None) -> bool:
     """A short thank-you or OK after a resolve: stored on the ticket, but not a customer who had to come back."""
     t = " ".join((text or "").split())
-    return bool(t) and len(t) <= 60 and "?" not in t and bool(_THANKS.match(t))
+    return bool(t) and len(t) <= 60 and "?" not in t and bool(re.match(_THANKS, t, re.IGNORECASE))
 
 
 def survey_open(thread: Thread, now: datetime) -> bool:

@@ -10,17 +10,15 @@ starts again, up to ``max_rounds`` walks in all.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Link:
+class Link(NamedTuple):
     person_id: str
     role: str  # holder | backup | lead
 
 
-@dataclass(frozen=True)
-class Position:
+class Position(NamedTuple):
     round: int
     step: int
     attempt: str  # sms | call
@@ -29,8 +27,7 @@ class Position:
         return f"{self.round}.{self.step}.{self.attempt}"
 
 
-@dataclass(frozen=True)
-class Skip:
+class Skip(NamedTuple):
     person_id: str
     role: str
     why: str

@@ -15,15 +15,14 @@ created last wins (documented in the API: no 409, the newest intent counts).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-@dataclass(frozen=True)
-class Override:
+class Override(NamedTuple):
     id: str
     person_id: str
     start: datetime
@@ -32,15 +31,14 @@ class Override:
     auto: str | None = None  # "untaken": the previous holder kept the phone (TAKE missed); "rota-change"
 
 
-@dataclass(frozen=True)
-class Rotation:
+class Rotation(NamedTuple):
     timezone: str
     handoff_weekday: int  # 0 = Monday
     handoff_time: time
     shift_days: int
     members: tuple[str, ...]
     start: date
-    overrides: tuple[Override, ...] = field(default=())
+    overrides: tuple[Override, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:

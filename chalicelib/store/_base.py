@@ -7,8 +7,7 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import (
@@ -168,8 +167,7 @@ _RETRY_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughp
 ATTEMPTS = 6
 
 
-@dataclass
-class Write:
+class Write(NamedTuple):
     """One write of a transaction: put | update | delete | check, with its condition.
 
     ``tag`` names it in ConditionFailed.tags when its condition is what failed.

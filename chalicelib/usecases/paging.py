@@ -14,7 +14,6 @@ chalicelib.domain.paging.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from chalicelib import config, outbox, settings, store
@@ -67,16 +66,21 @@ def _budget() -> int:
     return int(os.environ.get("PAGES_PER_HOUR", PAGES_PER_HOUR))
 
 
-@dataclass
 class Step:
-    """What taking a step decided: events for the ticket, writes for one transaction."""
+    """What taking a step decided: events for the ticket, writes for one transaction.
 
-    page: Page
-    events: list[tuple[str, dict]] = field(default_factory=list)
-    writes: list[store.Write] = field(default_factory=list)
-    outbox_ids: list[str] = field(default_factory=list)
-    budget_person: str | None = None  # whose page budget this step spends (tag "budget" if spent)
-    bundle: tuple[str, str | None, int] | None = None  # (person, phone, ticket): a storm summary after commit
+    A plain slotted class, not a dataclass: the webhook path imports this module (cold start).
+    """
+
+    __slots__ = ("page", "events", "writes", "outbox_ids", "budget_person", "bundle")
+
+    def __init__(self, page: Page):
+        self.page = page
+        self.events: list[tuple[str, dict]] = []
+        self.writes: list[store.Write] = []
+        self.outbox_ids: list[str] = []
+        self.budget_person: str | None = None  # whose page budget this step spends (tag "budget" if spent)
+        self.bundle: tuple[str, str | None, int] | None = None  # (person, phone, ticket): a storm summary after commit
 
 
 def _plan(page: Page, pos: rules.Position | None, skips: list[rules.Skip], now: datetime,
