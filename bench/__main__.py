@@ -7,7 +7,6 @@ and only compare runs on one machine. Figures go in docs/benchmarks.md.
 from __future__ import annotations
 
 import statistics
-import subprocess
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -156,29 +155,10 @@ def sweeps() -> None:
 
 
 def import_cost() -> None:
-    """Cold start: importing app.py against importing what it cannot do without (chalice + pynamodb)."""
-    def median_ms(code: str) -> float:
-        runs = []
-        for _ in range(7):
-            out = subprocess.run([sys.executable, "-c", "import time; t = time.perf_counter(); " + code +
-                                  "; print((time.perf_counter() - t) * 1000)"],
-                                 capture_output=True, text=True, check=True).stdout.split()
-            runs.append(float(out[-1]))
-        return statistics.median(runs)
+    """Cold start of the webhook path as deployed (bench/coldstart.py)."""
+    from bench import coldstart
 
-    base = median_ms("import chalice, pynamodb.models, pynamodb.transactions")
-    app_ms = median_ms("import app")
-    webhook_ms = median_ms("import app, chalicelib.channels.sms, chalicelib.store.tickets, chalicelib.store.people, "
-                           "chalicelib.store.delivery")
-    flags = subprocess.run([sys.executable, "-c", "import sys, app; print('twilio.rest' in sys.modules, "
-                            "'requests' in sys.modules, 'phonenumbers' in sys.modules, "
-                            "'aws_lambda_powertools' in sys.modules)"], capture_output=True, text=True,
-                           check=True).stdout.split()
-    print(f"\nCold start (median of 7 fresh interpreters): `import app` {app_ms:.0f} ms, chalice + pynamodb "
-          f"{base:.0f} ms: {app_ms / base:.2f}x; imported by app: twilio.rest {flags[0]}, requests {flags[1]}, "
-          f"phonenumbers {flags[2]}, Powertools {flags[3]}")
-    print(f"  with everything an inbound SMS needs (its use cases and repositories, pynamodb): {webhook_ms:.0f} ms: "
-          f"{webhook_ms / base:.2f}x chalice + pynamodb")
+    print("\n" + coldstart.report(coldstart.measure()))
 
 
 def history_reads(http) -> None:

@@ -9,17 +9,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from typing import NamedTuple
 
 from chalicelib import config, store
 from chalicelib.domain.actors import Actor
+from chalicelib.domain.record import Record
 from chalicelib.errors import Forbidden, Unauthorized
 
 ROLES = ("admin", "agent")
 BOOTSTRAP_ID = "admin"
 
 
-class Principal(NamedTuple):
+class Principal(Record):
     actor: Actor
     role: str
 

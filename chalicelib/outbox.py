@@ -22,10 +22,10 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 from chalicelib import expectations, metrics, notify, settings, store
 from chalicelib.domain import conversation
+from chalicelib.domain.record import Record
 from chalicelib.logs import logger
 from chalicelib.store import OutboxItem, Write
 
@@ -34,7 +34,7 @@ MAX_ATTEMPTS = 10  # replies, surveys, notices: about 40 minutes of retries
 PAGE_MAX_ATTEMPTS = 90  # a page waits out an outage (about 90 minutes at one try a minute)
 
 
-class Result(NamedTuple):
+class Result(Record):
     id: str
     status: str  # sent | due | dead | cancelled | busy (someone else holds it) | missing
     error: str | None = None

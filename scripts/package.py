@@ -176,19 +176,16 @@ def settings(template: dict) -> None:
                 variables[var] = {"Ref": name}
 
 
-LAMBDA_ROOT = "/var/task"  # where Lambda unpacks the deployment package
-
-
-def precompile(directory: Path, ddir: str = LAMBDA_ROOT) -> bool:
+def precompile(directory: Path) -> bool:
     """Bytecode for every module under `directory`, as Lambda would otherwise make it at each cold start.
 
     Lambda's /var/task is read-only, so Python compiles every module it imports from source on
     every cold start and throws the result away. Unchecked-hash pycs (PEP 552) are used without
-    looking at the source's mtime, which a zip does not keep exactly. `ddir` is the path
-    tracebacks name. Returns False if a file did not compile (Python 2 leftovers in some
-    wheels: never imported, so never compiled here either).
+    looking at the source's mtime, which a zip does not keep exactly (tracebacks still name
+    the source's real path: Python fixes it up on load). Returns False if a file did not
+    compile (Python 2 leftovers in some wheels: never imported, so never compiled anyway).
     """
-    return compileall.compile_dir(str(directory), ddir=ddir, quiet=2, workers=0,
+    return compileall.compile_dir(str(directory), quiet=2, workers=0,
                                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
 
 

@@ -9,15 +9,15 @@ Adding e-mail later is a new module here.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
 
 from chalicelib import outbox, store
+from chalicelib.domain.record import Record
 from chalicelib.effects import Effects
 from chalicelib.store import Ticket, TicketItem
 from chalicelib.usecases import tickets
 
 
-class ReplyOutcome(NamedTuple):
+class ReplyOutcome(Record):
     ticket: Ticket
     message: TicketItem | None
     status: str  # sent | queued | failed | posted (web chat) | not_sent (no number to send to)

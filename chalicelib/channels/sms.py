@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import re
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
 from chalicelib import channels, expectations, phones, settings, store
 from chalicelib.channels import twilio_hooks
 from chalicelib.domain import conversation, texts
+from chalicelib.domain.record import Record
 from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
 from chalicelib.logs import logger, mask_phone
@@ -34,7 +34,7 @@ HELP_TEXT = texts.HELP  # GSM-7 only (tests/test_domain.py counts it)
 CUSTOMER_HELP = "Friday Night support: text us your question and a person will answer. Reply STOP to opt out."
 
 
-class Command(NamedTuple):
+class Command(Record):
     verb: str  # ACK | RES | ESC | SAY | WHO | HELP | TAKE | UNKNOWN
     ticket: int | None = None
     text: str = ""

@@ -1,10 +1,10 @@
 """Who did something: a person, the customer, or the system."""
 from __future__ import annotations
 
-from typing import NamedTuple
+from chalicelib.domain.record import Record
 
 
-class Actor(NamedTuple):
+class Actor(Record):
     """A person id (with their name), or 'customer' / 'system'."""
 
     id: str

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import NamedTuple
 
+from chalicelib.domain.record import Record
 from chalicelib.domain.surveys import yes_no
 
 NEW, APPEND, SURVEY, CONFIRM, KEEP, REOPEN = "new", "append", "survey", "confirm", "keep", "reopen"
@@ -30,7 +30,7 @@ _THANKS = (r"^(ok(ay)?[,!. ]*)?(many |great,? |super,? )?(thanks?( (you|so much|
            r"awesome|ok(ay)?|👍|🙏|❤️)[ !.,:)🙂😊👍🙏]*$")  # compiled on first use (re's cache): cold start
 
 
-class Thread(NamedTuple):
+class Thread(Record):
     """The customer's current ticket, as the conversation rules see it."""
 
     id: int
@@ -41,7 +41,7 @@ class Thread(NamedTuple):
     awaiting_confirmation: bool = False
 
 
-class Route(NamedTuple):
+class Route(Record):
     kind: str
     ticket_id: int | None = None
 

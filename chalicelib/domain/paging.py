@@ -10,15 +10,16 @@ starts again, up to ``max_rounds`` walks in all.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+
+from chalicelib.domain.record import Record
 
 
-class Link(NamedTuple):
+class Link(Record):
     person_id: str
     role: str  # holder | backup | lead
 
 
-class Position(NamedTuple):
+class Position(Record):
     round: int
     step: int
     attempt: str  # sms | call
@@ -27,7 +28,7 @@ class Position(NamedTuple):
         return f"{self.round}.{self.step}.{self.attempt}"
 
 
-class Skip(NamedTuple):
+class Skip(Record):
     person_id: str
     role: str
     why: str

@@ -16,13 +16,14 @@ created last wins (documented in the API: no 409, the newest intent counts).
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from typing import NamedTuple
 from zoneinfo import ZoneInfo
+
+from chalicelib.domain.record import Record
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
-class Override(NamedTuple):
+class Override(Record):
     id: str
     person_id: str
     start: datetime
@@ -31,7 +32,7 @@ class Override(NamedTuple):
     auto: str | None = None  # "untaken": the previous holder kept the phone (TAKE missed); "rota-change"
 
 
-class Rotation(NamedTuple):
+class Rotation(Record):
     timezone: str
     handoff_weekday: int  # 0 = Monday
     handoff_time: time

@@ -7,7 +7,7 @@ import logging
 import random
 import threading
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 from pynamodb.connection import Connection
 from pynamodb.exceptions import (
@@ -20,6 +20,7 @@ from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import config
+from chalicelib.domain.record import Record
 
 
 class ConditionFailed(Exception):
@@ -167,7 +168,7 @@ _RETRY_REASONS = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughp
 ATTEMPTS = 6
 
 
-class Write(NamedTuple):
+class Write(Record):
     """One write of a transaction: put | update | delete | check, with its condition.
 
     ``tag`` names it in ConditionFailed.tags when its condition is what failed.

@@ -1,0 +1,117 @@
+"""Cold start of the webhook path: importing what an inbound SMS needs, in fresh interpreters.
+
+Compared with importing what the app cannot do without (chalice + pynamodb), as
+Lambda runs it: the deployment package carries bytecode (`make package` adds
+unchecked-hash pycs, since /var/task is read-only and Python would otherwise
+compile every module at every cold start), so our modules are measured compiled
+the same way, like the dependencies pip compiled on install. The figure from
+source, what Lambda paid before, is printed beside it.
+
+Wall-clock time on a shared 2-core machine swings by ±20 %, so each figure is the
+median and the minimum of interleaved fresh interpreters, and — where valgrind
+is installed — the instructions executed (deterministic with a fixed hash seed).
+
+    python -m bench.coldstart [runs]
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from scripts.package import precompile
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = "import chalice, pynamodb.models, pynamodb.transactions"
+WEBHOOK = ("import app, chalicelib.channels.sms, chalicelib.store.tickets, chalicelib.store.people, "
+           "chalicelib.store.delivery")
+TARGET = 1.1  # issue 14: the webhook path within 1.1x of chalice + pynamodb
+
+
+def _env(**extra: str) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    return {**env, "PYTHONHASHSEED": "0", **extra}
+
+
+def _ms(code: str, cwd: Path, env: dict) -> float:
+    out = subprocess.run([sys.executable, "-c", f"import time; t = time.perf_counter(); {code}; "
+                          "print((time.perf_counter() - t) * 1000)"],
+                         cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout.split()
+    return float(out[-1])
+
+
+def _instructions(code: str, cwd: Path, env: dict) -> int | None:
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    run = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code],
+                         cwd=cwd, env=env, capture_output=True, text=True)
+    for line in run.stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1].strip())
+    return None
+
+
+def _copy(into: Path, *, bytecode: bool) -> Path:
+    """app.py and chalicelib, with their bytecode as in the deployment package, or without any."""
+    into.mkdir()
+    shutil.copy2(ROOT / "app.py", into / "app.py")
+    shutil.copytree(ROOT / "chalicelib", into / "chalicelib", ignore=shutil.ignore_patterns("__pycache__"))
+    if bytecode:
+        precompile(into)
+    return into
+
+
+def measure(runs: int = 15) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        deployed, plain = _copy(Path(tmp) / "deployed", bytecode=True), _copy(Path(tmp) / "source", bytecode=False)
+        compiled, source = _env(), _env(PYTHONDONTWRITEBYTECODE="1")
+        times: dict[str, list[float]] = {"base": [], "webhook": [], "webhook from source": []}
+        for _ in range(runs):  # interleaved: a slow spell of the machine hits all three alike
+            times["base"].append(_ms(BASE, deployed, compiled))
+            times["webhook"].append(_ms(WEBHOOK, deployed, compiled))
+            times["webhook from source"].append(_ms(WEBHOOK, plain, source))
+        loaded = subprocess.run([sys.executable, "-c", "import sys, app; print(*(m in sys.modules for m in ("
+                                 "'twilio.rest', 'requests', 'phonenumbers', 'aws_lambda_powertools', 'pydantic')))"],
+                                cwd=deployed, env=compiled, capture_output=True, text=True, check=True).stdout.split()
+        counts = {"start": _instructions("pass", deployed, compiled),
+                  "base": _instructions(BASE, deployed, compiled),
+                  "webhook": _instructions(WEBHOOK, deployed, compiled)}
+    names = ("twilio.rest", "requests", "phonenumbers", "Powertools", "pydantic")
+    return {"times": times, "counts": counts, "runs": runs, "loaded": dict(zip(names, loaded, strict=True))}
+
+
+def report(result: dict) -> str:
+    t, c = result["times"], result["counts"]
+    med = {k: statistics.median(v) for k, v in t.items()}
+    low = {k: min(v) for k, v in t.items()}
+    lines = [f"Cold start, webhook path (`{WEBHOOK[7:]}`) against chalice + pynamodb, "
+             f"{result['runs']} fresh interpreters each, interleaved:",
+             f"  as deployed (bytecode): median {med['webhook']:.0f} ms vs {med['base']:.0f} ms = "
+             f"{med['webhook'] / med['base']:.2f}x; fastest {low['webhook']:.0f} vs {low['base']:.0f} ms = "
+             f"{low['webhook'] / low['base']:.2f}x",
+             f"  from source (no bytecode, what every cold start paid before): median "
+             f"{med['webhook from source']:.0f} ms = {med['webhook from source'] / med['base']:.2f}x"]
+    lines.append("  loaded by `import app`: " + ", ".join(f"{k} {v}" for k, v in result["loaded"].items())
+                 + " (each is imported where it is first needed)")
+    if None not in c.values():
+        base, hook = c["base"] - c["start"], c["webhook"] - c["start"]
+        lines.append(f"  instructions executed by the imports (valgrind, deterministic): {hook / 1e6:.0f} M vs "
+                     f"{base / 1e6:.0f} M = {hook / base:.3f}x (target {TARGET}x)")
+    else:
+        lines.append("  instructions: valgrind not installed, not measured")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    print(report(measure(runs)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
