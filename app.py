@@ -7,35 +7,22 @@ two hops away (chalicelib/domain).
 from __future__ import annotations
 
 import functools
-import importlib
 import re
 from datetime import timedelta, timezone
 
 from chalice import Chalice, Rate, Response
 
-from chalicelib import auth, clock, config, metrics, store
+from chalicelib import clock, config, lazy, metrics, store
 from chalicelib.errors import ApiError, BadRequest, NotFound, TooLarge
 from chalicelib.logs import logger
 
-
-class _Lazy:
-    """A module imported on first use: a cold start imports only what its first request needs."""
-
-    def __init__(self, name: str):
-        self._name, self._module = name, None
-
-    def __getattr__(self, attr):
-        if self._module is None:
-            self._module = importlib.import_module(self._name)
-        return getattr(self._module, attr)
-
-
-channels = _Lazy("chalicelib.channels")
-openapi = _Lazy("chalicelib.openapi")
-people = _Lazy("chalicelib.usecases.people")
-tickets = _Lazy("chalicelib.usecases.tickets")
-validate = _Lazy("chalicelib.validate")
-twilio_hooks = _Lazy("chalicelib.channels.twilio_hooks")
+channels = lazy.module("chalicelib.channels")
+openapi = lazy.module("chalicelib.openapi")
+people = lazy.module("chalicelib.usecases.people")
+tickets = lazy.module("chalicelib.usecases.tickets")
+validate = lazy.module("chalicelib.validate")
+twilio_hooks = lazy.module("chalicelib.channels.twilio_hooks")
+auth = lazy.module("chalicelib.auth")  # staff routes only: Twilio's webhooks are checked by signature
 FORM = ["application/x-www-form-urlencoded"]  # Twilio's webhooks
 
 app = Chalice(app_name="friday-night")

@@ -48,6 +48,7 @@ def _instructions(code: str, cwd: Path, env: dict) -> int | None:
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return None
+    code = f"import os; {code}; os._exit(0)"  # the imports only: not the interpreter's teardown
     run = subprocess.run([valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code],
                          cwd=cwd, env=env, capture_output=True, text=True)
     for line in run.stderr.splitlines():

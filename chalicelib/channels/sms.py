@@ -12,15 +12,17 @@ import os
 import re
 from datetime import datetime, timedelta
 
-from chalicelib import channels, expectations, phones, settings, store
+from chalicelib import channels, expectations, lazy, phones, settings, store
 from chalicelib.channels import twilio_hooks
 from chalicelib.domain import conversation, texts
 from chalicelib.domain.record import Record
 from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
 from chalicelib.logs import logger, mask_phone
-from chalicelib.usecases import handoff, intake, surveys, templates, tickets
+from chalicelib.usecases import intake, surveys, templates, tickets
 from chalicelib.usecases.tickets import Actor
+
+handoff = lazy.module("chalicelib.usecases.handoff")  # TAKE only: not on a customer's text
 
 BURST = timedelta(minutes=10)  # one acknowledgement per burst of texts
 AUTO_REPLIES_PER_HOUR = 5  # automatic replies to one number (override: AUTO_REPLY_LIMIT)

@@ -1,6 +1,7 @@
 """Persistence: the only code that imports pynamodb. Repositories per aggregate:
 
-- ``models``    the tables and their indexes (created from these classes, also in the template)
+- ``models``    the tables a webhook touches and their indexes (``rare_models``: the others;
+                ``tables``: all of them, created from these classes, also in the template)
 - ``tickets``   tickets with their messages and events, counters, contacts, idempotency claims
 - ``people``    people and API keys, settings (policy, rota), templates
 - ``shifts``    the emergency phone's history (shift records)
@@ -21,7 +22,7 @@ _WHERE = {
     "setting_write": "people",
     "forget_setting": "people",
     "claim_write": "tickets",
-    "Shift": "models",
+    "Shift": "rare_models",
     "last_shift": "shifts",
     "shifts_between": "shifts",
     "new_shift": "shifts",
@@ -32,15 +33,15 @@ _WHERE = {
     "delete_shift_write": "shifts",
     "ATTEMPTS": "_base",
     "AlreadyDone": "_base",
-    "ApiKey": "models",
-    "ChatSession": "models",
+    "ApiKey": "rare_models",
+    "ChatSession": "rare_models",
     "ConditionFailed": "_base",
     "Contact": "models",
     "Counter": "models",
     "IdempotencyKey": "models",
     "ItemsByMonth": "models",
     "Limit": "models",
-    "MODELS": "models",
+    "MODELS": "tables",
     "OUTBOX_RETENTION": "delivery",
     "Outbound": "models",
     "OutboxDead": "models",
@@ -54,7 +55,7 @@ _WHERE = {
     "SHARED_TTL": "_base",
     "STATUS_RANK": "delivery",
     "Setting": "models",
-    "TTL_ATTRIBUTES": "models",
+    "TTL_ATTRIBUTES": "tables",
     "Template": "models",
     "TemplatesAll": "models",
     "Ticket": "models",
@@ -95,7 +96,7 @@ _WHERE = {
     "clear_shared": "_base",
     "create_chat_session": "delivery",
     "create_person": "people",
-    "create_tables": "models",
+    "create_tables": "tables",
     "decode_cursor": "_base",
     "delete_person": "people",
     "delete_template": "people",
@@ -139,7 +140,7 @@ _WHERE = {
     "put_setting": "people",
     "query_tickets": "tickets",
     "release": "tickets",
-    "reset_connections": "models",
+    "reset_connections": "tables",
     "retryable": "_base",
     "retrying": "_base",
     "save_contact": "tickets",
@@ -149,7 +150,7 @@ _WHERE = {
     "set_claim_result": "tickets",
     "spend": "delivery",
     "staff_phone_write": "people",
-    "table_schemas": "models",
+    "table_schemas": "tables",
     "take_over": "tickets",
     "ticket_items": "tickets",
     "ticket_still_paging": "delivery",

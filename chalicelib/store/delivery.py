@@ -8,6 +8,7 @@ from pynamodb.exceptions import (
     UpdateError,
 )
 
+from chalicelib import lazy
 from chalicelib.store._base import (
     Write,
     _is_condition_failure,
@@ -16,13 +17,14 @@ from chalicelib.store._base import (
     retrying,
 )
 from chalicelib.store.models import (
-    ChatSession,
     Limit,
     Outbound,
     OutboxItem,
     Page,
     Ticket,
 )
+
+rare = lazy.module("chalicelib.store.rare_models")  # ChatSession: web chat only, not a Twilio webhook
 
 # --- outbound delivery status -------------------------------------------------
 
@@ -247,16 +249,16 @@ def outbox_due(now: datetime, limit: int = 200) -> list[str]:
 # --- chat sessions and rate limits --------------------------------------------
 
 
-def create_chat_session(session: ChatSession) -> None:
-    session.save(condition=ChatSession.id.does_not_exist())
+def create_chat_session(session: rare.ChatSession) -> None:
+    session.save(condition=rare.ChatSession.id.does_not_exist())
 
 
-def get_chat_session(session_id: str, now: datetime) -> ChatSession | None:
+def get_chat_session(session_id: str, now: datetime) -> rare.ChatSession | None:
     """The session, unless missing or expired (TTL deletes lazily: filter on read)."""
     if not _key_ok(session_id):
         return None
     try:
-        session = ChatSession.get(session_id, consistent_read=True)
+        session = rare.ChatSession.get(session_id, consistent_read=True)
     except DoesNotExist:
         return None
     return session if session.expires_at > now else None

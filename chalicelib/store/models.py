@@ -1,4 +1,9 @@
-"""The PynamoDB models (tables and their indexes) and table creation."""
+"""The PynamoDB models a webhook touches (tables and their indexes).
+
+The tables no Twilio webhook touches (API keys, chat sessions, shift records) are in
+``rare_models``, so a webhook's cold start does not build their classes (PynamoDB's
+metaclass inspects every model class: ~1.8 M instructions each); ``tables`` lists them all.
+"""
 from __future__ import annotations
 
 from pynamodb.attributes import (
@@ -16,10 +21,8 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.store._base import (
-    _CONNECTIONS,
     _index,
     _Meta,
-    clear_shared,
 )
 
 # --- models -------------------------------------------------------------------
@@ -157,15 +160,6 @@ class Person(Model):
     all_people = PeopleAll()
 
 
-class ApiKey(Model):
-    Meta = _Meta("api_keys")
-    key_hash = UnicodeAttribute(hash_key=True)
-    person_id = UnicodeAttribute()
-    role = UnicodeAttribute()  # copies of the person's role and name, kept in step by
-    name = UnicodeAttribute(null=True)  # save_person(): one GetItem authenticates a request
-    created_at = UTCDateTimeAttribute()
-
-
 class IdempotencyKey(Model):
     Meta = _Meta("idempotency")
     key = UnicodeAttribute(hash_key=True)
@@ -183,27 +177,6 @@ class Setting(Model):
     data = JSONAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()
-
-
-class Shift(Model):
-    """What happened on the emergency phone: who held it from when to when (``end`` is None while
-    they still hold it), whom the rota scheduled, and why (rota | override | untaken | correction).
-
-    Written by the handoff sweep as it happens; an admin's correction of the past replaces the
-    records it covers and says who made it. Stats and the report count these, never the rota.
-    """
-
-    Meta = _Meta("shifts")
-    rota = UnicodeAttribute(hash_key=True)  # "rota": one timeline
-    start = UTCDateTimeAttribute(range_key=True)
-    end = UTCDateTimeAttribute(null=True)
-    person_id = UnicodeAttribute()
-    scheduled_id = UnicodeAttribute(null=True)
-    how = UnicodeAttribute(default="rota")
-    override_id = UnicodeAttribute(null=True)
-    took_at = UTCDateTimeAttribute(null=True)  # the TAKE that confirmed it
-    corrected_by = UnicodeAttribute(null=True)
-    recorded_at = UTCDateTimeAttribute()
 
 
 class Contact(Model):
@@ -281,19 +254,6 @@ class Page(Model):
     noticed = BooleanAttribute(default=False)  # the "nobody acknowledged" notice went to the admins
 
     by_due = PagesDue()
-
-
-class ChatSession(Model):
-    """A web chat session: an opaque id, a token stored only as its hash, a ticket."""
-
-    Meta = _Meta("chat_sessions")
-    id = UnicodeAttribute(hash_key=True)
-    token_hash = UnicodeAttribute()
-    ticket_id = NumberAttribute()
-    name = UnicodeAttribute(null=True)
-    contact = UnicodeAttribute(null=True)
-    created_at = UTCDateTimeAttribute()
-    expires_at = TTLAttribute()
 
 
 class Limit(Model):
@@ -387,40 +347,3 @@ class OutboxItem(Model):
 
     by_due = OutboxDue()
     by_dead = OutboxDead()
-
-
-MODELS: list[type[Model]] = [Counter, Ticket, TicketItem, Person, ApiKey, IdempotencyKey, Setting, Contact,
-                             Outbound, Page, ChatSession, Limit, Template, OutboxItem, Shift]
-TTL_ATTRIBUTES = {IdempotencyKey: "expires_at", Outbound: "expires_at", ChatSession: "expires_at",
-                  Limit: "expires_at", OutboxItem: "expires_at"}
-
-
-# --- tables -------------------------------------------------------------------
-
-
-def create_tables() -> None:
-    """Create every table the app needs; idempotent."""
-    clear_shared()
-    for model in MODELS:
-        if not model.exists():
-            # PynamoDB also enables TTL on the model's TTLAttribute.
-            model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
-
-
-def reset_connections() -> None:
-    """Forget cached connections (tests switch endpoints and prefixes)."""
-    for model in MODELS:
-        model._connection = None
-    _CONNECTIONS.clear()
-
-
-def table_schemas() -> dict[str, dict]:
-    """CreateTable-shaped schemas of every model, for the package template."""
-    out = {}
-    for model in MODELS:
-        schema = model._get_schema()
-        out[model.Meta.base] = {
-            "schema": schema,
-            "ttl": TTL_ATTRIBUTES.get(model),
-        }
-    return out

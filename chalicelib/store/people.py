@@ -8,6 +8,7 @@ from pynamodb.exceptions import (
     PutError,
 )
 
+from chalicelib import lazy
 from chalicelib.store._base import (
     _SHARED,
     _UNIT,
@@ -21,7 +22,6 @@ from chalicelib.store._base import (
     transact,
 )
 from chalicelib.store.models import (
-    ApiKey,
     Contact,
     Person,
     Setting,
@@ -30,6 +30,8 @@ from chalicelib.store.models import (
 from chalicelib.store.tickets import (
     get_contact,
 )
+
+rare = lazy.module("chalicelib.store.rare_models")  # ApiKey: staff routes only, not a webhook's cold start
 
 # --- people and keys ----------------------------------------------------------
 
@@ -65,13 +67,14 @@ def staff_phone_write(phone: str, person_id: str | None) -> Write:
     return Write("update", contact, actions=[action], add_version_condition=False, tag="contact")
 
 
-def create_person(person: Person, key: ApiKey) -> None:
+def create_person(person: Person, key: rare.ApiKey) -> None:
     _UNIT.pop("people", None)
-    transact([Write("put", person, Person.id.does_not_exist()), Write("put", key, ApiKey.key_hash.does_not_exist())]
+    transact([Write("put", person, Person.id.does_not_exist()),
+              Write("put", key, rare.ApiKey.key_hash.does_not_exist())]
              + ([staff_phone_write(person.phone, person.id)] if person.phone else []))
 
 
-def save_person(person: Person, key: ApiKey | None = None, old_phone: str | None = None) -> None:
+def save_person(person: Person, key: rare.ApiKey | None = None, old_phone: str | None = None) -> None:
     """Conditional on the person's version; keeps the key's role and the phone's owner in step."""
     _UNIT.pop("people", None)
     writes = [Write("put", person)] + ([Write("put", key)] if key is not None else [])
@@ -85,14 +88,14 @@ def save_person(person: Person, key: ApiKey | None = None, old_phone: str | None
 
 def delete_person(person: Person) -> None:
     _UNIT.pop("people", None)
-    transact([Write("delete", person)] + ([Write("delete", ApiKey(key_hash=person.key_hash))]
+    transact([Write("delete", person)] + ([Write("delete", rare.ApiKey(key_hash=person.key_hash))]
                                           if person.key_hash else [])
              + ([staff_phone_write(person.phone, None)] if person.phone else []))
 
 
-def get_api_key(key_hash: str) -> ApiKey | None:
+def get_api_key(key_hash: str) -> rare.ApiKey | None:
     try:
-        return ApiKey.get(key_hash)
+        return rare.ApiKey.get(key_hash)
     except DoesNotExist:
         return None
 

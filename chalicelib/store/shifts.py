@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib.store._base import Write
-from chalicelib.store.models import Shift
+from chalicelib.store.rare_models import Shift
 
 TIMELINE = "rota"
 
