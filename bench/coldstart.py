@@ -12,9 +12,11 @@ median and the minimum of interleaved fresh interpreters, and — where valgrind
 is installed — the instructions executed (deterministic with a fixed hash seed).
 
     python -m bench.coldstart [runs]
+    python -m bench.coldstart --package dist/deployment.zip [runs]   (after `make package`)
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -33,8 +35,12 @@ TARGET = 1.1  # issue 14: the webhook path within 1.1x of chalice + pynamodb
 
 
 def _env(**extra: str) -> dict:
+    """This environment without Python settings, plus the interpreter settings the Lambda gets
+    (.chalice/config.json: PYTHONTZPATH spares zoneinfo reading sysconfig's build data)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    return {**env, "PYTHONHASHSEED": "0", **extra}
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    deployed = {k: v for k, v in config["environment_variables"].items() if k.startswith("PYTHON")}
+    return {**env, **deployed, "PYTHONHASHSEED": "0", **extra}
 
 
 def _ms(code: str, cwd: Path, env: dict) -> float:
@@ -108,8 +114,43 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
+def package(zip_path: Path, runs: int = 9) -> str:
+    """The unpacked deployment package as Lambda runs it (its own dependencies, no site-packages),
+    with the bytecode `make package` adds and without it (what each cold start paid before)."""
+    import zipfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        with_pyc, without = Path(tmp) / "with", Path(tmp) / "without"
+        with zipfile.ZipFile(zip_path) as zf:
+            zf.extractall(with_pyc)
+            zf.extractall(without, members=[n for n in zf.namelist() if not n.endswith(".pyc")])
+        env = _env(PYTHONDONTWRITEBYTECODE="1")  # /var/task is read-only
+
+        def run(folder: Path, code: str) -> float:
+            out = subprocess.run([sys.executable, "-S", "-c", f"import sys; sys.path.insert(0, {str(folder)!r}); "
+                                  f"import time; t = time.perf_counter(); {code}; "
+                                  "print((time.perf_counter() - t) * 1000)"],
+                                 cwd=folder, env=env, capture_output=True, text=True, check=True).stdout.split()
+            return float(out[-1])
+
+        times: dict[str, list[float]] = {}
+        for _ in range(runs):
+            for label, folder in (("with", with_pyc), ("without", without)):
+                times.setdefault(f"base {label}", []).append(run(folder, BASE))
+                times.setdefault(f"webhook {label}", []).append(run(folder, WEBHOOK))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return (f"Unpacked {zip_path} ({runs} fresh interpreters each, median): webhook path "
+            f"{med['webhook without']:.0f} ms without bytecode → {med['webhook with']:.0f} ms with it "
+            f"(chalice + pynamodb: {med['base without']:.0f} → {med['base with']:.0f} ms); "
+            f"with bytecode {med['webhook with'] / med['base with']:.2f}x chalice + pynamodb")
+
+
 def main() -> int:
-    runs = int(sys.argv[1]) if len(sys.argv) > 1 else 15
+    args = sys.argv[1:]
+    if args[:1] == ["--package"]:
+        print(package(Path(args[1]), int(args[2]) if len(args) > 2 else 9))
+        return 0
+    runs = int(args[0]) if args else 15
     print(report(measure(runs)))
     return 0
 

@@ -2,11 +2,18 @@
 webhook must come from our Twilio account, for our numbers."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from chalicelib import notify, store
 from tests.data import ADMIN_KEY, CUSTOMER
 from tests.fake_twilio import ACCOUNT_SID
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _tickets(api) -> list:
@@ -111,3 +118,19 @@ def test_a_signature_mismatch_says_which_url_was_checked(api, twilio, team):
     r = twilio.post("/twilio/sms", params, signature=signed_for_localhost, as_twilio=False, replay=False)
     assert r.status_code == 403 and "https://friday.example/api/twilio/sms" in r.json_body["error"]["message"]
     assert ADMIN_KEY  # (the admin key is not needed for any of this)
+
+
+def test_the_lambdas_zone_path_is_the_interpreters_own():
+    """PYTHONTZPATH (in .chalice/config.json) only spares zoneinfo loading sysconfig at a cold start:
+    it names the same folders the interpreter would, and Berlin still resolves."""
+    import json
+    import sysconfig
+
+    env = json.loads((ROOT / ".chalice" / "config.json").read_text())["environment_variables"]
+    assert env["PYTHONTZPATH"] == sysconfig.get_config_var("TZPATH")
+    code = ("import sys, zoneinfo; from datetime import datetime; print(':'.join(zoneinfo.TZPATH), "
+            "datetime(2026, 7, 1, tzinfo=zoneinfo.ZoneInfo('Europe/Berlin')).utcoffset(), "
+            "any(m.startswith('_sysconfigdata') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONTZPATH": env["PYTHONTZPATH"]},
+                         capture_output=True, text=True, check=True).stdout.split()
+    assert out == [env["PYTHONTZPATH"], "2:00:00", "False"]
