@@ -7,6 +7,7 @@ two hops away (chalicelib/domain).
 from __future__ import annotations
 
 import functools
+import gc
 import re
 from datetime import timedelta, timezone
 
@@ -15,6 +16,12 @@ from chalice import Chalice, Rate, Response
 from chalicelib import clock, config, lazy, metrics, store
 from chalicelib.errors import ApiError, BadRequest, NotFound, TooLarge
 from chalicelib.logs import logger
+
+# A cold start imports the code its first event needs, botocore's included: long-lived objects
+# only, so the cyclic collector finds nothing there, yet each full pass walks the whole heap (about
+# half of the webhook path's extra import time, `make bench`). It stays off until the first event
+# has been answered (after_the_cold_start below); reference counting frees everything meanwhile.
+gc.disable()
 
 channels = lazy.module("chalicelib.channels")
 openapi = lazy.module("chalicelib.openapi")
@@ -38,6 +45,16 @@ _CHALICE_CODES = {  # Chalice's own error bodies, mapped into the contract's sha
     "NotFoundError": "not_found",
     "InternalServerError": "internal",
 }
+
+
+@app.middleware("all")
+def after_the_cold_start(event, get_response):
+    """The cyclic collector resumes once the first event (request, sweep) is answered."""
+    try:
+        return get_response(event)
+    finally:
+        if not gc.isenabled():
+            gc.enable()
 
 
 @app.middleware("http")

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from chalicelib.logs import mask_phone, mask_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -83,3 +85,31 @@ def test_an_unexpected_error_is_a_500_in_shape_and_logged_masked(api, monkeypatc
     logged = stream.getvalue()
     assert "unhandled error" in logged and "RuntimeError" in logged
     assert "4917712345678" not in logged
+
+
+@pytest.mark.parametrize("first", ["request", "sweep"])
+def test_the_cyclic_collector_is_off_for_the_cold_start_and_back_after_the_first_event(first):
+    """app.py turns the collector off while a cold start imports (long-lived objects only) and the
+    first event, whatever it is, turns it back on: a warm Lambda collects as usual."""
+    code = f"""
+import gc, os
+os.environ.update(FRIDAY_STAGE="test", TWILIO_AUTH_TOKEN="t", ADMIN_API_KEY="k", AWS_DEFAULT_REGION="eu-central-1",
+                  AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x", TABLE_PREFIX="gc-", PUBLIC_BASE_URL="https://f.example/api",
+                  SUPPORT_NUMBER="+4930901820", EMERGENCY_NUMBER="+4930901821")
+from moto import mock_aws
+from chalice.test import Client
+from app import app
+from chalicelib import store
+off = not gc.isenabled()
+with mock_aws(), Client(app, stage_name="test") as client:
+    store.create_tables()
+    if {first!r} == "request":
+        client.http.get("/openapi.json")
+    else:
+        client.lambda_.invoke("tier_sweep", client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={{}}, resources=[]))
+print(off, gc.isenabled())
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-2:] == ["True", "True"]
