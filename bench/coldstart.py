@@ -43,16 +43,19 @@ def _env(**extra: str) -> dict:
     return {**env, **deployed, "PYTHONHASHSEED": "0", **extra}
 
 
-def _split(cwd: Path, env: dict) -> tuple[float, float]:
+def _split(cwd: Path, env: dict, *, alone: bool = False) -> tuple[float, float]:
     """One fresh interpreter: chalice + pynamodb, then the rest of the webhook path, each timed (ms).
 
     Both parts run in the same process, so a slow spell of the shared machine slows both alike:
     the ratio is steadier than comparing separate interpreters (whose speed swings by ±20 % here).
+    With `alone`, the interpreter sees no site-packages: only what `cwd` holds (an unpacked zip).
     """
     code = (f"import time; t0 = time.perf_counter(); {BASE}; t1 = time.perf_counter(); {WEBHOOK}; "
             "t2 = time.perf_counter(); print((t1 - t0) * 1000, (t2 - t1) * 1000)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=cwd, env=env, capture_output=True, text=True,
-                         check=True).stdout.split()
+    if alone:
+        code = f"import sys; sys.path.insert(0, {str(cwd)!r}); " + code
+    out = subprocess.run([sys.executable, *(["-S"] if alone else []), "-c", code], cwd=cwd, env=env,
+                         capture_output=True, text=True, check=True).stdout.split()
     return float(out[-2]), float(out[-1])
 
 
@@ -101,8 +104,8 @@ def report(result: dict) -> str:
     c = result["counts"]
 
     def line(label: str, splits: list[tuple[float, float]]) -> str:
-        ratios = sorted(1 + ours / base for base, ours in splits)
-        q1, q3 = statistics.quantiles(ratios, n=4)[0], statistics.quantiles(ratios, n=4)[2]
+        ratios = [1 + ours / base for base, ours in splits]
+        q1, _, q3 = statistics.quantiles(ratios, n=4)
         base = statistics.median(b for b, _ in splits)
         ours = statistics.median(o for _, o in splits)
         return (f"  {label}: chalice + pynamodb {base:.0f} ms, then the rest of the path {ours:.0f} ms: "
@@ -136,18 +139,10 @@ def package(zip_path: Path, runs: int = 9) -> str:
             zf.extractall(without, members=[n for n in zf.namelist() if not n.endswith(".pyc")])
         env = _env(PYTHONDONTWRITEBYTECODE="1")  # /var/task is read-only
 
-        def run(folder: Path) -> tuple[float, float]:
-            code = (f"import sys; sys.path.insert(0, {str(folder)!r}); import time; t0 = time.perf_counter(); "
-                    f"{BASE}; t1 = time.perf_counter(); {WEBHOOK}; t2 = time.perf_counter(); "
-                    "print((t1 - t0) * 1000, (t2 - t1) * 1000)")
-            out = subprocess.run([sys.executable, "-S", "-c", code], cwd=folder, env=env, capture_output=True,
-                                 text=True, check=True).stdout.split()
-            return float(out[-2]), float(out[-1])
-
         splits: dict[str, list[tuple[float, float]]] = {"with": [], "without": []}
         for _ in range(runs):
-            splits["with"].append(run(with_pyc))
-            splits["without"].append(run(without))
+            splits["with"].append(_split(with_pyc, env, alone=True))
+            splits["without"].append(_split(without, env, alone=True))
     total = {k: statistics.median(b + o for b, o in v) for k, v in splits.items()}
     ratio = {k: statistics.median(1 + o / b for b, o in v) for k, v in splits.items()}
     return (f"Unpacked {zip_path} ({runs} fresh interpreters each, median): the webhook path's imports take "
