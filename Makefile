@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 STAGE ?= dev
 
-.PHONY: run test package bench lint clean install
+.PHONY: run test package bench lint clean install chromium pictures
 
 install: $(STAMP)
 
@@ -20,9 +20,23 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 run: $(STAMP)
 	PORT=$(PORT) $(BIN)/python -m scripts.run_local
 
+CHROMIUM := /usr/bin/chromium
+
+## Debian's chromium for the browser tests (Playwright's own browser download fails here)
+chromium: $(CHROMIUM)
+
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "make: $(CHROMIUM) is missing and apt-get is not here: install Debian's chromium" >&2; exit 1; }
+	DEBIAN_FRONTEND=noninteractive apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+
 ## make test — the full suite (unit, stories, package + cfn-lint, browser)
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
+test: $(STAMP) $(CHROMIUM)
+	$(BIN)/python -m pytest -q --durations=15
+
+## make pictures — refresh the README's screenshots in docs/ (tests write them to build/ otherwise)
+pictures: $(STAMP) $(CHROMIUM)
+	SCREENSHOTS_DIR=docs $(BIN)/python -m pytest -q tests/test_chat_browser.py
 
 ## make package — CloudFormation/SAM with the tables into dist/
 package: $(STAMP)

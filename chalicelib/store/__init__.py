@@ -140,7 +140,6 @@ _WHERE = {
     "put_setting": "people",
     "query_tickets": "tickets",
     "release": "tickets",
-    "reset_connections": "tables",
     "retryable": "_base",
     "retrying": "_base",
     "save_contact": "tickets",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pynamodb.models import Model
 
-from chalicelib.store._base import _CONNECTIONS, clear_shared
+from chalicelib.store._base import clear_shared
 from chalicelib.store.models import (
     Contact,
     Counter,
@@ -36,13 +36,6 @@ def create_tables() -> None:
         if not model.exists():
             # PynamoDB also enables TTL on the model's TTLAttribute.
             model.create_table(wait=True, billing_mode="PAY_PER_REQUEST")
-
-
-def reset_connections() -> None:
-    """Forget cached connections (tests switch endpoints and prefixes)."""
-    for model in MODELS:
-        model._connection = None
-    _CONNECTIONS.clear()
 
 
 def table_schemas() -> dict[str, dict]:
