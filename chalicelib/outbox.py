@@ -155,8 +155,8 @@ def _sent(item: OutboxItem, sid: str, now: datetime) -> None:
     if item.purpose == "page":
         metrics.count("PagesSent")
     if item.purpose == "page" and item.ticket_id:
-        writes.append(store.event_write(store.loose_event(
-            item.ticket_id, "paged", now, to=item.person_id, role=item.role, via=item.kind)))
+        writes.append(store.loose_event_write(
+            item.ticket_id, "paged", now, to=item.person_id, role=item.role, via=item.kind))
         if item.page_id and item.page_key:
             try:
                 store.transact(writes + [store.page_sent_write(item.page_id, item.page_key, now,
@@ -197,5 +197,5 @@ def _failed(item: OutboxItem, now: datetime, error: str, *, permanent: bool) -> 
 def _end(item: OutboxItem, status: str, now: datetime, error: str | None, events) -> None:
     """dead | cancelled, with the ticket's events in the same transaction (no read of the ticket)."""
     writes = store.outbox_end_writes(item, status, now, error)
-    writes += [store.event_write(store.loose_event(item.ticket_id, t, now, **d)) for t, d in events]
+    writes += [store.loose_event_write(item.ticket_id, t, now, **d) for t, d in events]
     _commit(writes, item)

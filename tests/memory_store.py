@@ -111,12 +111,10 @@ class MemoryStore:
     def get_ticket(self, ticket_id: int) -> Ticket | None:
         return copy.copy(self.tickets.get(ticket_id))
 
-    def loose_event(self, ticket_id: int, type_: str, now: datetime, **data) -> TicketItem:
+    def loose_event_write(self, ticket_id: int, type_: str, now: datetime, **data) -> MemWrite:
         sk = f"evt#{now.strftime('%Y%m%dT%H%M%S%f')}#{len(self.items):06d}"
-        return TicketItem(ticket_id=ticket_id, sk=sk, kind="event", at=now, type=type_, actor="system",
+        item = TicketItem(ticket_id=ticket_id, sk=sk, kind="event", at=now, type=type_, actor="system",
                           data={k: v for k, v in data.items() if v is not None} or None)
-
-    def event_write(self, item: TicketItem) -> MemWrite:
         key = (item.ticket_id, item.sk)
         return MemWrite(lambda: key not in self.items, lambda: self.items.__setitem__(key, item), "item")
 

@@ -192,11 +192,11 @@ def test_two_concurrent_updates_of_one_ticket_both_land(api, monkeypatch):
     real_save = store.save_ticket
     raced = {"done": False}
 
-    def save_after_a_rival(ticket, items=(), new=False, **kw):
+    def save_after_a_rival(change, **kw):
         if not raced["done"]:
             raced["done"] = True  # between our read and our write, Ben acknowledges
             assert api.post(f"/tickets/{t['id']}/ack", key=ben["api_key"]).status_code == 200
-        return real_save(ticket, items, new, **kw)
+        return real_save(change, **kw)
 
     monkeypatch.setattr(store, "save_ticket", save_after_a_rival)
     r = api.post(f"/tickets/{t['id']}/reply", {"text": "on it"})
@@ -213,11 +213,11 @@ def test_conflicting_concurrent_resolves_apply_once(api, monkeypatch):
     real_save = store.save_ticket
     raced = {"done": False}
 
-    def save_after_a_rival(ticket, items=(), new=False, **kw):
+    def save_after_a_rival(change, **kw):
         if not raced["done"]:
             raced["done"] = True
             assert api.post(f"/tickets/{t['id']}/resolve").status_code == 200
-        return real_save(ticket, items, new, **kw)
+        return real_save(change, **kw)
 
     monkeypatch.setattr(store, "save_ticket", save_after_a_rival)
     r = api.post(f"/tickets/{t['id']}/resolve")
@@ -227,12 +227,12 @@ def test_conflicting_concurrent_resolves_apply_once(api, monkeypatch):
 
 def test_a_stale_write_is_refused_by_the_version_condition(api, clock_at):
     t = api.ticket()
+    from chalicelib.domain.tickets import Change
+
     first, second = store.get_ticket(t["id"]), store.get_ticket(t["id"])
-    first.status = "pending"
-    store.save_ticket(first)
-    second.status = "resolved"
+    store.save_ticket(Change(first.replace(status="pending")), before=first, extra=())
     with pytest.raises(store.ConditionFailed):
-        store.save_ticket(second)
+        store.save_ticket(Change(second.replace(status="resolved")), before=second)
     assert store.get_ticket(t["id"]).status == "pending"
 
 

@@ -107,11 +107,11 @@ def test_overlapping_sweeps_move_a_ticket_once(api, team, clock_at, monkeypatch)
     real_save = store.save_ticket
     state = {"raced": False}
 
-    def save_after_rival(ticket, items=(), new=False, **kw):
+    def save_after_rival(change, **kw):
         if not state["raced"]:
             state["raced"] = True
             tickets.tier_sweep(clock_at.now)  # the overlapping sweep lands first
-        return real_save(ticket, items, new, **kw)
+        return real_save(change, **kw)
 
     monkeypatch.setattr(store, "save_ticket", save_after_rival)
     tickets.tier_sweep(clock_at.now)

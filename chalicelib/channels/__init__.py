@@ -12,14 +12,14 @@ from datetime import datetime
 
 from chalicelib import outbox, store
 from chalicelib.domain.record import Record
+from chalicelib.domain.tickets import Message, Ticket
 from chalicelib.effects import Effects
-from chalicelib.store import Ticket, TicketItem
 from chalicelib.usecases import tickets
 
 
 class ReplyOutcome(Record):
     ticket: Ticket
-    message: TicketItem | None
+    message: Message | None
     status: str  # sent | queued | failed | posted (web chat) | not_sent (no number to send to)
     error: str | None = None
 

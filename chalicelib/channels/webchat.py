@@ -72,7 +72,7 @@ def post(session: store.ChatSession, body: dict, now: datetime) -> dict:
         # A survey answer (or YES to an automated answer): on the ticket, not a new conversation.
         _, message = tickets.reply(session.ticket_id, closing, tickets.SYSTEM, now, automated=True,
                                    deliver=False)
-        return {"id": message.sk, "at": now.isoformat(), "echo_id": body.get("echo_id")}
+        return {"id": message.id, "at": now.isoformat(), "echo_id": body.get("echo_id")}
     first = before is not None and before.subject is None
     fx = Effects()
     ticket, message = tickets.customer_message(session.ticket_id, text, now, channel="webchat", fx=fx)
@@ -83,7 +83,7 @@ def post(session: store.ChatSession, body: dict, now: datetime) -> dict:
                                   tickets.SYSTEM, now, automated=True, deliver=False)
     elif first:
         intake.automate(ticket, text, now)
-    return {"id": message.sk, "at": now.isoformat(), "echo_id": body.get("echo_id")}
+    return {"id": message.id, "at": now.isoformat(), "echo_id": body.get("echo_id")}
 
 
 def poll(session: store.ChatSession, after: str | None) -> dict:
@@ -91,10 +91,10 @@ def poll(session: store.ChatSession, after: str | None) -> dict:
         raise BadRequest("after", "must be a cursor returned by this API (digits, like 12)")
     items = store.ticket_items(session.ticket_id, prefix="msg#",
                                after=f"msg#{int(after):09d}" if after is not None else None)
-    messages = [{"id": m.sk, "author": m.author, "text": m.text, "at": m.at.isoformat(),
+    messages = [{"id": m.id, "author": m.author, "text": m.text, "at": m.at.isoformat(),
                  **({"author_name": m.author_name} if m.author_name else {})} for m in items]
     ticket = store.get_ticket(session.ticket_id)
-    return {"messages": messages, "cursor": str(int(items[-1].sk.split("#")[1])) if items else after,
+    return {"messages": messages, "cursor": str(int(items[-1].id.split("#")[1])) if items else after,
             "ticket": {"id": session.ticket_id, "status": ticket.status if ticket else "closed",
                        "survey": ticket.survey_state if ticket else None}}
 

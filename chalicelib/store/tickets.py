@@ -12,6 +12,8 @@ from pynamodb.exceptions import (
     UpdateError,
 )
 
+from chalicelib.domain.tickets import ACTIVE, QUIET_CLOCK, TIER_CLOCK, Change, Event, Message, counter_deltas
+from chalicelib.domain.tickets import Ticket as DomainTicket
 from chalicelib.store._base import (
     AlreadyDone,
     ConditionFailed,
@@ -27,7 +29,54 @@ from chalicelib.store.models import (
     TicketItem,
 )
 
-# --- counters -----------------------------------------------------------------
+# --- tickets: the domain's Ticket in, the domain's Ticket out ------------------------
+
+# The domain's clock → the sparse due-time index's partition (absent: the clock is stopped).
+_DUE_PK = {TIER_CLOCK: "due", QUIET_CLOCK: "quiet"}
+_CLOCK = {v: k for k, v in _DUE_PK.items()}
+_SAME = ("id", "status", "channel", "priority", "tier", "owner", "customer_name", "customer_contact",
+         "contact_key", "subject", "created_at", "updated_at", "tier_entered_at", "tier_due_at",
+         "acked_at", "acked_by", "resolved_at", "resolved_by", "opened_by", "survey_state",
+         "survey_expires_at", "survey_answer", "survey_comment", "awaiting_confirmation", "page_id")
+_COUNTS = ("tier", "reopen_count", "pages", "seq", "tier_remaining_seconds", "version")
+
+
+def _ticket(m: Ticket) -> DomainTicket:
+    values = {f: getattr(m, f) for f in _SAME}
+    for f in _COUNTS:
+        v = getattr(m, f)
+        values[f] = int(v) if v is not None else None
+    values["reopen_count"] = values["reopen_count"] or 0
+    values["pages"] = values["pages"] or 0
+    values["seq"] = values["seq"] or 0
+    values["clock"] = _CLOCK.get(m.tier_due_pk)
+    return DomainTicket(**values)
+
+
+def _ticket_model(t: DomainTicket) -> Ticket:
+    m = Ticket(**{f: getattr(t, f) for f in _SAME}, reopen_count=t.reopen_count, pages=t.pages, seq=t.seq,
+               tier_remaining_seconds=t.tier_remaining_seconds, tier_due_pk=_DUE_PK.get(t.clock))
+    if t.version is not None:
+        m.version = t.version  # the save is conditional on it (PynamoDB's VersionAttribute)
+    return m
+
+
+def _item(m: TicketItem) -> Message | Event:
+    if m.kind == "message":
+        return Message(m.sk, m.author, m.text or "", m.at, author_name=m.author_name, channel=m.channel,
+                       media=tuple(m.media) if m.media else None,
+                       provider_id=(m.data or {}).get("provider_id"), ticket_id=int(m.ticket_id))
+    return Event(m.sk, m.type, m.actor, m.at, data=m.data, ticket_id=int(m.ticket_id))
+
+
+def _item_model(ticket_id: int, i: Message | Event) -> TicketItem:
+    if type(i) is Message:
+        return TicketItem(ticket_id=ticket_id, sk=i.id, kind="message", at=i.at, author=i.author,
+                          author_name=i.author_name, text=i.text, channel=i.channel,
+                          media=list(i.media) if i.media else None,
+                          data={"provider_id": i.provider_id} if i.provider_id else None)
+    return TicketItem(ticket_id=ticket_id, sk=i.id, kind="event", at=i.at, type=i.type, actor=i.actor,
+                      data=i.data or None, month=i.at.strftime("%Y-%m"))
 
 
 def next_number(name: str) -> int:
@@ -37,37 +86,37 @@ def next_number(name: str) -> int:
     return int(counter.value)
 
 
-# --- tickets ------------------------------------------------------------------
-
-
-def get_ticket(ticket_id: int, consistent: bool = True) -> Ticket | None:
+def get_ticket(ticket_id: int, consistent: bool = True) -> DomainTicket | None:
     try:
-        return Ticket.get(ticket_id, consistent_read=consistent)
+        return _ticket(Ticket.get(ticket_id, consistent_read=consistent))
     except DoesNotExist:
         return None
 
 
-def save_ticket(ticket: Ticket, items: Iterable[TicketItem] = (), new: bool = False,
-                claim: str | None = None, now: datetime | None = None, extra: Iterable[Write] = (),
-                claim_result: str | None = None) -> None:
-    """Writes the ticket, its new items and `extra` writes in one transaction.
+def save_ticket(change: Change, *, before: DomainTicket | None, claim: str | None = None,
+                now: datetime | None = None, extra: Iterable[Write] = (),
+                claim_result: str | None = None) -> DomainTicket:
+    """Commits a ticket's change — the ticket, its new history items, the owners' open-ticket
+    counters and `extra` writes (the change's effects: outbox items, the page, the contact) — in
+    one transaction, and returns the ticket as stored (its new version).
 
-    The ticket write is conditional on its version (or on not existing yet):
-    a concurrent writer makes this raise ConditionFailed, never lose data.
-    With `claim` (a provider id), the same transaction claims it: a message
-    Twilio delivers twice, or a retry after a crash, is written once
-    (AlreadyDone); the claim remembers the ticket id. `extra` carries the
-    effects of the change (outbox items, the page, the contact): they commit
-    together or not at all.
+    The ticket write is conditional on the version it was read at (or, with no `before`, on not
+    existing yet): a concurrent writer makes this raise ConditionFailed, never lose data. With
+    `claim` (a provider id), the same transaction claims it: a message Twilio delivers twice, or a
+    retry after a crash, is written once (AlreadyDone); the claim remembers the ticket id.
     """
+    ticket = change.ticket
+    model = _ticket_model(ticket)
     writes: list[Write] = []
     if claim is not None:
         stamp = now or ticket.updated_at
         writes.append(Write("put", IdempotencyKey(key=claim, expires_at=stamp + timedelta(days=2), created_at=stamp,
                                                   result=claim_result or str(ticket.id), ticket_id=ticket.id),
                             IdempotencyKey.key.does_not_exist(), tag="claim"))
-    writes.append(Write("put", ticket, Ticket.id.does_not_exist() if new else None, tag="ticket"))
-    writes += [Write("put", item, TicketItem.sk.does_not_exist(), tag="item") for item in items]
+    writes.append(Write("put", model, Ticket.id.does_not_exist() if before is None else None, tag="ticket"))
+    writes += [Write("put", _item_model(ticket.id, i), TicketItem.sk.does_not_exist(), tag="item")
+               for i in change.items]
+    writes += [open_count_write(pid, d) for pid, d in counter_deltas(before, ticket).items()]
     writes += list(extra)
     try:
         transact(writes)
@@ -75,10 +124,11 @@ def save_ticket(ticket: Ticket, items: Iterable[TicketItem] = (), new: bool = Fa
         if "claim" in exc.tags:
             raise AlreadyDone(claim) from exc
         raise
+    return ticket.replace(version=(ticket.version or 0) + 1)
 
 
 def ticket_items(ticket_id: int, prefix: str | None = None, after: str | None = None,
-                 limit: int | None = None) -> list[TicketItem]:
+                 limit: int | None = None) -> list[Message | Event]:
     """Items of one ticket in sort-key order; one Query (paged by PynamoDB)."""
     cond = None
     if after is not None:
@@ -87,13 +137,13 @@ def ticket_items(ticket_id: int, prefix: str | None = None, after: str | None = 
             cond = TicketItem.sk.between(after + "\x00", prefix + "\uffff")
     elif prefix:
         cond = TicketItem.sk.startswith(prefix)
-    return list(TicketItem.query(ticket_id, range_key_condition=cond, limit=limit,
-                                 consistent_read=True))
+    return [_item(m) for m in TicketItem.query(ticket_id, range_key_condition=cond, limit=limit,
+                                               consistent_read=True)]
 
 
 def query_tickets(*, status: str | None = None, owner: str | None = None,
                   tier: int | None = None, channel: str | None = None,
-                  limit: int = 50, cursor: dict | None = None) -> tuple[list[Ticket], dict | None]:
+                  limit: int = 50, cursor: dict | None = None) -> tuple[list[DomainTicket], dict | None]:
     """Newest first, through the most selective GSI; other filters server-side."""
     filters = []
     if owner is not None:
@@ -113,7 +163,7 @@ def query_tickets(*, status: str | None = None, owner: str | None = None,
         cond = f if cond is None else cond & f
     result = index.query(key, filter_condition=cond, scan_index_forward=False,
                          limit=limit, last_evaluated_key=cursor)
-    items = list(result)
+    items = [_ticket(m) for m in result]
     return items, result.last_evaluated_key
 
 
@@ -130,7 +180,7 @@ def empty_chats_due(now: datetime, limit: int = 500) -> list[int]:
 
 
 def open_tickets_of(owner: str) -> list[int]:
-    return [t.id for t in Ticket.by_owner.query(owner, filter_condition=Ticket.status.is_in("open", "pending"))]
+    return [t.id for t in Ticket.by_owner.query(owner, filter_condition=Ticket.status.is_in(*ACTIVE))]
 
 
 def open_counts(person_ids: list[str]) -> dict[str, int]:
@@ -219,6 +269,15 @@ def get_contact(phone: str) -> Contact:
         return Contact(phone=phone)
 
 
+def contact_surveyed_write(contact: Contact, ticket_id: int, now: datetime) -> Write:
+    """The contact was asked a survey now (at most one per period); a contact with no current
+    ticket points at this one, so the answer finds it."""
+    contact.last_survey_at = now
+    if contact.current_ticket is None:
+        contact.current_ticket = ticket_id
+    return Write("put", contact, tag="contact")
+
+
 def save_contact(contact: Contact) -> None:
     try:
         contact.save()
@@ -228,49 +287,32 @@ def save_contact(contact: Contact) -> None:
         raise
 
 
-def loose_event(ticket_id: int, type_: str, now: datetime, **data) -> TicketItem:
+def loose_event_write(ticket_id: int, type_: str, now: datetime, **data) -> Write:
     """An event written without the ticket (a sweep's step, a send): keyed by time, not by the
     ticket's sequence, so it needs no read of the ticket. Histories sort events by time."""
     data = {k: v for k, v in data.items() if v is not None}
-    return TicketItem(ticket_id=ticket_id, sk=f"evt#{now.strftime('%Y%m%dT%H%M%S%f')}#{secrets.token_hex(3)}",
+    item = TicketItem(ticket_id=ticket_id, sk=f"evt#{now.strftime('%Y%m%dT%H%M%S%f')}#{secrets.token_hex(3)}",
                       kind="event", at=now, type=type_, actor="system", data=data or None,
                       month=now.strftime("%Y-%m"))
-
-
-def event_write(item: TicketItem) -> Write:
     return Write("put", item, TicketItem.sk.does_not_exist(), tag="item")
 
 
-def new_item(ticket: Ticket, kind: str, now: datetime, **attrs) -> TicketItem:
-    """The ticket's next message or event (sequence number under the ticket's version)."""
-    ticket.seq = (ticket.seq or 0) + 1
-    prefix = "msg" if kind == "message" else "evt"
-    item = TicketItem(ticket_id=ticket.id, sk=f"{prefix}#{ticket.seq:09d}", kind=kind, at=now, **attrs)
-    if kind == "event":
-        item.month = now.strftime("%Y-%m")
-    return item
-
-
-def new_event(ticket: Ticket, type_: str, actor_id: str, now: datetime, **data) -> TicketItem:
-    data = {k: v for k, v in data.items() if v is not None}
-    return new_item(ticket, "event", now, type=type_, actor=actor_id, data=data or None)
-
-
-def events_between(start: datetime, end: datetime) -> list[TicketItem]:
+def events_between(start: datetime, end: datetime) -> list[Event]:
     """Every event in [start, end): one Query per UTC month the window touches (by_month GSI, with
     a key condition on the time), no Scan. A local month reads its edge hours, not a whole month."""
     out: list[TicketItem] = []
     month = datetime(start.year, start.month, 1, tzinfo=timezone.utc)
     last = end - timedelta(microseconds=1)
     while month <= last:
-        out += TicketItem.by_month.query(month.strftime("%Y-%m"), TicketItem.at.between(start, last))
+        out += [_item(m) for m in TicketItem.by_month.query(month.strftime("%Y-%m"),
+                                                            TicketItem.at.between(start, last))]
         month = datetime(month.year + (month.month == 12), month.month % 12 + 1, 1, tzinfo=timezone.utc)
     return out
 
 
-def get_tickets(ids: list[int]) -> dict[int, Ticket]:
-    out: dict[int, Ticket] = {}
+def get_tickets(ids: list[int]) -> dict[int, DomainTicket]:
+    out: dict[int, DomainTicket] = {}
     for start in range(0, len(ids), 100):
-        for t in Ticket.batch_get(ids[start:start + 100]):
-            out[t.id] = t
+        for m in Ticket.batch_get(ids[start:start + 100]):
+            out[int(m.id)] = _ticket(m)
     return out

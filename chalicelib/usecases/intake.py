@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib import expectations
-from chalicelib.store import Ticket
+from chalicelib.domain.tickets import Ticket
 from chalicelib.usecases import templates, tickets
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from chalicelib import config, outbox, settings, store
 from chalicelib.domain import paging as rules
 from chalicelib.domain import texts
+from chalicelib.domain.tickets import Ticket, next_page_id
 from chalicelib.logs import logger
 from chalicelib.store import Page
 
@@ -37,7 +38,7 @@ def chain_at(now: datetime, leads_only: bool = False) -> list[dict]:
     return [{"person_id": link.person_id, "role": link.role} for link in rules.chain(holder, backup, admins)]
 
 
-def page_text(ticket: store.Ticket, reason: str | None = None) -> str:
+def page_text(ticket: Ticket, reason: str | None = None) -> str:
     return rules.page_text(ticket.id, ticket.channel, ticket.subject, ticket.tier, reason,
                            caller=ticket.customer_contact)
 
@@ -131,19 +132,18 @@ def _plan(page: Page, pos: rules.Position | None, skips: list[rules.Skip], now: 
     return step
 
 
-def open_step(ticket: store.Ticket, now: datetime, reason: str, leads_only: bool = False,
+def open_step(ticket: Ticket, now: datetime, reason: str, leads_only: bool = False,
               suppress: frozenset[str] = frozenset()) -> Step | None:
     """Plans a new page for `ticket`, to commit with the change that makes it urgent
-    (the ticket gets the page's id). None while an earlier page of it still runs."""
+    (the ticket takes the page's id: domain.tickets.page_opened). None while an earlier page
+    of it still runs."""
     if ticket.page_id:
         running = store.get_page(ticket.page_id)
         if running is not None and running.status == "open":
             return None
-    n = (ticket.pages or 0) + 1
-    page = Page(id=f"t{ticket.id}" if n == 1 else f"t{ticket.id}-{n}", ticket_id=ticket.id,
+    page = Page(id=next_page_id(ticket), ticket_id=ticket.id,
                 chain=chain_at(now, leads_only), step=0, attempt="sms", round=0, sent=False, failures=0,
                 reason=reason, text=page_text(ticket, reason), created_at=now, updated_at=now)
-    ticket.pages, ticket.page_id = n, page.id
     phones = _phones()
     pos, skips = rules.first(_links(page), lambda pid: bool(phones.get(pid)), max_rounds())
     step = _plan(page, pos, skips, now, suppress)
@@ -198,7 +198,7 @@ def _next(page: Page, now: datetime, failed: bool = False) -> None:
         pos, skips = rules.after(rules.Position(page.round or 0, page.step, attempt), _links(page),
                                  lambda pid: bool(phones.get(pid)), max_rounds())
         step = _plan(page, pos, skips, now, suppress)
-        events = [store.event_write(store.loose_event(page.ticket_id, t, now, **d)) for t, d in step.events]
+        events = [store.loose_event_write(page.ticket_id, t, now, **d) for t, d in step.events]
         writes = [store.page_step_write(page, old_key), store.ticket_still_paging(page.ticket_id, page.created_at),
                   *events, *step.writes]
         try:
@@ -238,7 +238,7 @@ def delivery_failed(page_id: str, page_key: str | None, now: datetime) -> None:
     _next(page, now, failed=True)
 
 
-def acknowledge(ticket: store.Ticket, person_id: str, now: datetime) -> None:
+def acknowledge(ticket: Ticket, person_id: str, now: datetime) -> None:
     """Stops the ticket's page at once (ACK or resolve from any channel): one conditional write."""
     store.end_page(ticket.page_id, "acked", now, acked_by=person_id)
 

@@ -62,7 +62,7 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
     for e in events:
         by_ticket[e.ticket_id].append(e)
     for evs in by_ticket.values():
-        evs.sort(key=lambda e: (e.at, e.sk))  # time first: sweeps write events keyed by time
+        evs.sort(key=lambda e: (e.at, e.id))  # time first: sweeps write events keyed by time
     ticket_map = store.get_tickets(sorted(by_ticket))
     people = {p.id: p for p in store.all_people()}
 

@@ -194,7 +194,7 @@ def _pages(start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
     if end <= start:
         return {}
     paged: dict[tuple[int, str], bool] = {}
-    for e in sorted(store.events_between(start, end), key=lambda e: (e.at, e.sk)):
+    for e in sorted(store.events_between(start, end), key=lambda e: (e.at, e.id)):
         data = e.data or {}
         if e.type == "paged" and data.get("to"):
             received[data["to"]] += 1

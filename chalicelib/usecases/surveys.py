@@ -13,7 +13,7 @@ from datetime import datetime
 from chalicelib import expectations
 from chalicelib.domain import conversation
 from chalicelib.domain.surveys import Q1, Q2, THANKS, THANKS_COMMENT, period, should_ask, window, yes_no  # noqa: F401 - the rules, re-exported for callers
-from chalicelib.store import Ticket
+from chalicelib.domain.tickets import Ticket
 from chalicelib.usecases import tickets
 
 
@@ -34,16 +34,11 @@ def answer(ticket: Ticket | None, text: str, now: datetime) -> str | None:
         return None
     if ticket.survey_state == "asked1":
         verdict = yes_no(text)
-        if verdict == "yes":
-            tickets.set_survey(ticket.id, now, state="done", answer="yes", event=("survey_answered", {"answer": "yes"}))
-            return THANKS
-        if verdict == "no":
-            tickets.set_survey(ticket.id, now, state="asked2", answer="no", reopen=True,
-                               event=("survey_answered", {"answer": "no"}))
-            return Q2
-        return None
-    tickets.set_survey(ticket.id, now, state="done", comment=text[:1000],
-                       event=("survey_comment", {"comment": text[:500]}))
+        if verdict is None:
+            return None
+        tickets.survey_answer(ticket.id, now, yes=verdict == "yes")  # a NO reopens it for its last owner
+        return THANKS if verdict == "yes" else Q2
+    tickets.survey_comment(ticket.id, now, text)
     return THANKS_COMMENT
 
 

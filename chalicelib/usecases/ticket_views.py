@@ -2,12 +2,8 @@
 from __future__ import annotations
 
 from chalicelib import store, validate
+from chalicelib.domain.tickets import CHANNELS, STATUSES, TIER_CLOCK, Event, Message, Ticket
 from chalicelib.errors import BadRequest, NotFound
-from chalicelib.store import Ticket, TicketItem
-
-STATUSES = ("open", "pending", "resolved", "closed")
-CHANNELS = ("sms", "voice", "webchat")
-
 
 # --- reading ------------------------------------------------------------------
 
@@ -19,13 +15,13 @@ def get(ticket_id: int) -> Ticket:
     return ticket
 
 
-def history(ticket_id: int) -> tuple[list[TicketItem], list[TicketItem]]:
+def history(ticket_id: int) -> tuple[list[Message], list[Event]]:
     """(messages, events) of a ticket in order; one Query."""
     items = store.ticket_items(ticket_id)
     # Events written without the ticket (sweeps, sends) are keyed by time: order all events by time
     # (a stable sort keeps the ticket's own sequence within one instant).
-    events = sorted((i for i in items if i.kind == "event"), key=lambda e: (e.at, e.sk))
-    return [i for i in items if i.kind == "message"], events
+    events = sorted((i for i in items if type(i) is Event), key=lambda e: (e.at, e.id))
+    return [i for i in items if type(i) is Message], events
 
 
 # --- views --------------------------------------------------------------------
@@ -66,7 +62,7 @@ def summary_json(t: Ticket) -> dict:
         "subject": t.subject,
         "created_at": t.created_at.isoformat(),
         "updated_at": t.updated_at.isoformat(),
-        "tier_due_at": t.tier_due_at.isoformat() if t.tier_due_at and t.tier_due_pk == "due" else None,
+        "tier_due_at": t.tier_due_at.isoformat() if t.tier_due_at and t.clock == TIER_CLOCK else None,
         "acked_at": t.acked_at.isoformat() if t.acked_at else None,
         "resolved_at": t.resolved_at.isoformat() if t.resolved_at else None,
         "reopen_count": t.reopen_count or 0,
@@ -74,8 +70,8 @@ def summary_json(t: Ticket) -> dict:
     }
 
 
-def message_json(m: TicketItem) -> dict:
-    out = {"id": m.sk, "author": m.author, "text": m.text, "at": m.at.isoformat(), "channel": m.channel}
+def message_json(m: Message) -> dict:
+    out = {"id": m.id, "author": m.author, "text": m.text, "at": m.at.isoformat(), "channel": m.channel}
     if m.author_name:
         out["author_name"] = m.author_name
     if m.media:
@@ -83,7 +79,7 @@ def message_json(m: TicketItem) -> dict:
     return out
 
 
-def event_json(e: TicketItem) -> dict:
+def event_json(e: Event) -> dict:
     out = {"type": e.type, "at": e.at.isoformat(), "actor": e.actor}
     if e.data:
         out.update({k: v for k, v in e.data.items() if k not in out})
