@@ -8,15 +8,14 @@ Staff commands (forgiving of case, '#', extra spaces and quotes):
 """
 from __future__ import annotations
 
-import os
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from chalicelib import channels, expectations, lazy, phones, settings, store
+from chalicelib import channels, lazy, phones, settings, store
 from chalicelib.channels import twilio_hooks
-from chalicelib.domain import conversation, texts
+from chalicelib.domain import contacts, texts
+from chalicelib.domain.contacts import Contact
 from chalicelib.domain.record import Record
-from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
 from chalicelib.logs import logger, mask_phone
 from chalicelib.usecases import intake, surveys, templates, tickets
@@ -24,8 +23,6 @@ from chalicelib.usecases.tickets import Actor
 
 handoff = lazy.module("chalicelib.usecases.handoff")  # TAKE only: not on a customer's text
 
-BURST = timedelta(minutes=10)  # one acknowledgement per burst of texts
-AUTO_REPLIES_PER_HOUR = 5  # automatic replies to one number (override: AUTO_REPLY_LIMIT)
 SORRY_PER_HOUR = 5  # help texts for junk (GoAlert caps its "sorry" replies at 5)
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
@@ -62,24 +59,6 @@ def parse_command(raw: str) -> Command:
     if upper == "TAKE":
         return Command("TAKE")
     return Command("UNKNOWN")
-
-
-def _budget(contact: store.Contact, name: str, limit: int, now: datetime) -> bool:
-    """Spends one of `limit` replies this hour; False when the hour's budget is gone."""
-    window = now.strftime("%Y-%m-%dT%H")
-    budgets = dict(contact.budgets or {})
-    last_window, count = budgets.get(name, [None, 0])
-    if last_window != window:
-        count = 0
-    if count >= limit:
-        return False
-    budgets[name] = [window, count + 1]
-    contact.budgets = budgets
-    return True
-
-
-def _auto_limit() -> int:
-    return int(os.environ.get("AUTO_REPLY_LIMIT", AUTO_REPLIES_PER_HOUR))
 
 
 # --- inbound -------------------------------------------------------------------
@@ -123,135 +102,45 @@ def webhook(params: dict, sid: str, now: datetime) -> str:
             return twilio_hooks.messages_twiml([text] if text and not contact.opted_out else [])
 
         return twilio_hooks.once(key, now, closing, fallback=twilio_hooks.sorry_sms())
-    return _message(contact, phone, body, media, sid, key, before, now)
+    return intake.text_message(contact, body, media, sid, key, before, now, twilio_hooks.messages_twiml)
 
 
-def _keyword(contact: store.Contact, word: str, now: datetime) -> list[str]:
+def _keyword(contact: Contact, word: str, now: datetime) -> list[str]:
     if word in STOP_WORDS:
-        contact.opted_out = True
-        _save_contact(contact)
+        _consent(contact, opted_out=True)
         return []  # the carrier confirms STOP itself; a second message would be noise
     if word in START_WORDS or (word == "YES" and contact.opted_out):
-        contact.opted_out = False
-        _save_contact(contact)
+        _consent(contact, opted_out=False)
         return ["You're subscribed again to Friday Night support messages."]
-    return [CUSTOMER_HELP] if _spend(contact, "auto", _auto_limit(), now) else []
+    return [CUSTOMER_HELP] if _spend(contact, "auto", intake.auto_limit(), now) else []
 
 
 def _num_media(params: dict) -> int:
     return twilio_hooks.number(params, "NumMedia", maximum=10)
 
 
-def _spend(contact: store.Contact, budget: str, limit: int, now: datetime) -> bool:
+def _spend(contact: Contact, budget: str, limit: int, now: datetime) -> bool:
+    """One automatic reply of the hour's budget (False: spent; junk gets silence, not a loop)."""
     for _ in range(3):
-        if not _budget(contact, budget, limit, now):
+        spent = contacts.spend(contact, budget, limit, now)
+        if spent is None:
             return False
         try:
-            store.save_contact(contact)
+            store.save_contact(spent)
             return True
         except store.ConditionFailed:
             contact = store.get_contact(contact.phone)
     return False
 
 
-def _save_contact(contact: store.Contact) -> None:
-    try:
-        store.save_contact(contact)
-    except store.ConditionFailed:
-        fresh = store.get_contact(contact.phone)
-        fresh.opted_out = contact.opted_out
-        store.save_contact(fresh)
-
-
-class _Ack:
-    """The customer's contact, updated inside the message's transaction: which ticket is
-    current, and whether this text gets an acknowledgement (one per burst, within budget)."""
-
-    def __init__(self, contact: store.Contact, now: datetime):
-        self.contact, self.now, self.uses, self.send = contact, now, 0, False
-        self.new = False
-        self.fx: Effects | None = None
-
-    def writes(self, ticket: store.Ticket) -> list[store.Write]:
-        self.uses += 1
-        if self.uses > 1:  # a lost race: decide again on the fresh contact
-            self.contact = store.get_contact(self.contact.phone)
-        c, now = self.contact, self.now
-        c.current_ticket = ticket.id
-        newly_urgent = self.newly_urgent(ticket)
-        recent = c.last_ack_ticket == ticket.id and c.last_ack_at is not None and now - c.last_ack_at < BURST
-        kept = ticket.status in ("resolved", "closed")  # a thank-you or late answer: nothing to acknowledge
-        self.send = not c.opted_out and not kept and (newly_urgent or not recent) \
-            and _budget(c, "auto", _auto_limit(), now)
-        if self.send:
-            c.last_ack_at, c.last_ack_ticket = now, ticket.id
-        return [store.Write("put", c, tag="contact")]
-
-    def newly_urgent(self, ticket: store.Ticket) -> bool:
-        return bool(self.fx and self.fx.newly_urgent) or (self.new and ticket.priority == "urgent")
-
-    def answer(self, ticket: store.Ticket, paged: bool = False) -> str:
-        texts = [intake.expectation(ticket, self.now, paged=paged)] if self.send else []
-        return twilio_hooks.messages_twiml(texts)
-
-
-def _message(contact: store.Contact, phone: str, body: str, media: list[str], sid: str, key: str,
-             current: store.Ticket | None, now: datetime) -> str:
-    """A customer's message: joins their current ticket (or reopens a recent one), else opens one."""
-    ack = _Ack(contact, now)
-    try:
-        ticket, is_new, fx = _join_or_open(ack, phone, body, media, sid, key, current, now)
-    except store.AlreadyDone:
-        state = store.claim_state(key)  # the same message, delivered twice at once: the first answer
-        return state.result if state and state.result else twilio_hooks.EMPTY_TWIML
-    fx.dispatch(now)  # the page (if any) is committed with the message; now try to send it
-    answer = None
-    try:
-        if is_new and not ack.newly_urgent(ticket) and not ack.contact.opted_out:
-            automated = intake.automate(ticket, body, now)
-            if automated is not None:
-                answer = twilio_hooks.messages_twiml([automated])
-        elif ack.send and ack.newly_urgent(ticket) and channels.paged_now(fx):
-            answer = ack.answer(ticket, paged=True)  # the page really went out: say so
-        if answer is not None:
-            store.set_claim_result(key, answer)
-    except Exception:  # noqa: BLE001 - the message is stored: answer with what we know, never "send again"
-        logger.exception("follow-up of a stored message failed")
-        answer = None
-    return answer or ack.answer(ticket)
-
-
-def _join_or_open(ack: _Ack, phone: str, body: str, media: list[str], sid: str, key: str,
-                  current: store.Ticket | None, now: datetime) -> tuple[store.Ticket, bool, Effects]:
-    """The contact's pointer, the message, its claim and answer, and (if urgent) the page commit in
-    one transaction, conditional on the contact's version: of two texts sent at once, one opens
-    the ticket and the other joins it (never two tickets)."""
-    for _ in range(5):
-        fx = Effects()
-        ack.fx, ack.new = fx, False
-        route = conversation.route(tickets.thread(current), body, now, urgent=expectations.is_urgent(body))
-        if route.joins:
-            ticket, _ = tickets.customer_message(current.id, body, now, media=media, provider_id=sid, channel="sms",
-                                                 fx=fx, first=current, extra=ack.writes, claim_key=key,
-                                                 answer=ack.answer)
-            return ticket, False, fx
-        ack.new = True
-        # Urgent from the first word: out of hours the phone's holder owns it at once, and it is paged.
+def _consent(contact: Contact, *, opted_out: bool) -> None:
+    for _ in range(3):
         try:
-            ticket = tickets.open_ticket(channel="sms", now=now, contact=phone, contact_key=f"phone#{phone}",
-                                         text=body, media=media, provider_id=sid,
-                                         priority="urgent" if expectations.is_urgent(body) else "normal",
-                                         page_reason="urgent sms", fx=fx, extra=ack.writes, claim_key=key,
-                                         answer=ack.answer)
-        except store.ConditionFailed as exc:
-            if "contact" not in exc.tags:
-                raise
-            # Another text from this number opened a ticket at the same moment: join theirs.
-            ack.contact, ack.uses = store.get_contact(phone), 0
-            current = store.get_ticket(ack.contact.current_ticket) if ack.contact.current_ticket else None
-            continue
-        return ticket, True, fx
-    raise RuntimeError("could not settle the customer's ticket")
+            store.save_contact(contact.replace(opted_out=opted_out))
+            return
+        except store.ConditionFailed:
+            contact = store.get_contact(contact.phone)  # a text in between: keep it, change the consent
+    raise store.ConditionFailed("the contact is busy", tags={"contact"})
 
 
 # --- staff -----------------------------------------------------------------------
@@ -274,9 +163,7 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: store.Person, sid: s
         tickets.ack(cmd.ticket, actor, now)
         return f"Acknowledged #{cmd.ticket}: it's yours. RES {cmd.ticket} resolves; {cmd.ticket} <text> answers."
     if cmd.verb == "RES":
-        fx = Effects()
-        tickets.resolve(cmd.ticket, actor, now, fx=fx)
-        fx.dispatch(now)
+        tickets.resolve(cmd.ticket, actor, now, dispatch=True)
         return f"Resolved #{cmd.ticket}. Thank you!"
     if cmd.verb == "ESC":
         t = tickets.pass_up(cmd.ticket, actor, "ESC by SMS", now)

@@ -14,10 +14,9 @@ from datetime import datetime
 
 from chalicelib import config, phones, settings, store
 from chalicelib.channels import twilio_hooks
-from chalicelib.domain import conversation
 from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
-from chalicelib.usecases import tickets
+from chalicelib.usecases import intake, tickets
 from chalicelib.usecases.tickets import Actor
 
 DIAL_TIMEOUT = 20  # seconds of ringing per person
@@ -48,49 +47,39 @@ def dial_chain(now: datetime) -> list[str]:
 
 
 def incoming(params: dict, now: datetime) -> str:
-    """A call to EMERGENCY_NUMBER: open the urgent voice ticket, start ringing."""
-    caller = phones.normalize(params.get("From", ""))
-
-    def point_contact(ticket: store.Ticket) -> list[store.Write]:
-        # The caller's current ticket is this one: a later text (or a survey answer) lands here.
-        if not caller:
-            return []
-        contact = store.get_contact(caller)
-        if contact.person_id:
-            return []  # a staff phone calling the line is not a customer conversation
-        contact.current_ticket = ticket.id
-        return [store.Write("put", contact, tag="contact")]
-
-    contact = store.get_contact(caller) if caller else None
-    current = store.get_ticket(contact.current_ticket) if contact and contact.current_ticket else None
-    route = conversation.route(tickets.thread(current), "", now, urgent=True)
-    if route.joins and not contact.person_id:
-        # One conversation per customer: the call joins the ticket they are already in (urgent now).
-        if current.status in ("resolved", "closed"):
-            tickets.reopen(current.id, tickets.CUSTOMER, now, repeat=True)  # back within the week: a repeat contact
-        ticket = tickets.mark_urgent(current.id, now)
-    else:
-        ticket = tickets.open_ticket(channel="voice", now=now, contact=caller,
-                                     contact_key=f"phone#{caller}" if caller else None, priority="urgent",
-                                     text=None, provider_id=params.get("CallSid"), extra=point_contact)
-    tickets.record_event(ticket.id, "call_in", tickets.CUSTOMER, now, call_sid=params.get("CallSid"))
+    """A call to EMERGENCY_NUMBER: open (or join) the urgent voice ticket, start ringing."""
+    ticket = intake.call(phones.normalize(params.get("From", "")), params.get("CallSid"), now)
     response = _vr()
     response.say("You have reached the emergency line. We are connecting you to the person on call.")
     return _ring(response, ticket.id, 0, now)
 
 
-def _ring(response, ticket_id: int, step: int, now: datetime) -> str:
+def _next_to_ring(step: int, now: datetime):
+    """The first person at or after `step` of the dial chain with a phone: (step, person), or None."""
     chain = dial_chain(now)
     while step < len(chain):
         person = store.get_person(chain[step])
         if person is not None and person.phone:
-            dial = response.dial(timeout=DIAL_TIMEOUT, action=_url(f"/twilio/voice/dialed/{ticket_id}/{step}"),
-                                 method="POST", caller_id=config.emergency_number() or None)
-            dial.number(person.phone, url=_url(f"/twilio/voice/screen/{ticket_id}/{step}"), method="POST")
-            return str(response)
+            return step, person
         step += 1  # nobody to ring at this step: try the next, never wait on an empty one (goalert#4548)
+    return None
+
+
+def _ring(response, ticket_id: int, step: int, now: datetime, *, unanswered: dict | None = None) -> str:
+    """Dials the next person of the chain; with nobody left, the voicemail — the ticket paged (and
+    the `unanswered` dial recorded) in one transaction (API.md: unanswered calls are urgent)."""
+    found = _next_to_ring(step, now)
+    if found is not None:
+        step, person = found
+        dial = response.dial(timeout=DIAL_TIMEOUT, action=_url(f"/twilio/voice/dialed/{ticket_id}/{step}"),
+                             method="POST", caller_id=config.emergency_number() or None)
+        dial.number(person.phone, url=_url(f"/twilio/voice/screen/{ticket_id}/{step}"), method="POST")
+        if unanswered is not None:
+            tickets.record_event(ticket_id, "call_unanswered", tickets.SYSTEM, now, **unanswered)
+        return str(response)
     fx = Effects()
-    tickets.page(ticket_id, now, "call unanswered", fx=fx)  # API.md: unanswered calls are urgent
+    tickets.page(ticket_id, now, "call unanswered", fx=fx,
+                 event=("call_unanswered", unanswered) if unanswered is not None else None)
     fx.dispatch(now)
     return _voicemail(response, ticket_id)
 
@@ -123,10 +112,7 @@ def accept(ticket_id: int, step: int, params: dict, now: datetime) -> str:
         return str(response)
     person = store.person_by_phone(phones.normalize(params.get("To") or params.get("Called") or ""))
     actor = Actor(person.id, person.name) if person else tickets.SYSTEM
-    store.claim(f"accepted#{ticket_id}#{step}", now)
-    tickets.record_event(ticket_id, "call_answered", actor, now, step=step)
-    if person is not None:
-        _ack_quietly(ticket_id, actor, now)
+    tickets.call_accepted(ticket_id, step, actor, now, person=person is not None)  # one transaction
     response.say("Connecting you now.")
     return str(response)  # ending the screening TwiML bridges the two calls
 
@@ -140,9 +126,8 @@ def dialed(ticket_id: int, step: int, params: dict, now: datetime) -> str:
                              seconds=twilio_hooks.number(params, "DialCallDuration"))
         response.hangup()
         return str(response)
-    tickets.record_event(ticket_id, "call_unanswered", tickets.SYSTEM, now, step=step,
-                         status=params.get("DialCallStatus") or "unknown")
-    return _ring(response, ticket_id, step + 1, now)
+    return _ring(response, ticket_id, step + 1, now,
+                 unanswered={"step": step, "status": params.get("DialCallStatus") or "unknown"})
 
 
 def recorded(ticket_id: int, params: dict, now: datetime) -> str:
@@ -151,9 +136,8 @@ def recorded(ticket_id: int, params: dict, now: datetime) -> str:
     fx = Effects()
     tickets.customer_message(ticket_id, "(voicemail)", now, media=[url] if url else None,
                              provider_id=params.get("RecordingSid"), channel="voice", fx=fx,
-                             page_reason="voicemail")
+                             page_reason="voicemail", event=("voicemail", {"seconds": _seconds(params)}))
     fx.dispatch(now)
-    tickets.record_event(ticket_id, "voicemail", tickets.CUSTOMER, now, seconds=_seconds(params))
     response = _vr()
     response.say("Thank you. We have your message and the on-call team has been paged. Goodbye.")
     response.hangup()

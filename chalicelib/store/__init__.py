@@ -97,7 +97,7 @@ _WHERE = {
     "get_template": "people",
     "get_ticket": "tickets",
     "loose_event_write": "tickets",
-    "contact_surveyed_write": "tickets",
+    "contact_write": "tickets",
     "get_tickets": "tickets",
     "lease_outbox": "delivery",
     "list_people": "people",

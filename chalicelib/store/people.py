@@ -27,9 +27,6 @@ from chalicelib.store.models import (
     Setting,
     Template,
 )
-from chalicelib.store.tickets import (
-    get_contact,
-)
 
 rare = lazy.module("chalicelib.store.rare_models")  # ApiKey: staff routes only, not a webhook's cold start
 
@@ -62,7 +59,7 @@ def all_people() -> list[Person]:
 def staff_phone_write(phone: str, person_id: str | None) -> Write:
     """Marks a phone number as a staff member's (or no longer): the inbound webhook tells staff
     from customers with the one consistent GetItem of the contact it needs anyway."""
-    contact = get_contact(phone)
+    contact = get_by_key(Contact, phone) or Contact(phone=phone)  # the stored version goes up by one
     action = Contact.person_id.set(person_id) if person_id else Contact.person_id.remove()
     return Write("update", contact, actions=[action], add_version_condition=False, tag="contact")
 

@@ -12,6 +12,7 @@ from pynamodb.exceptions import (
     UpdateError,
 )
 
+from chalicelib.domain.contacts import Contact as DomainContact
 from chalicelib.domain.tickets import ACTIVE, QUIET_CLOCK, TIER_CLOCK, Change, Event, Message, counter_deltas
 from chalicelib.domain.tickets import Ticket as DomainTicket
 from chalicelib.store._base import (
@@ -261,30 +262,47 @@ def release(key: str) -> None:
 # --- contacts ------------------------------------------------------------------
 
 
-def get_contact(phone: str) -> Contact:
-    """The contact item (consistent read); a fresh unsaved one for a new number."""
+def _contact(m: Contact) -> DomainContact:
+    return DomainContact(phone=m.phone, opted_out=bool(m.opted_out), current_ticket=_int(m.current_ticket),
+                         last_ack_at=m.last_ack_at, last_ack_ticket=_int(m.last_ack_ticket), budgets=m.budgets,
+                         last_survey_at=m.last_survey_at, person_id=m.person_id, version=_int(m.version))
+
+
+def _int(value) -> int | None:
+    return int(value) if value is not None else None
+
+
+def _contact_model(c: DomainContact) -> Contact:
+    m = Contact(phone=c.phone, opted_out=c.opted_out, current_ticket=c.current_ticket, last_ack_at=c.last_ack_at,
+                last_ack_ticket=c.last_ack_ticket, budgets=c.budgets, last_survey_at=c.last_survey_at,
+                person_id=c.person_id)
+    if c.version is not None:
+        m.version = c.version
+    return m
+
+
+def get_contact(phone: str) -> DomainContact:
+    """The contact (consistent read); a fresh, never-stored one for a new number."""
     try:
-        return Contact.get(phone, consistent_read=True)
+        return _contact(Contact.get(phone, consistent_read=True))
     except DoesNotExist:
-        return Contact(phone=phone)
+        return DomainContact(phone=phone)
 
 
-def contact_surveyed_write(contact: Contact, ticket_id: int, now: datetime) -> Write:
-    """The contact was asked a survey now (at most one per period); a contact with no current
-    ticket points at this one, so the answer finds it."""
-    contact.last_survey_at = now
-    if contact.current_ticket is None:
-        contact.current_ticket = ticket_id
-    return Write("put", contact, tag="contact")
+def contact_write(contact: DomainContact) -> Write:
+    """The contact as one write of a transaction, conditional on the version it was read at (or on
+    not existing yet): of two texts from one number at once, one wins, the other decides again
+    (ConditionFailed tag "contact")."""
+    return Write("put", _contact_model(contact), tag="contact")
 
 
-def save_contact(contact: Contact) -> None:
+def save_contact(contact: DomainContact) -> DomainContact:
+    """Saves the contact alone (conditional on its version, ConditionFailed when it lost a race)."""
     try:
-        contact.save()
-    except PutError as exc:
-        if _is_condition_failure(exc):
-            raise ConditionFailed(str(exc)) from exc
-        raise
+        transact([contact_write(contact)])
+    except ConditionFailed as exc:
+        raise ConditionFailed(str(exc), tags={"contact"}) from exc
+    return contact.replace(version=(contact.version or 0) + 1)
 
 
 def loose_event_write(ticket_id: int, type_: str, now: datetime, **data) -> Write:

@@ -1,21 +1,39 @@
-"""What happens when a customer writes, whatever the channel (SMS, web chat).
+"""What happens when a customer writes, whatever the channel (SMS, web chat, a call).
 
 One shared rule, not a copy per channel: a message with URGENT or EMERGENCY
 marks the ticket urgent and pages the on-call holder at once (API.md); that
 rule runs inside the message's own transaction (tickets.customer_message).
+A customer has one conversation: a text joins their current ticket (or reopens a recent one)
+or opens a new one, and their contact — which ticket is current, whether this text is
+acknowledged — commits in the same transaction, conditional on the contact's version, so two
+texts sent at once never open two tickets.
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from datetime import datetime
 
-from chalicelib import expectations
+from chalicelib import channels, expectations, store
+from chalicelib.domain import contacts, conversation
+from chalicelib.domain import tickets as rules
+from chalicelib.domain.contacts import Contact
 from chalicelib.domain.tickets import Ticket
+from chalicelib.effects import Effects
+from chalicelib.logs import logger
 from chalicelib.usecases import templates, tickets
+
+AUTO_REPLIES_PER_HOUR = 5  # automatic replies to one number (override: AUTO_REPLY_LIMIT)
+SETTLE_TRIES = 5  # a text racing another from the same number decides again, this often at most
+
+
+def auto_limit() -> int:
+    return int(os.environ.get("AUTO_REPLY_LIMIT", AUTO_REPLIES_PER_HOUR))
 
 
 def expectation(ticket: Ticket, now: datetime, *, paged: bool = False) -> str:
     """The acknowledgement a customer gets: ticket number and when to expect an answer."""
-    return expectations.acknowledgement(ticket.id, now=now, urgent=ticket.priority == "urgent", paged=paged,
+    return expectations.acknowledgement(ticket.id, now=now, urgent=ticket.is_urgent, paged=paged,
                                         name=ticket.customer_name, channel=ticket.channel)
 
 
@@ -30,3 +48,110 @@ def automate(ticket: Ticket, text: str, now: datetime) -> str | None:
     tickets.reply(ticket.id, full, tickets.SYSTEM, now, template_id=template.id, automated=True,
                   awaiting=template.id, deliver=False)
     return full
+
+
+class _Ack:
+    """The customer's contact, decided inside the message's transaction: which ticket is current,
+    and whether this text gets an acknowledgement (domain.contacts.wrote_on)."""
+
+    def __init__(self, contact: Contact, now: datetime, render: Callable[[list[str]], str]):
+        self.contact, self.now, self.render = contact, now, render
+        self.uses, self.send, self.new = 0, False, False
+        self.fx: Effects | None = None
+
+    def writes(self, ticket: Ticket) -> list:
+        self.uses += 1
+        if self.uses > 1:  # a lost race: decide again on the fresh contact
+            self.contact = store.get_contact(self.contact.phone)
+        self.contact, self.send = contacts.wrote_on(
+            self.contact, ticket.id, self.now, finished=ticket.status in rules.FINISHED,
+            newly_urgent=self.newly_urgent(ticket), limit=auto_limit())
+        return [store.contact_write(self.contact)]
+
+    def newly_urgent(self, ticket: Ticket) -> bool:
+        return bool(self.fx and self.fx.newly_urgent) or (self.new and ticket.is_urgent)
+
+    def answer(self, ticket: Ticket, paged: bool = False) -> str:
+        return self.render([expectation(ticket, self.now, paged=paged)] if self.send else [])
+
+
+def text_message(contact: Contact, body: str, media: list[str], sid: str, key: str, current: Ticket | None,
+                 now: datetime, render: Callable[[list[str]], str]) -> str:
+    """A customer's text, exactly once per provider id: joins their current ticket (or reopens a
+    recent one), else opens one; the answer (`render`ed texts) is stored with it for retries."""
+    ack = _Ack(contact, now, render)
+    try:
+        ticket, is_new, fx = _join_or_open(ack, contact.phone, body, media, sid, key, current, now)
+    except store.AlreadyDone:
+        state = store.claim_state(key)  # the same message, delivered twice at once: the first answer
+        return state.result if state and state.result else render([])
+    fx.dispatch(now)  # the page (if any) is committed with the message; now try to send it
+    answer = None
+    try:
+        if is_new and not ack.newly_urgent(ticket) and not ack.contact.opted_out:
+            automated = automate(ticket, body, now)
+            if automated is not None:
+                answer = render([automated])
+        elif ack.send and ack.newly_urgent(ticket) and channels.paged_now(fx):
+            answer = ack.answer(ticket, paged=True)  # the page really went out: say so
+        if answer is not None:
+            store.set_claim_result(key, answer)
+    except Exception:  # noqa: BLE001 - the message is stored: answer with what we know, never "send again"
+        logger.exception("follow-up of a stored message failed")
+        answer = None
+    return answer or ack.answer(ticket)
+
+
+def _join_or_open(ack: _Ack, phone: str, body: str, media: list[str], sid: str, key: str,
+                  current: Ticket | None, now: datetime) -> tuple[Ticket, bool, Effects]:
+    """The contact's pointer, the message, its claim and answer, and (if urgent) the page commit in
+    one transaction, conditional on the contact's version: of two texts sent at once, one opens
+    the ticket and the other joins it (never two tickets)."""
+    urgent = expectations.is_urgent(body)
+    for _ in range(SETTLE_TRIES):
+        fx = Effects()
+        ack.fx, ack.new = fx, False
+        route = conversation.route(tickets.thread(current), body, now, urgent=urgent)
+        if route.joins:
+            ticket, _ = tickets.customer_message(current.id, body, now, media=media, provider_id=sid, channel="sms",
+                                                 fx=fx, first=current, extra=ack.writes, claim_key=key,
+                                                 answer=ack.answer)
+            return ticket, False, fx
+        ack.new = True
+        # Urgent from the first word: out of hours the phone's holder owns it at once, and it is paged.
+        try:
+            ticket = tickets.open_ticket(channel="sms", now=now, contact=phone, contact_key=f"phone#{phone}",
+                                         text=body, media=media, provider_id=sid,
+                                         priority=rules.URGENT if urgent else "normal",
+                                         page_reason="urgent sms", fx=fx, extra=ack.writes, claim_key=key,
+                                         answer=ack.answer)
+        except store.ConditionFailed as exc:
+            if "contact" not in exc.tags:
+                raise
+            # Another text from this number opened a ticket at the same moment: join theirs.
+            ack.contact, ack.uses = store.get_contact(phone), 0
+            current = store.get_ticket(ack.contact.current_ticket) if ack.contact.current_ticket else None
+            continue
+        return ticket, True, fx
+    raise RuntimeError("could not settle the customer's ticket")
+
+
+def call(caller: str | None, call_sid: str | None, now: datetime) -> Ticket:
+    """A call to the emergency line: it joins the ticket the customer is already in (urgent now),
+    or opens an urgent voice ticket that becomes the caller's current one — with the call on it,
+    in one transaction. A staff phone calling the line is not a customer conversation."""
+    contact = store.get_contact(caller) if caller else None
+    customer = contact is not None and not contact.person_id
+    current = store.get_ticket(contact.current_ticket) if customer and contact.current_ticket else None
+    if conversation.route(tickets.thread(current), "", now, urgent=True).joins:
+        return tickets.call_joined(current.id, now, call_sid)
+
+    def point_contact(ticket: Ticket) -> list:
+        # The caller's current ticket is this one: a later text (or a survey answer) lands here.
+        fresh = store.get_contact(caller) if customer else None
+        return [store.contact_write(fresh.replace(current_ticket=ticket.id))] if fresh is not None else []
+
+    return tickets.open_ticket(channel="voice", now=now, contact=caller,
+                               contact_key=f"phone#{caller}" if caller else None, priority=rules.URGENT,
+                               text=None, provider_id=call_sid, extra=point_contact,
+                               event=("call_in", {"call_sid": call_sid}))

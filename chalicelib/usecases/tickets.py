@@ -14,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from chalicelib import expectations, metrics, outbox, settings, store
-from chalicelib.domain import conversation, texts
+from chalicelib.domain import contacts, conversation, texts
 from chalicelib.domain import surveys as survey_rules
 from chalicelib.domain import tickets as rules
 from chalicelib.domain.actors import CUSTOMER, SYSTEM, Actor  # noqa: F401 - re-exported
@@ -66,7 +66,7 @@ def _survey(t: Ticket, now: datetime, fx: Effects) -> Change:
         return Change(t)
     change = rules.survey_asked(t, now, now + survey_rules.window())
     if contact is not None:
-        fx.writes.append(store.contact_surveyed_write(contact, t.id, now))
+        fx.writes.append(store.contact_write(contacts.surveyed(contact, t.id, now)))
         fx.send(outbox.sms(phone, survey_rules.Q1, purpose="survey", now=now, ticket_id=t.id,
                            key=f"survey#{t.id}#{t.seq}"))
     return change
@@ -128,8 +128,10 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
                 actor: Actor = CUSTOMER, media: list[str] | None = None, provider_id: str | None = None,
                 page_reason: str | None = None, fx: Effects | None = None,
                 extra: Callable[[Ticket], list] | None = None, claim_key: str | None = None,
-                answer: Callable[[Ticket], str] | None = None, quiet_until: datetime | None = None) -> Ticket:
-    """Opens a ticket in tier 1 with an owner; the first message goes with it.
+                answer: Callable[[Ticket], str] | None = None, quiet_until: datetime | None = None,
+                event: tuple[str, dict] | None = None) -> Ticket:
+    """Opens a ticket in tier 1 with an owner; the first message goes with it (and `event`, e.g.
+    the call that opened it).
 
     An urgent ticket with a `page_reason` opens its page in the same
     transaction: stored urgent means paged. `extra(ticket)` adds writes of the
@@ -146,6 +148,8 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
                                    priority=priority, customer_name=customer_name, contact=contact,
                                    contact_key=contact_key, text=text, media=media, provider_id=provider_id,
                                    quiet_until=quiet_until)
+        if event is not None:
+            change = change.then(rules.record(change.ticket, event[0], actor, now, **event[1]))
         if priority == "urgent" and page_reason:
             change = change.then(_open_page(change.ticket, now, page_reason, fx))
         if extra is not None:
@@ -175,8 +179,8 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
                      provider_id: str | None = None, channel: str | None = None,
                      fx: Effects | None = None, page_reason: str | None = None, first: Ticket | None = None,
                      extra: Callable[[Ticket], list] | None = None, claim_key: str | None = None,
-                     answer: Callable[[Ticket], str] | None = None,
-                     tell_paged: bool = False) -> tuple[Ticket, Message | None]:
+                     answer: Callable[[Ticket], str] | None = None, tell_paged: bool = False,
+                     event: tuple[str, dict] | None = None) -> tuple[Ticket, Message | None]:
     """A customer wrote again: append; pending restarts, a recent resolve reopens.
 
     The urgency rule applies in the same transaction: a message with URGENT
@@ -189,6 +193,10 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
     tier_rules = tiers.rules()
 
     def decide(t: Ticket) -> Change:
+        change = _wrote(t)
+        return change.then(rules.record(change.ticket, event[0], CUSTOMER, now, **event[1])) if event else change
+
+    def _wrote(t: Ticket) -> Change:
         fx.paged = False
         fx.newly_urgent = False
         kept = t.status in rules.FINISHED and conversation.route(
@@ -242,10 +250,14 @@ def reply(ticket_id: int, text: str, actor: Actor, now: datetime, *, template_id
 def ack(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
     """The acknowledger takes the ticket: escalation of its page stops."""
     ticket, change = mutate(ticket_id, now, lambda t: rules.acknowledge(t, actor, now))
+    _acknowledged(ticket, change, actor, now)
+    return ticket
+
+
+def _acknowledged(ticket: Ticket, change: Change, actor: Actor, now: datetime) -> None:
     paging.acknowledge(ticket, actor.id, now)  # the page stops now, not at the next sweep
     if ticket.is_urgent and change.has(rules.ACKNOWLEDGED):
         metrics.count("AckLatencySeconds", (now - ticket.created_at).total_seconds(), unit="Seconds")
-    return ticket
 
 
 def resolve(ticket_id: int, actor: Actor, now: datetime, *, survey: bool = True,
@@ -338,10 +350,50 @@ def mark_urgent(ticket_id: int, now: datetime, actor: Actor = CUSTOMER, *, page_
     return mutate(ticket_id, now, decide, fx=fx)[0]
 
 
-def page(ticket_id: int, now: datetime, reason: str, fx: Effects | None = None) -> Ticket:
-    """Opens the ticket's page (unless one is running) with a ticket event, in one transaction."""
+def page(ticket_id: int, now: datetime, reason: str, fx: Effects | None = None, *,
+         event: tuple[str, dict] | None = None) -> Ticket:
+    """Opens the ticket's page (unless one is running) with its events (and `event`, what made
+    it: an unanswered call), in one transaction."""
     fx = fx if fx is not None else Effects()
-    return mutate(ticket_id, now, lambda t: _open_page(t, now, reason, fx), fx=fx)[0]
+
+    def decide(t: Ticket) -> Change:
+        change = rules.record(t, event[0], SYSTEM, now, **event[1]) if event else Change(t)
+        return change.then(_open_page(change.ticket, now, reason, fx))
+
+    return mutate(ticket_id, now, decide, fx=fx)[0]
+
+
+def call_joined(ticket_id: int, now: datetime, call_sid: str | None) -> Ticket:
+    """A customer calls the emergency line about the ticket they are in: it is reopened if it was
+    finished (back within the week: a repeat contact), urgent, and the call recorded — one
+    transaction. Ringing the holder pages nobody yet; an unanswered call does (`page`)."""
+    tier_rules = tiers.rules()
+
+    def decide(t: Ticket) -> Change:
+        change = rules.reopen(t, CUSTOMER, now, tier_rules, repeat=True) if t.status in rules.FINISHED else Change(t)
+        change = change.then(rules.mark_urgent(change.ticket, CUSTOMER, now))
+        return change.then(rules.record(change.ticket, "call_in", CUSTOMER, now, call_sid=call_sid))
+
+    return mutate(ticket_id, now, decide)[0]
+
+
+def call_accepted(ticket_id: int, step: int, actor: Actor, now: datetime, *, person: bool) -> Ticket | None:
+    """The person we rang pressed 1: the answer is recorded once per step (a claim that the end of
+    the dial reads), and a person's acceptance acknowledges the ticket — one transaction."""
+
+    def decide(t: Ticket) -> Change:
+        change = rules.record(t, "call_answered", actor, now, step=step)
+        if person and change.ticket.is_active:
+            change = change.then(rules.acknowledge(change.ticket, actor, now))
+        return change
+
+    try:
+        ticket, change = mutate(ticket_id, now, decide, claim=f"accepted#{ticket_id}#{step}")
+    except store.AlreadyDone:
+        return None  # the same keypress, delivered twice
+    if change.has(rules.ACKNOWLEDGED):
+        _acknowledged(ticket, change, actor, now)
+    return ticket
 
 
 def escalate(ticket_id: int, now: datetime) -> Ticket | None:

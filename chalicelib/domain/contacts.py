@@ -1,0 +1,61 @@
+"""A phone number that texts or calls us, as the rules see it: consent, the customer's current
+ticket, and the budgets that keep automatic replies from flooding a number (or a bill).
+
+One acknowledgement per burst of texts (a customer who sends five lines in a minute gets one
+"thanks, this is ticket #7"), within the hour's budget of automatic replies; an urgent text is
+acknowledged even inside a burst, since what the customer may expect has changed.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from chalicelib.domain.record import Record
+
+BURST = timedelta(minutes=10)  # one acknowledgement per burst of texts
+
+
+class Contact(Record):
+    phone: str
+    opted_out: bool = False
+    current_ticket: int | None = None
+    last_ack_at: datetime | None = None
+    last_ack_ticket: int | None = None
+    budgets: dict | None = None  # {"auto": [hour, count], "sorry": [hour, count]}
+    last_survey_at: datetime | None = None
+    person_id: str | None = None  # set when the number is a staff member's
+    version: int | None = None  # the stored version this value was read at (None: never stored)
+
+
+def spend(c: Contact, budget: str, limit: int, now: datetime) -> Contact | None:
+    """The contact with one of `limit` replies of this hour spent; None when the hour's budget is gone."""
+    window = now.strftime("%Y-%m-%dT%H")
+    budgets = dict(c.budgets or {})
+    last_window, count = budgets.get(budget, [None, 0])
+    if last_window != window:
+        count = 0
+    if count >= limit:
+        return None
+    budgets[budget] = [window, count + 1]
+    return c.replace(budgets=budgets)
+
+
+def wrote_on(c: Contact, ticket_id: int, now: datetime, *, finished: bool, newly_urgent: bool,
+             limit: int) -> tuple[Contact, bool]:
+    """The customer's text went on `ticket_id` (now their current ticket): whether it gets an
+    acknowledgement, and the contact after it. None for a ticket that stays `finished` (a
+    thank-you or a late survey answer: nothing to acknowledge) or a number that opted out."""
+    c = c.replace(current_ticket=ticket_id)
+    recent = c.last_ack_ticket == ticket_id and c.last_ack_at is not None and now - c.last_ack_at < BURST
+    if c.opted_out or finished or (recent and not newly_urgent):
+        return c, False
+    spent = spend(c, "auto", limit, now)
+    if spent is None:
+        return c, False
+    return spent.replace(last_ack_at=now, last_ack_ticket=ticket_id), True
+
+
+def surveyed(c: Contact, ticket_id: int, now: datetime) -> Contact:
+    """Asked a survey now (at most one per period); with no current ticket, this one is it, so the
+    answer finds it."""
+    return c.replace(last_survey_at=now, current_ticket=c.current_ticket if c.current_ticket is not None
+                     else ticket_id)
