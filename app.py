@@ -23,9 +23,9 @@ from chalicelib.logs import logger
 # has been answered (after_the_cold_start below); reference counting frees everything meanwhile.
 gc.disable()
 
-channels = lazy.module("chalicelib.channels")
 openapi = lazy.module("chalicelib.openapi")
 people = lazy.module("chalicelib.usecases.people")
+replies = lazy.module("chalicelib.usecases.replies")
 tickets = lazy.module("chalicelib.usecases.tickets")
 validate = lazy.module("chalicelib.validate")
 twilio_hooks = lazy.module("chalicelib.channels.twilio_hooks")
@@ -318,22 +318,11 @@ def get_ticket(principal, ticket_id):
 def reply_ticket(principal, ticket_id):
     data = body("ReplyInput")
     validate.unknown_fields(data, {"text", "template"})
-    now = clock.now()
-    number = ticket_number(ticket_id)
-    template_id = validate.text(data, "template", required=False, max_len=64)
-    if template_id is not None:
-        from chalicelib.usecases import templates
-
-        if "text" in data:
-            raise BadRequest("text", "send either text or template, not both")
-        try:
-            template = templates.get(template_id)
-        except NotFound:
-            raise BadRequest("template", f"no template has the id {template_id!r}; see GET /templates") from None
-        text = templates.render(template, tickets.get(number), principal.actor.name, now)
-    else:
-        text = validate.text(data, "text")
-    outcome = channels.staff_reply(number, text, principal.actor, now, template_id=template_id)
+    template = validate.text(data, "template", required=False, max_len=64)
+    if template is not None and "text" in data:
+        raise BadRequest("text", "send either text or template, not both")
+    outcome = replies.answer(ticket_number(ticket_id), principal.actor, clock.now(), template=template,
+                             text=validate.text(data, "text") if template is None else None)
     # The truth about delivery: sent, queued (retried by the outbox), failed and why, or posted to the chat.
     return created({**tickets.message_json(outcome.message), "delivery": outcome.delivery_json()})
 

@@ -46,6 +46,10 @@ class Effects:
         self.outbox_ids.append(item.id)
         return item.id
 
+    def paged_now(self) -> bool:
+        """True when a page contact of this change really went out (not merely queued)."""
+        return any(r.status == "sent" and r.id.startswith("page#") for r in self.results.values())
+
     def dispatch(self, now: datetime) -> dict[str, outbox.Result]:
         for hook in list(self.after_commit):
             try:

@@ -69,7 +69,7 @@ class TicketInput(_In):
 
 
 class ReplyInput(_In):
-    """Either `text`, or `template` (its id): not both."""
+    """Either `text`, or `template` (its id, or its name as staff type it: `address` or `/address`): not both."""
 
     text: str | None = Field(default=None, min_length=1, max_length=1600)
     template: str | None = Field(default=None, max_length=64)

@@ -40,6 +40,22 @@ def test_reply_with_a_template_is_personalised(api, twilio, team):
     assert api.post(f"/tickets/{t['id']}/reply", {"template": "t_nope"}).json_body["error"]["field"] == "template"
 
 
+def test_the_api_takes_a_template_by_name_as_the_phone_does(api, twilio, team):
+    """One rule for every door: `{"template": "shipping"}` (or "/shipping") works like SMS `1 /shipping`."""
+    tid = api.post("/templates", SHIPPING).json_body["id"]
+    t = api.ticket("where is my parcel", contact=CUSTOMER, customer_name="Mike Lee")
+    for ref in ("shipping", "/shipping"):
+        r = api.post(f"/tickets/{t['id']}/reply", {"template": ref}, key=team["ben"]["api_key"])
+        assert r.status_code == 201, r.json_body
+        twilio.phone(CUSTOMER).expect_sms(f"Hi Mike, Ben here: ticket {t['id']} ships within 2 days.")
+    events = [e for e in api.get(f"/tickets/{t['id']}").json_body["events"] if e["type"] == "message_out"]
+    assert [e["template"] for e in events] == [tid, tid]
+    missing = api.post(f"/tickets/{t['id']}/reply", {"template": "nothing"}).json_body["error"]
+    assert missing["field"] == "template" and "/shipping" in missing["message"]
+    both = api.post(f"/tickets/{t['id']}/reply", {"template": "shipping", "text": "hi"}).json_body["error"]
+    assert both["field"] == "text"
+
+
 def test_staff_answer_with_a_template_from_their_phone(api, twilio, team):
     api.post("/templates", SHIPPING)
     twilio.sms(CUSTOMER, "when will it arrive")

@@ -11,14 +11,14 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from chalicelib import channels, lazy, phones, settings, store
+from chalicelib import lazy, phones, settings, store
 from chalicelib.channels import twilio_hooks
 from chalicelib.domain import contacts, texts
 from chalicelib.domain.contacts import Contact
 from chalicelib.domain.record import Record
 from chalicelib.errors import ApiError
 from chalicelib.logs import logger, mask_phone
-from chalicelib.usecases import intake, surveys, templates, tickets
+from chalicelib.usecases import intake, replies, surveys, tickets
 from chalicelib.usecases.tickets import Actor
 
 handoff = lazy.module("chalicelib.usecases.handoff")  # TAKE only: not on a customer's text
@@ -170,16 +170,13 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: store.Person, sid: s
         owner = store.get_person(t.owner)
         return f"Passed #{cmd.ticket} up to tier {t.tier}" + (f" ({owner.name})." if owner else ".")
     if cmd.verb == "SAY":
-        text, template_id = cmd.text, None
-        if text.startswith("/") and " " not in text.strip():
-            template = templates.by_name(text)
-            if template is None:
-                names = ", ".join("/" + t.name for t in store.all_templates()) or "none yet"
-                return f"There is no template {text}. Templates: {names}"
-            text = templates.render(template, tickets.get(cmd.ticket), actor.name, now)
-            template_id = template.id
-        return channels.staff_reply(cmd.ticket, text, actor, now, template_id=template_id,
-                                    key=f"reply#{sid}" if sid else None).sms_text
+        key = f"reply#{sid}" if sid else None
+        if cmd.text.startswith("/") and " " not in cmd.text.strip():
+            try:
+                return replies.answer(cmd.ticket, actor, now, template=cmd.text, key=key).sms_text
+            except replies.UnknownTemplate as err:
+                return f"There is no template {cmd.text}. Templates: {err.names}"
+        return replies.answer(cmd.ticket, actor, now, text=cmd.text, key=key).sms_text
     if cmd.verb == "WHO":
         return who(now)
     if cmd.verb == "TAKE":

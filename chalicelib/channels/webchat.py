@@ -16,7 +16,7 @@ import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from chalicelib import channels, store, validate
+from chalicelib import store, validate
 from chalicelib.effects import Effects
 from chalicelib.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
 from chalicelib.usecases import intake, surveys, tickets
@@ -79,7 +79,7 @@ def post(session: store.ChatSession, body: dict, now: datetime) -> dict:
     fx.dispatch(now)  # the page, committed with the message
     if fx.newly_urgent:
         # The expectation changed: the same words SMS customers get, as a system message in the chat.
-        ticket, _ = tickets.reply(ticket.id, intake.expectation(ticket, now, paged=channels.paged_now(fx)),
+        ticket, _ = tickets.reply(ticket.id, intake.expectation(ticket, now, paged=fx.paged_now()),
                                   tickets.SYSTEM, now, automated=True, deliver=False)
     elif first:
         intake.automate(ticket, text, now)

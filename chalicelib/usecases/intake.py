@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 
-from chalicelib import channels, expectations, store
+from chalicelib import expectations, store
 from chalicelib.domain import contacts, conversation
 from chalicelib.domain import tickets as rules
 from chalicelib.domain.contacts import Contact
@@ -92,7 +92,7 @@ def text_message(contact: Contact, body: str, media: list[str], sid: str, key: s
             automated = automate(ticket, body, now)
             if automated is not None:
                 answer = render([automated])
-        elif ack.send and ack.newly_urgent(ticket) and channels.paged_now(fx):
+        elif ack.send and ack.newly_urgent(ticket) and fx.paged_now():
             answer = ack.answer(ticket, paged=True)  # the page really went out: say so
         if answer is not None:
             store.set_claim_result(key, answer)

@@ -96,6 +96,12 @@ def by_name(name: str) -> Template | None:
     return next((t for t in store.all_templates() if t.name == name), None)
 
 
+def find(ref: str) -> Template | None:
+    """A template by its id, or by its name as staff type it (``address`` or ``/address``)."""
+    ref = ref.strip()
+    return next((t for t in store.all_templates() if t.id == ref), None) or by_name(ref)
+
+
 SAMPLE = {"first_name": "Alexandra", "ticket": "1234", "agent": "Ana", "eta": "by Mon 09:00 CET"}
 
 
