@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from chalicelib import outbox, store
+from chalicelib.domain.outbox import Item
 from chalicelib.logs import logger
 
 
@@ -41,7 +42,7 @@ class Effects:
         self.reply_id = None
         self.budget_person = None
 
-    def send(self, item: store.OutboxItem) -> str:
+    def send(self, item: Item) -> str:
         self.writes.append(store.outbox_put(item))
         self.outbox_ids.append(item.id)
         return item.id

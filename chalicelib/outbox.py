@@ -1,6 +1,6 @@
 """The outbox: every SMS and call the system sends, durable before it goes.
 
-An effect is an OutboxItem written in the same transaction as the state
+An effect is an Item written in the same transaction as the state
 change that causes it (a reply with its message, a page step with the page).
 After the commit the caller dispatches it at once; the page sweep delivers
 whatever is still due. Delivery:
@@ -25,9 +25,10 @@ from datetime import datetime, timedelta
 
 from chalicelib import expectations, metrics, notify, settings, store
 from chalicelib.domain import conversation
+from chalicelib.domain.outbox import DUE, Item
 from chalicelib.domain.record import Record
 from chalicelib.logs import logger
-from chalicelib.store import OutboxItem, Write
+from chalicelib.store import Write
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 10  # replies, surveys, notices: about 40 minutes of retries
@@ -42,26 +43,25 @@ class Result(Record):
 
 def sms(to: str, body: str, *, purpose: str, now: datetime, key: str | None = None, ticket_id: int | None = None,
         person_id: str | None = None, message_sk: str | None = None, page_id: str | None = None,
-        page_key: str | None = None, role: str | None = None) -> OutboxItem:
+        page_key: str | None = None, role: str | None = None) -> Item:
     return _item("sms", purpose, now, key, to=to, body=body, ticket_id=ticket_id, person_id=person_id,
                  message_sk=message_sk, page_id=page_id, page_key=page_key, role=role)
 
 
 def call(to: str, url: str, *, purpose: str, now: datetime, key: str | None = None, ticket_id: int | None = None,
          person_id: str | None = None, page_id: str | None = None, page_key: str | None = None,
-         role: str | None = None) -> OutboxItem:
+         role: str | None = None) -> Item:
     return _item("call", purpose, now, key, to=to, url=url, ticket_id=ticket_id, person_id=person_id,
                  page_id=page_id, page_key=page_key, role=role)
 
 
-def _item(kind: str, purpose: str, now: datetime, key: str | None, **attrs) -> OutboxItem:
-    return OutboxItem(id=key or f"{purpose}#{secrets.token_hex(8)}", kind=kind, purpose=purpose, status="due",
-                      attempts=0, max_attempts=PAGE_MAX_ATTEMPTS if purpose == "page" else MAX_ATTEMPTS,
-                      due_pk="due", due_at=now, created_at=now, updated_at=now,
-                      **{k: v for k, v in attrs.items() if v is not None})
+def _item(kind: str, purpose: str, now: datetime, key: str | None, **attrs) -> Item:
+    return Item(id=key or f"{purpose}#{secrets.token_hex(8)}", kind=kind, purpose=purpose, status=DUE,
+                attempts=0, max_attempts=PAGE_MAX_ATTEMPTS if purpose == "page" else MAX_ATTEMPTS,
+                due_at=now, created_at=now, updated_at=now, **{k: v for k, v in attrs.items() if v is not None})
 
 
-def writes(items: Iterable[OutboxItem]) -> list[Write]:
+def writes(items: Iterable[Item]) -> list[Write]:
     return [store.outbox_put(i) for i in items]
 
 
@@ -82,7 +82,7 @@ def sweep(now: datetime) -> dict[str, Result]:
     return dispatch(store.outbox_due(now), now)
 
 
-def backoff(item: OutboxItem) -> timedelta:
+def backoff(item: Item) -> timedelta:
     n = max(1, item.attempts or 1)
     if item.purpose == "page":
         return min(timedelta(minutes=1), timedelta(seconds=15 * 2 ** (n - 1)))
@@ -99,7 +99,7 @@ def deliver(item_id: str, now: datetime) -> Result:
         _end(item, "cancelled", now, "acknowledged or resolved before it went out", events=())
         return Result(item_id, "cancelled")
     if item.purpose == "digest" and not item.body:
-        item.body = _digest(item, now)
+        item = item.replace(body=_digest(item, now))
         if item.body is None:
             _end(item, "cancelled", now, "nothing left to tell: those tickets moved on", events=())
             return Result(item_id, "cancelled")
@@ -125,22 +125,22 @@ def deliver(item_id: str, now: datetime) -> Result:
     return Result(item_id, "sent")
 
 
-def _digest(item: OutboxItem, now: datetime) -> str | None:
+def _digest(item: Item, now: datetime) -> str | None:
     """A digest's text, written when it goes out: only the tickets still open and still theirs."""
     found = store.get_tickets(sorted(int(i) for i in item.ticket_ids or ()))
     entries = [(t.id, t.tier, t.tier_due_at) for t in found.values()
-               if t.status in ("open", "pending") and t.owner == item.person_id]
+               if t.is_active and t.owner == item.person_id]
     return conversation.digest_text(entries, now, expectations.zone()) if entries else None
 
 
-def _no_longer_wanted(item: OutboxItem) -> bool:
+def _no_longer_wanted(item: Item) -> bool:
     ticket = store.get_ticket(item.ticket_id) if item.ticket_id else None
-    if ticket is None or ticket.status in ("resolved", "closed"):
+    if ticket is None or not ticket.is_active:
         return True
     return ticket.acked_at is not None and ticket.acked_at >= _page_start(item)
 
 
-def _page_start(item: OutboxItem) -> datetime:
+def _page_start(item: Item) -> datetime:
     """Pages are per urgent episode: an ACK before this item's page opened does not cancel it."""
     try:
         return datetime.fromisoformat(item.page_key.split("|")[0])
@@ -148,7 +148,7 @@ def _page_start(item: OutboxItem) -> datetime:
         return item.created_at
 
 
-def _sent(item: OutboxItem, sid: str, now: datetime) -> None:
+def _sent(item: Item, sid: str, now: datetime) -> None:
     """Recorded in one transaction: the item, the sid → item mapping, and for a page contact the
     ticket's "paged" event and the step's acknowledgement clock (which starts now)."""
     writes = store.outbox_sent_writes(item, sid, now)
@@ -170,14 +170,14 @@ def _sent(item: OutboxItem, sid: str, now: datetime) -> None:
     _commit(writes, item)
 
 
-def _commit(ws: list[Write], item: OutboxItem) -> None:
+def _commit(ws: list[Write], item: Item) -> None:
     try:
         store.transact(ws)
     except store.ConditionFailed:
         logger.warning("outbox item finished by another sender", extra={"item": item.id.split("#")[0]})
 
 
-def _failed(item: OutboxItem, now: datetime, error: str, *, permanent: bool) -> Result:
+def _failed(item: Item, now: datetime, error: str, *, permanent: bool) -> Result:
     if not permanent and (item.attempts or 0) < (item.max_attempts or MAX_ATTEMPTS):
         store.outbox_retry_later(item, now + backoff(item), now, error)
         return Result(item.id, "due", error)
@@ -194,7 +194,7 @@ def _failed(item: OutboxItem, now: datetime, error: str, *, permanent: bool) -> 
     return Result(item.id, "dead", why)
 
 
-def _end(item: OutboxItem, status: str, now: datetime, error: str | None, events) -> None:
+def _end(item: Item, status: str, now: datetime, error: str | None, events) -> None:
     """dead | cancelled, with the ticket's events in the same transaction (no read of the ticket)."""
     writes = store.outbox_end_writes(item, status, now, error)
     writes += [store.loose_event_write(item.ticket_id, t, now, **d) for t, d in events]

@@ -8,12 +8,14 @@ data holders (building one touches no table).
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chalicelib.domain.outbox import Item
+from chalicelib.domain.tickets import Ticket
 from chalicelib.store._base import AlreadyDone, ConditionFailed  # noqa: F401 - the same exceptions
-from chalicelib.store.models import Outbound, OutboxItem, Page, Ticket, TicketItem
+from chalicelib.store.delivery import _outbox, outbox_put
+from chalicelib.store.models import Outbound, OutboxItem, Page, TicketItem
 
 OUTBOX_RETENTION = timedelta(days=90)
 
@@ -50,16 +52,16 @@ class MemoryStore:
 
     # --- outbox ----------------------------------------------------------------------
 
-    def outbox_put(self, item: OutboxItem) -> MemWrite:
-        item.due_pk = item.due_pk or "due"
+    def outbox_put(self, item: Item) -> MemWrite:
+        row = outbox_put(item).model  # the row the real store would write (with its due index key)
         return MemWrite(lambda: item.id not in self.outbox,
-                        lambda: self.outbox.__setitem__(item.id, copy.copy(item)), "outbox")
+                        lambda: self.outbox.__setitem__(item.id, row), "outbox")
 
-    def get_outbox(self, item_id: str) -> OutboxItem | None:
+    def get_outbox(self, item_id: str) -> Item | None:
         item = self.outbox.get(item_id)
-        return copy.copy(item) if item else None
+        return _outbox(item) if item else None
 
-    def lease_outbox(self, item_id: str, now: datetime, lease: timedelta) -> OutboxItem | None:
+    def lease_outbox(self, item_id: str, now: datetime, lease: timedelta) -> Item | None:
         item = self.outbox.get(item_id)
         free = item is not None and (
             (item.status == "due" and item.due_at <= now)
@@ -69,15 +71,15 @@ class MemoryStore:
         item.status, item.lease_until = "sending", now + lease
         item.attempts = (item.attempts or 0) + 1
         item.due_pk, item.due_at, item.updated_at = "due", now + lease, now
-        return copy.copy(item)
+        return _outbox(item)
 
-    def _ours(self, item: OutboxItem):
+    def _ours(self, item: Item):
         def check():
             stored = self.outbox.get(item.id)
             return stored is not None and stored.status == "sending" and stored.lease_until == item.lease_until
         return check
 
-    def outbox_sent_writes(self, item: OutboxItem, sid: str, now: datetime) -> list[MemWrite]:
+    def outbox_sent_writes(self, item: Item, sid: str, now: datetime) -> list[MemWrite]:
         def apply():
             stored = self.outbox[item.id]
             stored.status, stored.sid, stored.sent_at = "sent", sid, now
@@ -87,7 +89,7 @@ class MemoryStore:
                                           page_id=item.page_id, page_key=item.page_key, outbox_id=item.id)
         return [MemWrite(self._ours(item), apply, "outbox")]
 
-    def outbox_end_writes(self, item: OutboxItem, status: str, now: datetime, error: str | None) -> list[MemWrite]:
+    def outbox_end_writes(self, item: Item, status: str, now: datetime, error: str | None) -> list[MemWrite]:
         def apply():
             stored = self.outbox[item.id]
             stored.status, stored.error = status, (error or "")[:300] or stored.error
@@ -96,7 +98,7 @@ class MemoryStore:
                 stored.dead_pk, stored.dead_at = "dead", now
         return [MemWrite(self._ours(item), apply, "outbox")]
 
-    def outbox_retry_later(self, item: OutboxItem, when: datetime, now: datetime, error: str) -> None:
+    def outbox_retry_later(self, item: Item, when: datetime, now: datetime, error: str) -> None:
         if self._ours(item)():
             stored = self.outbox[item.id]
             stored.status, stored.due_pk, stored.due_at, stored.lease_until = "due", "due", when, None
@@ -109,7 +111,7 @@ class MemoryStore:
     # --- tickets, events, pages -----------------------------------------------------
 
     def get_ticket(self, ticket_id: int) -> Ticket | None:
-        return copy.copy(self.tickets.get(ticket_id))
+        return self.tickets.get(ticket_id)
 
     def loose_event_write(self, ticket_id: int, type_: str, now: datetime, **data) -> MemWrite:
         sk = f"evt#{now.strftime('%Y%m%dT%H%M%S%f')}#{len(self.items):06d}"

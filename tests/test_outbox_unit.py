@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from chalicelib import notify, outbox
-from chalicelib.store.models import Page, Ticket
+from chalicelib.domain.tickets import Ticket
+from chalicelib.store.models import Page
 from tests.memory_store import MemoryStore
 
 pytestmark = pytest.mark.pure
@@ -84,7 +85,8 @@ def test_twilio_down_backs_off_and_the_item_goes_out_when_it_answers(world, monk
     assert outbox.deliver(item_id, now).status == "sent"
     assert sender.sent == [("+4917712345678", "it ships tomorrow")]
     sent = world.get_outbox(item_id)
-    assert sent.status == "sent" and sent.due_pk is None and world.outbound[sent.sid].outbox_id == item_id
+    assert sent.status == "sent" and world.outbound[sent.sid].outbox_id == item_id
+    assert world.outbox[item_id].due_pk is None  # out of the due index
 
 
 def test_a_permanent_failure_is_dead_at_once_and_told_on_the_ticket(world, monkeypatch):
@@ -92,7 +94,7 @@ def test_a_permanent_failure_is_dead_at_once_and_told_on_the_ticket(world, monke
     item_id = _queue(world, _reply())
     result = outbox.deliver(item_id, NOW)
     assert result.status == "dead" and "21211" in result.error
-    assert world.get_outbox(item_id).dead_pk == "dead"
+    assert world.get_outbox(item_id).status == "dead" and world.outbox[item_id].dead_pk == "dead"
     assert world.events(7) == [("delivery_failed", {"message": "msg#000000004", "purpose": "reply",
                                                     "error": "Twilio answered HTTP 400 (error 21211)"})]
     assert outbox.sweep(NOW + timedelta(hours=1)) == {}  # never tried again
@@ -137,7 +139,7 @@ def test_a_page_contact_waiting_out_an_outage_is_cancelled_once_acknowledged(wor
                       person_id="p_ana", page_id="t7", page_key=page.key, role="holder")
     item_id = _queue(world, item)
     assert outbox.deliver(item_id, NOW).status == "due"
-    world.tickets[7].acked_at = NOW + timedelta(seconds=20)  # Ana saw the ticket in the app and took it
+    world.tickets[7] = world.tickets[7].replace(acked_at=NOW + timedelta(seconds=20))  # Ana took it in the app
     assert outbox.deliver(item_id, NOW + timedelta(minutes=1)).status == "cancelled"
     assert sender.sent == []
 
@@ -151,7 +153,7 @@ def test_a_page_contact_that_goes_out_starts_its_steps_clock_and_is_recorded(wor
     item = outbox.sms(HOLDER, "URGENT #7", purpose="page", now=NOW, key=f"page#t7#{key}", ticket_id=7,
                       person_id="p_ana", page_id="t7", page_key=key, role="holder")
     later = NOW + timedelta(minutes=3)
-    item.due_at = later
+    item = item.replace(due_at=later)
     assert outbox.deliver(_queue(world, item), later).status == "sent"
     assert world.pages["t7"].sent_at == later and world.pages["t7"].due_at == later + timedelta(minutes=10)
     assert world.events(7) == [("paged", {"to": "p_ana", "role": "holder", "via": "sms"})]

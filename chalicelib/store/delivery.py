@@ -9,6 +9,7 @@ from pynamodb.exceptions import (
 )
 
 from chalicelib import lazy
+from chalicelib.domain.outbox import Item
 from chalicelib.store._base import (
     Write,
     _is_condition_failure,
@@ -134,10 +135,27 @@ def due_pages(now: datetime, limit: int = 100) -> list[Page]:
 OUTBOX_RETENTION = timedelta(days=90)
 
 
-def outbox_put(item: OutboxItem) -> Write:
-    """The write that adds an outbox item to a transaction (once per id)."""
-    item.due_pk = item.due_pk or "due"
-    return Write("put", item, OutboxItem.id.does_not_exist(), tag="outbox")
+_OUTBOX_FIELDS = ("id", "kind", "purpose", "created_at", "updated_at", "status", "to", "person_id", "body", "url",
+                  "ticket_id", "message_sk", "page_id", "page_key", "role", "lease_until", "due_at", "sid",
+                  "sent_at", "delivery", "error", "dead_at")
+_OUTBOX_COUNTS = ("attempts", "failures", "max_attempts")
+
+
+def _outbox(m: OutboxItem) -> Item:
+    values = {f: getattr(m, f) for f in _OUTBOX_FIELDS}
+    values.update({f: int(getattr(m, f) or 0) for f in _OUTBOX_COUNTS})
+    values["ticket_id"] = int(m.ticket_id) if m.ticket_id is not None else None
+    values["ticket_ids"] = frozenset(int(i) for i in m.ticket_ids) if m.ticket_ids else None
+    return Item(**values)
+
+
+def outbox_put(item: Item) -> Write:
+    """The write that adds an outbox item to a transaction (once per id), due at once."""
+    m = OutboxItem(**{f: getattr(item, f) for f in _OUTBOX_FIELDS + _OUTBOX_COUNTS if getattr(item, f) is not None})
+    m.due_pk = "due"
+    if item.ticket_ids:
+        m.ticket_ids = set(item.ticket_ids)
+    return Write("put", m, OutboxItem.id.does_not_exist(), tag="outbox")
 
 
 def digest_write(person_id: str, phone: str, ticket_id: int, due_at: datetime, now: datetime) -> Write:
@@ -153,11 +171,12 @@ def digest_write(person_id: str, phone: str, ticket_id: int, due_at: datetime, n
         OutboxItem.updated_at.set(now)])
 
 
-def get_outbox(item_id: str) -> OutboxItem | None:
-    return get_by_key(OutboxItem, item_id)
+def get_outbox(item_id: str) -> Item | None:
+    m = get_by_key(OutboxItem, item_id)
+    return _outbox(m) if m is not None else None
 
 
-def lease_outbox(item_id: str, now: datetime, lease: timedelta) -> OutboxItem | None:
+def lease_outbox(item_id: str, now: datetime, lease: timedelta) -> Item | None:
     """Claims a due item (or one whose lease ran out) for one sender; None when it is not ours."""
     item = OutboxItem(id=item_id)
     free = (((OutboxItem.status == "due") & (OutboxItem.due_at <= now))
@@ -171,17 +190,17 @@ def lease_outbox(item_id: str, now: datetime, lease: timedelta) -> OutboxItem | 
         if _is_condition_failure(exc):
             return None
         raise
-    return item
+    return _outbox(item)  # as the update left it (PynamoDB reads back the whole item)
 
 
-def _ours(item: OutboxItem):
+def _ours(item: Item):
     return (OutboxItem.status == "sending") & (OutboxItem.lease_until == item.lease_until)
 
 
-def outbox_sent_writes(item: OutboxItem, sid: str, now: datetime) -> list[Write]:
+def outbox_sent_writes(item: Item, sid: str, now: datetime) -> list[Write]:
     """The item went out: its sid, and the sid → item mapping status callbacks use."""
     return [
-        Write("update", item, _ours(item), tag="outbox", actions=[
+        Write("update", OutboxItem(id=item.id), _ours(item), tag="outbox", actions=[
             OutboxItem.status.set("sent"), OutboxItem.sid.set(sid), OutboxItem.sent_at.set(now),
             OutboxItem.due_pk.remove(), OutboxItem.due_at.remove(), OutboxItem.lease_until.remove(),
             OutboxItem.error.remove(), OutboxItem.updated_at.set(now),
@@ -193,7 +212,7 @@ def outbox_sent_writes(item: OutboxItem, sid: str, now: datetime) -> list[Write]
     ]
 
 
-def outbox_end_writes(item: OutboxItem, status: str, now: datetime, error: str | None) -> list[Write]:
+def outbox_end_writes(item: Item, status: str, now: datetime, error: str | None) -> list[Write]:
     """dead or cancelled: out of the due index, kept for the record until TTL."""
     actions = [OutboxItem.status.set(status), OutboxItem.due_pk.remove(), OutboxItem.due_at.remove(),
                OutboxItem.lease_until.remove(), OutboxItem.updated_at.set(now),
@@ -202,7 +221,7 @@ def outbox_end_writes(item: OutboxItem, status: str, now: datetime, error: str |
         actions.append(OutboxItem.error.set(error[:300]))
     if status == "dead":
         actions += [OutboxItem.dead_pk.set("dead"), OutboxItem.dead_at.set(now)]
-    return [Write("update", item, _ours(item), tag="outbox", actions=actions)]
+    return [Write("update", OutboxItem(id=item.id), _ours(item), tag="outbox", actions=actions)]
 
 
 def outbox_health(now: datetime, dead_since: datetime) -> dict:
@@ -227,10 +246,10 @@ def outbox_health(now: datetime, dead_since: datetime) -> dict:
     return {"due": due, "retrying_later": waiting, "dead_last_7_days": dead, "oldest_undelivered_page": page}
 
 
-def outbox_retry_later(item: OutboxItem, when: datetime, now: datetime, error: str) -> None:
+def outbox_retry_later(item: Item, when: datetime, now: datetime, error: str) -> None:
     """A failed attempt: due again at `when` (the lease is given back)."""
     try:
-        retrying(item.update, actions=[
+        retrying(OutboxItem(id=item.id).update, actions=[
             OutboxItem.status.set("due"), OutboxItem.due_pk.set("due"), OutboxItem.due_at.set(when),
             OutboxItem.lease_until.remove(), OutboxItem.error.set(error[:300]), OutboxItem.updated_at.set(now),
             OutboxItem.failures.add(1)],

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from chalicelib import outbox, settings, store
 from chalicelib.domain import rota as rules
 from chalicelib.domain import texts
+from chalicelib.domain.outbox import Item
 from chalicelib.logs import logger
 from chalicelib.usecases import paging, shifts
 
@@ -31,7 +32,7 @@ def _upcoming(rot: rules.Rotation, now: datetime) -> tuple[datetime, str, str]:
 _INSTANT = timedelta(microseconds=1)
 
 
-def _notice(person_id: str, text: str, now: datetime, key: str) -> store.OutboxItem | None:
+def _notice(person_id: str, text: str, now: datetime, key: str) -> Item | None:
     person = store.get_person(person_id)
     if person is None or not person.phone:
         logger.warning("handoff message not sent: no phone", extra={"person": person_id})
