@@ -10,8 +10,42 @@ starts again, up to ``max_rounds`` walks in all.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from chalicelib.domain.record import Record
+
+OPEN, ACKED, EXHAUSTED, CANCELLED = "open", "acked", "exhausted", "cancelled"  # a page's status
+
+
+class Page(Record):
+    """The page of one urgent episode of a ticket: a chain walked step by step.
+
+    Every step is committed conditional on the step it replaces (``key``) and on the page
+    still being open, so two sweeps never take one step twice and an ACK is never overwritten.
+    """
+
+    id: str  # "t<ticket id>" (then "t<id>-2", ... for later episodes)
+    ticket_id: int
+    chain: tuple  # ({"person_id", "role"}, ...), fixed when the page opens
+    created_at: datetime
+    updated_at: datetime
+    status: str = OPEN
+    step: int = 0  # index into the chain
+    attempt: str = "sms"  # sms | call: the contact made at this step
+    sent: bool = False  # this step's contact is committed (in the outbox)
+    sent_at: datetime | None = None  # ... and went out at (None: not yet)
+    failures: int = 0
+    reason: str | None = None
+    text: str | None = None  # the page SMS, fixed when the page opens
+    due_at: datetime | None = None  # when the next step is due (None: nothing to wait for)
+    acked_by: str | None = None
+    round: int = 0  # how often the whole chain has been walked
+    key: str | None = None  # the current step's key; its outbox item is "page#<id>#<key>"
+    noticed: bool = False  # the "nobody acknowledged" notice went to the admins
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OPEN
 
 
 class Link(Record):

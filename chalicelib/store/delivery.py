@@ -10,6 +10,9 @@ from pynamodb.exceptions import (
 
 from chalicelib import lazy
 from chalicelib.domain.outbox import Item
+from chalicelib.domain.paging import OPEN as PAGE_OPEN
+from chalicelib.domain.paging import Page as DomainPage
+from chalicelib.domain.tickets import ACTIVE
 from chalicelib.store._base import (
     Write,
     _is_condition_failure,
@@ -56,30 +59,49 @@ def advance_outbound(sid: str, status: str, now: datetime) -> Outbound | None:
 # --- pages --------------------------------------------------------------------
 
 
-def get_page(page_id: str | None) -> Page | None:
-    return get_by_key(Page, page_id)
+_PAGE_FIELDS = ("id", "status", "attempt", "sent", "sent_at", "reason", "text", "created_at", "updated_at",
+                "due_at", "acked_by", "key", "noticed")
+_PAGE_COUNTS = ("ticket_id", "step", "failures", "round")
 
 
-def page_open_write(page: Page) -> Write:
-    return Write("put", page, Page.id.does_not_exist(), tag="page")
+def _page(m: Page) -> DomainPage:
+    values = {f: getattr(m, f) for f in _PAGE_FIELDS}
+    values.update({f: int(getattr(m, f) or 0) for f in _PAGE_COUNTS})
+    values["sent"], values["noticed"] = bool(m.sent), bool(m.noticed)
+    return DomainPage(chain=tuple(m.chain or ()), **values)
 
 
-def page_step_write(page: Page, old_key: str | None) -> Write:
+def _page_model(p: DomainPage) -> Page:
+    m = Page(chain=list(p.chain), **{f: getattr(p, f) for f in _PAGE_FIELDS + _PAGE_COUNTS})
+    m.due_pk = "due" if p.is_open and p.due_at is not None else None  # the sparse index of due steps
+    return m
+
+
+def get_page(page_id: str | None) -> DomainPage | None:
+    m = get_by_key(Page, page_id)
+    return _page(m) if m is not None else None
+
+
+def page_open_write(page: DomainPage) -> Write:
+    return Write("put", _page_model(page), Page.id.does_not_exist(), tag="page")
+
+
+def page_step_write(page: DomainPage, old_key: str | None) -> Write:
     """The page's next step, only if nobody took a step or acknowledged meanwhile."""
-    cond = (Page.status == "open") & (Page.key == old_key if old_key else Page.key.does_not_exist())
-    return Write("put", page, cond, tag="page")
+    cond = (Page.status == PAGE_OPEN) & (Page.key == old_key if old_key else Page.key.does_not_exist())
+    return Write("put", _page_model(page), cond, tag="page")
 
 
 def ticket_still_paging(ticket_id: int, since: datetime) -> Write:
     """A check in the step's transaction: the ticket is open and nobody acknowledged since `since`."""
     return Write("check", Ticket(id=ticket_id), tag="ticket",
-                 condition=Ticket.status.is_in("open", "pending")
+                 condition=Ticket.status.is_in(*ACTIVE)
                  & (Ticket.acked_at.does_not_exist() | (Ticket.acked_at < since)))
 
 
 def page_sent_write(page_id: str, page_key: str, sent_at: datetime, due_at: datetime) -> Write:
     """The step's contact went out: its acknowledgement clock starts now."""
-    return Write("update", Page(id=page_id), (Page.status == "open") & (Page.key == page_key), tag="page",
+    return Write("update", Page(id=page_id), (Page.status == PAGE_OPEN) & (Page.key == page_key), tag="page",
                  actions=[Page.sent_at.set(sent_at), Page.due_at.set(due_at), Page.due_pk.set("due"),
                           Page.updated_at.set(sent_at)])
 
@@ -102,19 +124,19 @@ def end_page(page_id: str | None, status: str, now: datetime, acked_by: str | No
     actions = [Page.status.set(status), Page.due_pk.remove(), Page.due_at.remove(), Page.updated_at.set(now)]
     if acked_by:
         actions.append(Page.acked_by.set(acked_by))
-    return update_page(page_id, actions, Page.id.exists() & (Page.status == "open"))
+    return update_page(page_id, actions, Page.id.exists() & (Page.status == PAGE_OPEN))
 
 
 def nudge_page(page_id: str, page_key: str | None, now: datetime) -> None:
     """The current step of the page failed for good: make it due now (only if still current)."""
     update_page(page_id, [Page.due_pk.set("due"), Page.due_at.set(now), Page.failures.add(1),
                           Page.sent_at.set(now), Page.updated_at.set(now)],
-                Page.id.exists() & (Page.status == "open") & (Page.key == page_key))
+                Page.id.exists() & (Page.status == PAGE_OPEN) & (Page.key == page_key))
 
 
 def postpone_page(page_id: str, page_key: str, until: datetime, now: datetime) -> None:
     update_page(page_id, [Page.due_at.set(until), Page.updated_at.set(now)],
-                Page.id.exists() & (Page.status == "open") & (Page.key == page_key))
+                Page.id.exists() & (Page.status == PAGE_OPEN) & (Page.key == page_key))
 
 
 def budget_write(key: str, limit: int, now: datetime, window: timedelta) -> Write:
@@ -125,9 +147,9 @@ def budget_write(key: str, limit: int, now: datetime, window: timedelta) -> Writ
                  actions=[Limit.count.add(1), Limit.expires_at.set(now + 2 * window)], tag="budget")
 
 
-def due_pages(now: datetime, limit: int = 100) -> list[Page]:
+def due_pages(now: datetime, limit: int = 100) -> list[DomainPage]:
     """Pages whose next step is due: a Query on the sparse due-time GSI, no Scan."""
-    return list(Page.by_due.query("due", range_key_condition=Page.due_at <= now, limit=limit))
+    return [_page(m) for m in Page.by_due.query("due", range_key_condition=Page.due_at <= now, limit=limit)]
 
 
 # --- outbox -------------------------------------------------------------------

@@ -17,13 +17,13 @@ import os
 from datetime import datetime, timedelta
 
 from chalicelib import config, outbox, settings, store
+from chalicelib.domain import outbox as outbox_rules
 from chalicelib.domain import paging as rules
 from chalicelib.domain import texts
+from chalicelib.domain.paging import Page
 from chalicelib.domain.tickets import Ticket, next_page_id
 from chalicelib.logs import logger
-from chalicelib.store import Page
 
-DUE = "due"
 WAIT_FOR_SEND = timedelta(minutes=1)  # re-check a step whose contact has not gone out yet
 PAGES_PER_HOUR = 6  # per person (override: PAGES_PER_HOUR); beyond it, one bundled summary SMS
 current_rota = settings.current_rota
@@ -87,12 +87,11 @@ class Step:
 def _plan(page: Page, pos: rules.Position | None, skips: list[rules.Skip], now: datetime,
           suppress: frozenset[str] = frozenset()) -> Step:
     """Moves `page` to `pos` (None: exhausted) and plans its contact."""
-    step = Step(page)
-    for s in skips:
-        step.events.append(("page_skipped", {"to": s.person_id, "why": s.why}))
-    page.updated_at = now
+    events = [("page_skipped", {"to": s.person_id, "why": s.why}) for s in skips]
     if pos is None:
-        page.status, page.due_pk, page.due_at = "exhausted", None, None
+        page = page.replace(status=rules.EXHAUSTED, due_at=None, updated_at=now)
+        step = Step(page)
+        step.events = events
         step.events.append(("page_exhausted", {"rounds": (page.round or 0) + 1}))
         # Nobody acknowledged in any round: every admin hears it, once (the ids are per page and admin).
         for admin in (p for p in store.all_people() if p.role == "admin" and p.phone):
@@ -104,10 +103,12 @@ def _plan(page: Page, pos: rules.Position | None, skips: list[rules.Skip], now: 
         return step
     if pos.step != page.step or pos.round != (page.round or 0):
         link = page.chain[pos.step]
-        step.events.append(("escalated_page", {"to": link["person_id"], "role": link["role"]}))
-    page.round, page.step, page.attempt, page.sent, page.sent_at = pos.round, pos.step, pos.attempt, True, None
-    page.key = f"{page.created_at.isoformat()}|{pos.key()}"
-    page.due_pk, page.due_at = DUE, now + ack_timeout()
+        events.append(("escalated_page", {"to": link["person_id"], "role": link["role"]}))
+    page = page.replace(round=pos.round, step=pos.step, attempt=pos.attempt, sent=True, sent_at=None,
+                        key=f"{page.created_at.isoformat()}|{pos.key()}", due_at=now + ack_timeout(),
+                        updated_at=now)
+    step = Step(page)
+    step.events = events
     link = page.chain[pos.step]
     person = link["person_id"]
     phone = _phones().get(person)
@@ -117,7 +118,7 @@ def _plan(page: Page, pos: rules.Position | None, skips: list[rules.Skip], now: 
             # counts, so the page escalates as usual if nobody acknowledges.
             step.events.append(("page_suppressed", {"to": person, "why": "pages per hour reached"}))
             step.bundle = (person, phone, page.ticket_id)
-            page.sent_at = now
+            step.page = page.replace(sent_at=now)
             return step
         step.writes.append(store.budget_write(f"pages#{person}", _budget(), now, timedelta(hours=1)))
         step.budget_person = person
@@ -139,17 +140,16 @@ def open_step(ticket: Ticket, now: datetime, reason: str, leads_only: bool = Fal
     of it still runs."""
     if ticket.page_id:
         running = store.get_page(ticket.page_id)
-        if running is not None and running.status == "open":
+        if running is not None and running.is_open:
             return None
-    page = Page(id=next_page_id(ticket), ticket_id=ticket.id,
-                chain=chain_at(now, leads_only), step=0, attempt="sms", round=0, sent=False, failures=0,
-                reason=reason, text=page_text(ticket, reason), created_at=now, updated_at=now)
+    page = Page(id=next_page_id(ticket), ticket_id=ticket.id, chain=tuple(chain_at(now, leads_only)),
+                created_at=now, updated_at=now, reason=reason, text=page_text(ticket, reason))
     phones = _phones()
     pos, skips = rules.first(_links(page), lambda pid: bool(phones.get(pid)), max_rounds())
     step = _plan(page, pos, skips, now, suppress)
     step.events = [("page_opened", {"reason": reason, "chain": [c["person_id"] for c in page.chain]})] + [
         e for e in step.events if e[0] != "escalated_page" or (pos is not None and pos.step > 0)]
-    step.writes.insert(0, store.page_open_write(page))
+    step.writes.insert(0, store.page_open_write(step.page))
     return step
 
 
@@ -161,7 +161,7 @@ def after_commit(step: Step, now: datetime) -> dict[str, outbox.Result]:
     for result in results.values():
         if result.status == "dead":  # a permanent failure: the chain moves on now, not at the timeout
             page = store.get_page(step.page.id)
-            if page is not None and page.status == "open" and item_id(page) == result.id:
+            if page is not None and page.is_open and item_id(page) == result.id:
                 _next(page, now, failed=True)
     return results
 
@@ -172,18 +172,18 @@ def advance(page: Page, now: datetime) -> None:
     `page` may come from the due index (a GSI, possibly stale): every write
     is conditional on the step it saw, so a stale copy only loses the race.
     """
-    if page.status != "open" or page.due_at is None or page.due_at > now:
+    if not page.is_open or page.due_at is None or page.due_at > now:
         return
     failed = False
     if page.key and page.sent_at is None:
         current = store.get_outbox(item_id(page))
-        if current is not None and current.status in ("due", "sending"):
+        if current is not None and current.status in (outbox_rules.DUE, outbox_rules.SENDING):
             store.postpone_page(page.id, page.key, now + WAIT_FOR_SEND, now)  # the clock starts when it goes
             return
-        if current is not None and current.status == "sent" and current.sent_at + ack_timeout() > now:
+        if current is not None and current.status == outbox_rules.SENT and current.sent_at + ack_timeout() > now:
             store.postpone_page(page.id, page.key, current.sent_at + ack_timeout(), now)
             return
-        failed = current is not None and current.status == "dead"
+        failed = current is not None and current.status == outbox_rules.DEAD
     _next(page, now, failed=failed)
 
 
@@ -199,7 +199,7 @@ def _next(page: Page, now: datetime, failed: bool = False) -> None:
                                  lambda pid: bool(phones.get(pid)), max_rounds())
         step = _plan(page, pos, skips, now, suppress)
         events = [store.loose_event_write(page.ticket_id, t, now, **d) for t, d in step.events]
-        writes = [store.page_step_write(page, old_key), store.ticket_still_paging(page.ticket_id, page.created_at),
+        writes = [store.page_step_write(step.page, old_key), store.ticket_still_paging(page.ticket_id, page.created_at),
                   *events, *step.writes]
         try:
             store.transact(writes)
@@ -209,7 +209,7 @@ def _next(page: Page, now: datetime, failed: bool = False) -> None:
                 page = store.get_page(page.id) or page
                 continue
             if "ticket" in exc.tags:
-                store.end_page(page.id, "cancelled", now)  # acknowledged or resolved meanwhile
+                store.end_page(page.id, rules.CANCELLED, now)  # acknowledged or resolved meanwhile
             return  # or another sweep took this step
         after_commit(step, now)
         return
@@ -232,7 +232,7 @@ def delivery_failed(page_id: str, page_key: str | None, now: datetime) -> None:
     """Twilio reported failed/undelivered for a page contact: fail over at once — but only
     when that contact is still the page's current step (a late callback changes nothing)."""
     page = store.get_page(page_id)
-    if page is None or page.status != "open" or page.key != page_key:
+    if page is None or not page.is_open or page.key != page_key:
         logger.info("late delivery failure ignored", extra={"page": page_id})
         return
     _next(page, now, failed=True)
@@ -240,7 +240,7 @@ def delivery_failed(page_id: str, page_key: str | None, now: datetime) -> None:
 
 def acknowledge(ticket: Ticket, person_id: str, now: datetime) -> None:
     """Stops the ticket's page at once (ACK or resolve from any channel): one conditional write."""
-    store.end_page(ticket.page_id, "acked", now, acked_by=person_id)
+    store.end_page(ticket.page_id, rules.ACKED, now, acked_by=person_id)
 
 
 def sweep(now: datetime) -> int:
