@@ -15,6 +15,7 @@ from chalicelib import lazy, phones, settings, store
 from chalicelib.channels import twilio_hooks
 from chalicelib.domain import contacts, texts
 from chalicelib.domain.contacts import Contact
+from chalicelib.domain.people import Person
 from chalicelib.domain.record import Record
 from chalicelib.errors import ApiError
 from chalicelib.logs import logger, mask_phone
@@ -146,7 +147,7 @@ def _consent(contact: Contact, *, opted_out: bool) -> None:
 # --- staff -----------------------------------------------------------------------
 
 
-def handle_staff(person: store.Person, body: str, now: datetime, sid: str | None = None) -> list[str]:
+def handle_staff(person: Person, body: str, now: datetime, sid: str | None = None) -> list[str]:
     cmd = parse_command(body)
     actor = Actor(person.id, person.name)
     try:
@@ -158,7 +159,7 @@ def handle_staff(person: store.Person, body: str, now: datetime, sid: str | None
         return [f"#{cmd.ticket}: {err.message}"]
 
 
-def _run(cmd: Command, actor: Actor, now: datetime, person: store.Person, sid: str | None) -> str | None:
+def _run(cmd: Command, actor: Actor, now: datetime, person: Person, sid: str | None) -> str | None:
     if cmd.verb == "ACK":
         tickets.ack(cmd.ticket, actor, now)
         return f"Acknowledged #{cmd.ticket}: it's yours. RES {cmd.ticket} resolves; {cmd.ticket} <text> answers."

@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from chalicelib import store, validate
+from chalicelib.domain.chat import Session
+from chalicelib.domain.tickets import CLOSED
 from chalicelib.effects import Effects
 from chalicelib.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
 from chalicelib.usecases import intake, surveys, tickets
@@ -41,14 +43,13 @@ def start(body: dict, client_ip: str, now: datetime) -> dict:
     token = secrets.token_urlsafe(32)
     ticket = tickets.open_ticket(channel="webchat", now=now, contact=contact, contact_key=f"chat#{session_id}",
                                  customer_name=name, quiet_until=now + SESSION_TTL)
-    store.create_chat_session(store.ChatSession(id=session_id, token_hash=_hash(token), ticket_id=ticket.id,
-                                                name=name, contact=contact, created_at=now,
-                                                expires_at=now + SESSION_TTL))
+    store.create_chat_session(Session(id=session_id, token_hash=_hash(token), ticket_id=ticket.id, name=name,
+                                      contact=contact, created_at=now, expires_at=now + SESSION_TTL))
     return {"session_id": session_id, "token": token, "ticket_id": ticket.id,
             "expectation": intake.expectation(ticket, now)}
 
 
-def open_session(session_id: str, authorization: str | None, now: datetime) -> store.ChatSession:
+def open_session(session_id: str, authorization: str | None, now: datetime) -> Session:
     scheme, _, token = (authorization or "").strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send 'Authorization: Bearer <chat token>'", code="missing_credentials")
@@ -58,7 +59,7 @@ def open_session(session_id: str, authorization: str | None, now: datetime) -> s
     return session
 
 
-def post(session: store.ChatSession, body: dict, now: datetime) -> dict:
+def post(session: Session, body: dict, now: datetime) -> dict:
     validate.unknown_fields(body, {"text", "echo_id"})
     text = validate.text(body, "text", max_len=2000)
     validate.text(body, "echo_id", required=False, max_len=64)
@@ -86,7 +87,7 @@ def post(session: store.ChatSession, body: dict, now: datetime) -> dict:
     return {"id": message.id, "at": now.isoformat(), "echo_id": body.get("echo_id")}
 
 
-def poll(session: store.ChatSession, after: str | None) -> dict:
+def poll(session: Session, after: str | None) -> dict:
     if after is not None and not _CURSOR.fullmatch(after):
         raise BadRequest("after", "must be a cursor returned by this API (digits, like 12)")
     items = store.ticket_items(session.ticket_id, prefix="msg#",
@@ -95,7 +96,7 @@ def poll(session: store.ChatSession, after: str | None) -> dict:
                  **({"author_name": m.author_name} if m.author_name else {})} for m in items]
     ticket = store.get_ticket(session.ticket_id)
     return {"messages": messages, "cursor": str(int(items[-1].id.split("#")[1])) if items else after,
-            "ticket": {"id": session.ticket_id, "status": ticket.status if ticket else "closed",
+            "ticket": {"id": session.ticket_id, "status": ticket.status if ticket else CLOSED,
                        "survey": ticket.survey_state if ticket else None}}
 
 

@@ -9,6 +9,7 @@ from pynamodb.exceptions import (
 )
 
 from chalicelib import lazy
+from chalicelib.domain.chat import Session
 from chalicelib.domain.outbox import Item
 from chalicelib.domain.paging import OPEN as PAGE_OPEN
 from chalicelib.domain.paging import Page as DomainPage
@@ -290,19 +291,25 @@ def outbox_due(now: datetime, limit: int = 200) -> list[str]:
 # --- chat sessions and rate limits --------------------------------------------
 
 
-def create_chat_session(session: rare.ChatSession) -> None:
-    session.save(condition=rare.ChatSession.id.does_not_exist())
+_SESSION_FIELDS = ("id", "token_hash", "created_at", "expires_at", "name", "contact")
 
 
-def get_chat_session(session_id: str, now: datetime) -> rare.ChatSession | None:
+def create_chat_session(session: Session) -> None:
+    rare.ChatSession(ticket_id=session.ticket_id, **{f: getattr(session, f) for f in _SESSION_FIELDS}).save(
+        condition=rare.ChatSession.id.does_not_exist())
+
+
+def get_chat_session(session_id: str, now: datetime) -> Session | None:
     """The session, unless missing or expired (TTL deletes lazily: filter on read)."""
     if not _key_ok(session_id):
         return None
     try:
-        session = rare.ChatSession.get(session_id, consistent_read=True)
+        m = rare.ChatSession.get(session_id, consistent_read=True)
     except DoesNotExist:
         return None
-    return session if session.expires_at > now else None
+    if m.expires_at <= now:
+        return None
+    return Session(ticket_id=int(m.ticket_id), **{f: getattr(m, f) for f in _SESSION_FIELDS})
 
 
 def spend(key: str, limit: int, now: datetime, window: timedelta) -> bool:

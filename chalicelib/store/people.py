@@ -9,6 +9,9 @@ from pynamodb.exceptions import (
 )
 
 from chalicelib import lazy
+from chalicelib.domain.people import ApiKey
+from chalicelib.domain.people import Person as DomainPerson
+from chalicelib.domain.templates import Template as DomainTemplate
 from chalicelib.store._base import (
     _SHARED,
     _UNIT,
@@ -33,26 +36,42 @@ rare = lazy.module("chalicelib.store.rare_models")  # ApiKey: staff routes only,
 # --- people and keys ----------------------------------------------------------
 
 
-def get_person(person_id: str) -> Person | None:
-    return get_by_key(Person, person_id)
+_PERSON_FIELDS = ("id", "name", "role", "created_at", "phone", "timezone", "key_hash")
 
 
-def person_by_phone(phone: str | None) -> Person | None:
+def _person(m: Person) -> DomainPerson:
+    return DomainPerson(tier=int(m.tier or 1), version=int(m.version) if m.version is not None else None,
+                        **{f: getattr(m, f) for f in _PERSON_FIELDS})
+
+
+def _person_model(p: DomainPerson) -> Person:
+    m = Person(tier=p.tier, **{f: getattr(p, f) for f in _PERSON_FIELDS})
+    if p.version is not None:
+        m.version = p.version  # the save is conditional on it
+    return m
+
+
+def get_person(person_id: str) -> DomainPerson | None:
+    m = get_by_key(Person, person_id)
+    return _person(m) if m is not None else None
+
+
+def person_by_phone(phone: str | None) -> DomainPerson | None:
     if not _key_ok(phone):
         return None
-    for p in Person.by_phone.query(phone, limit=1):
-        return p
+    for m in Person.by_phone.query(phone, limit=1):
+        return _person(m)
     return None
 
 
-def list_people(limit: int = 100, cursor: dict | None = None) -> tuple[list[Person], dict | None]:
+def list_people(limit: int = 100, cursor: dict | None = None) -> tuple[list[DomainPerson], dict | None]:
     result = Person.all_people.query("person", limit=limit, last_evaluated_key=cursor)
-    return list(result), result.last_evaluated_key
+    return [_person(m) for m in result], result.last_evaluated_key
 
 
-def all_people() -> list[Person]:
+def all_people() -> list[DomainPerson]:
     if "people" not in _UNIT:
-        _UNIT["people"] = list(Person.all_people.query("person"))
+        _UNIT["people"] = [_person(m) for m in Person.all_people.query("person")]
     return _UNIT["people"]
 
 
@@ -64,37 +83,50 @@ def staff_phone_write(phone: str, person_id: str | None) -> Write:
     return Write("update", contact, actions=[action], add_version_condition=False, tag="contact")
 
 
-def create_person(person: Person, key: rare.ApiKey) -> None:
+def create_person(person: DomainPerson, now: datetime) -> DomainPerson:
+    """The person, their key (its hash) and their phone's mark as a staff number, in one transaction."""
     _UNIT.pop("people", None)
-    transact([Write("put", person, Person.id.does_not_exist()),
+    key = rare.ApiKey(key_hash=person.key_hash, person_id=person.id, role=person.role, name=person.name,
+                      created_at=now)
+    transact([Write("put", _person_model(person), Person.id.does_not_exist()),
               Write("put", key, rare.ApiKey.key_hash.does_not_exist())]
              + ([staff_phone_write(person.phone, person.id)] if person.phone else []))
+    return person.replace(version=1)
 
 
-def save_person(person: Person, key: rare.ApiKey | None = None, old_phone: str | None = None) -> None:
-    """Conditional on the person's version; keeps the key's role and the phone's owner in step."""
+def save_person(person: DomainPerson, before: DomainPerson) -> DomainPerson:
+    """Conditional on the version `before` was read at; keeps the key's copies of the role and the
+    name, and the phone's owner, in step (ConditionFailed when someone changed the person meanwhile)."""
     _UNIT.pop("people", None)
-    writes = [Write("put", person)] + ([Write("put", key)] if key is not None else [])
+    writes = [Write("put", _person_model(person.replace(version=before.version)))]
+    if person.key_hash and (person.role, person.name) != (before.role, before.name):
+        key = get_by_key(rare.ApiKey, person.key_hash)
+        if key is not None:
+            key.role, key.name = person.role, person.name
+            writes.append(Write("put", key))
+    old_phone = before.phone
     if old_phone != person.phone:
         if old_phone:
             writes.append(staff_phone_write(old_phone, None))
         if person.phone:
             writes.append(staff_phone_write(person.phone, person.id))
     transact(writes)
+    return person.replace(version=(before.version or 0) + 1)
 
 
-def delete_person(person: Person) -> None:
+def delete_person(person: DomainPerson) -> None:
     _UNIT.pop("people", None)
-    transact([Write("delete", person)] + ([Write("delete", rare.ApiKey(key_hash=person.key_hash))]
+    transact([Write("delete", _person_model(person))] + ([Write("delete", rare.ApiKey(key_hash=person.key_hash))]
                                           if person.key_hash else [])
              + ([staff_phone_write(person.phone, None)] if person.phone else []))
 
 
-def get_api_key(key_hash: str) -> rare.ApiKey | None:
+def get_api_key(key_hash: str) -> ApiKey | None:
     try:
-        return rare.ApiKey.get(key_hash)
+        m = rare.ApiKey.get(key_hash)
     except DoesNotExist:
         return None
+    return ApiKey(key_hash=m.key_hash, person_id=m.person_id, role=m.role, name=m.name)
 
 
 # --- settings -----------------------------------------------------------------
@@ -158,32 +190,53 @@ def change_setting(name: str, change, now: datetime, retries: int = 5) -> dict:
 # --- templates ------------------------------------------------------------------
 
 
-def all_templates() -> list[Template]:
+_TEMPLATE_FIELDS = ("id", "name", "body", "created_at", "updated_at", "category")
+
+
+def _template(m: Template) -> DomainTemplate:
+    return DomainTemplate(keywords=tuple(m.keywords or ()), auto=bool(m.auto),
+                          version=int(m.version) if m.version is not None else None,
+                          **{f: getattr(m, f) for f in _TEMPLATE_FIELDS})
+
+
+def _template_model(t: DomainTemplate) -> Template:
+    m = Template(keywords=list(t.keywords), auto=t.auto, **{f: getattr(t, f) for f in _TEMPLATE_FIELDS})
+    if t.version is not None:
+        m.version = t.version  # the save is conditional on it
+    return m
+
+
+def all_templates() -> list[DomainTemplate]:
     if "templates" not in _UNIT:
         found, value = _shared_get("templates")
         if not found:
-            value = list(Template.all_templates.query("template"))
+            value = [_template(m) for m in Template.all_templates.query("template")]
             _shared_put("templates", value)
         _UNIT["templates"] = value
     return _UNIT["templates"]
 
 
-def get_template(template_id: str) -> Template | None:
-    return get_by_key(Template, template_id)
+def get_template(template_id: str) -> DomainTemplate | None:
+    m = get_by_key(Template, template_id)
+    return _template(m) if m is not None else None
 
 
-def save_template(template: Template, new: bool = False) -> None:
+def save_template(template: DomainTemplate) -> DomainTemplate:
+    """A new template (no version: it must not exist yet) or a change, conditional on the version
+    read (ConditionFailed when someone changed it meanwhile)."""
     _UNIT.pop("templates", None)
     _SHARED.pop("templates", None)
+    model = _template_model(template)
     try:
-        template.save(condition=Template.id.does_not_exist() if new else None)
+        model.save(condition=Template.id.does_not_exist() if template.version is None else None)
     except PutError as exc:
         if _is_condition_failure(exc):
             raise ConditionFailed(str(exc)) from exc
         raise
+    return template.replace(version=(template.version or 0) + 1)
 
 
-def delete_template(template: Template) -> None:
+def delete_template(template: DomainTemplate) -> None:
     _UNIT.pop("templates", None)
     _SHARED.pop("templates", None)
-    template.delete()
+    _template_model(template).delete()  # conditional on the version read

@@ -14,6 +14,7 @@ from chalicelib import outbox, settings, store
 from chalicelib.domain import rota as rules
 from chalicelib.domain import texts
 from chalicelib.domain.outbox import Item
+from chalicelib.domain.people import Person
 from chalicelib.logs import logger
 from chalicelib.usecases import paging, shifts
 
@@ -114,7 +115,7 @@ def _keep_previous_holder(rot: rules.Rotation, prev: str, holder: str, boundary:
     shifts.record(now)
 
 
-def take(person: store.Person, now: datetime) -> str:
+def take(person: Person, now: datetime) -> str:
     """A TAKE from a staff phone: confirm the coming (or missed) handoff."""
     rot = settings.current_rota()
     if rot is None:

@@ -5,8 +5,8 @@ import secrets
 from datetime import datetime
 
 from chalicelib import auth, store, validate
+from chalicelib.domain.people import Person
 from chalicelib.errors import BadRequest, Conflict, NotFound
-from chalicelib.store import ApiKey, Person
 from chalicelib.usecases import tickets, tiers
 
 FIELDS = {"name", "phone", "role", "tier", "timezone"}
@@ -22,6 +22,7 @@ def _check_phone_free(phone: str | None, person_id: str | None = None) -> None:
 
 def create(body: dict, now: datetime) -> tuple[Person, str]:
     validate.unknown_fields(body, FIELDS)
+    key = auth.new_key()
     person = Person(
         id="p_" + secrets.token_hex(6),
         name=validate.text(body, "name", max_len=100),
@@ -30,13 +31,10 @@ def create(body: dict, now: datetime) -> tuple[Person, str]:
         tier=validate.integer(body, "tier", required=False, minimum=1, maximum=10, default=1),
         timezone=validate.timezone(body, "timezone", required=False, default="Europe/Berlin"),
         created_at=now,
+        key_hash=auth.hash_key(key),
     )
     _check_phone_free(person.phone)
-    key = auth.new_key()
-    person.key_hash = auth.hash_key(key)
-    store.create_person(person, ApiKey(key_hash=person.key_hash, person_id=person.id, role=person.role,
-                                       name=person.name, created_at=now))
-    return person, key
+    return store.create_person(person, now), key
 
 
 def get(person_id: str) -> Person:
@@ -50,30 +48,24 @@ def update(person_id: str, body: dict) -> Person:
     validate.unknown_fields(body, FIELDS)
     if not body:
         raise BadRequest("body", f"name at least one field to change: {', '.join(sorted(FIELDS))}")
-    person = get(person_id)
-    old_phone = person.phone
+    before = get(person_id)
+    changes = {}
     if "name" in body:
-        person.name = validate.text(body, "name", max_len=100)
+        changes["name"] = validate.text(body, "name", max_len=100)
     if "phone" in body:
-        person.phone = validate.phone(body, "phone", required=False)
-        _check_phone_free(person.phone, person.id)
+        changes["phone"] = validate.phone(body, "phone", required=False)
+        _check_phone_free(changes["phone"], before.id)
     if "tier" in body:
-        person.tier = validate.integer(body, "tier", minimum=1, maximum=10)
+        changes["tier"] = validate.integer(body, "tier", minimum=1, maximum=10)
     if "timezone" in body:
-        person.timezone = validate.timezone(body, "timezone")
+        changes["timezone"] = validate.timezone(body, "timezone")
     if "role" in body:
-        person.role = validate.choice(body, "role", auth.ROLES)
-    key = None
-    if ("role" in body or "name" in body) and person.key_hash:
-        key = store.get_api_key(person.key_hash)
-        if key is not None:
-            key.role, key.name = person.role, person.name
+        changes["role"] = validate.choice(body, "role", auth.ROLES)
     try:
-        store.save_person(person, key, old_phone=old_phone)
+        return store.save_person(before.replace(**changes), before)
     except store.ConditionFailed:
         raise Conflict(f"person {person_id} was changed meanwhile; fetch it and try again",
                        code="person_busy") from None
-    return person
 
 
 def delete(person_id: str, actor, now: datetime) -> int:

@@ -12,10 +12,10 @@ import string
 from datetime import datetime
 
 from chalicelib import expectations, store, validate
+from chalicelib.domain.templates import Template
 from chalicelib.domain.texts import segments  # noqa: F401 - the counter, re-exported
 from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import BadRequest, Conflict, NotFound
-from chalicelib.store import Template
 
 PLACEHOLDERS = {"first_name", "ticket", "agent", "eta"}
 FIELDS = {"name", "body", "category", "keywords", "auto"}
@@ -32,38 +32,40 @@ def _check_body(body: str) -> None:
         raise BadRequest("body", f"unknown placeholder {{{unknown[0]}}}; use {', '.join(sorted(PLACEHOLDERS))}")
 
 
-def _fields(body: dict, template: Template) -> None:
-    if "name" in body or template.name is None:
+def _fields(body: dict, template: Template | None) -> dict:
+    """The fields the body sets (all of name and body for a new template), checked."""
+    out: dict = {}
+    if "name" in body or template is None:
         name = validate.text(body, "name", max_len=40)
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", name):
             raise BadRequest("name", "use lower-case letters, digits, - and _ (staff type it as /name)")
-        template.name = name
-    if "body" in body or template.body is None:
-        template.body = validate.text(body, "body", max_len=1600)
-        _check_body(template.body)
+        out["name"] = name
+    if "body" in body or template is None:
+        out["body"] = validate.text(body, "body", max_len=1600)
+        _check_body(out["body"])
     if "category" in body:
-        template.category = validate.text(body, "category", required=False, max_len=40)
+        out["category"] = validate.text(body, "category", required=False, max_len=40)
     if "keywords" in body:
         kw = body["keywords"]
         if not isinstance(kw, list) or not all(isinstance(k, str) and k.strip() for k in kw) or len(kw) > 30:
             raise BadRequest("keywords", "must be a list of at most 30 non-empty words")
-        template.keywords = [k.strip().lower() for k in kw]
+        out["keywords"] = tuple(k.strip().lower() for k in kw)
     if "auto" in body:
         if not isinstance(body["auto"], bool):
             raise BadRequest("auto", "must be true or false")
-        template.auto = body["auto"]
-    if template.auto and not template.keywords:
+        out["auto"] = body["auto"]
+    auto = out.get("auto", template.auto if template else False)
+    if auto and not out.get("keywords", template.keywords if template else ()):
         raise BadRequest("keywords", "an automatic template needs keywords to match first messages")
+    return out
 
 
 def create(body: dict, now: datetime) -> Template:
     validate.unknown_fields(body, FIELDS)
-    template = Template(id="t_" + secrets.token_hex(5), name=None, body=None, created_at=now, updated_at=now)
-    _fields(body, template)
+    template = Template(id="t_" + secrets.token_hex(5), created_at=now, updated_at=now, **_fields(body, None))
     if any(t.name == template.name for t in store.all_templates()):
         raise Conflict(f"name: a template called {template.name!r} exists already", code="name_taken")
-    store.save_template(template, new=True)
-    return template
+    return store.save_template(template)
 
 
 def get(template_id: str) -> Template:
@@ -75,16 +77,14 @@ def get(template_id: str) -> Template:
 
 def update(template_id: str, body: dict, now: datetime) -> Template:
     validate.unknown_fields(body, FIELDS)
-    template = get(template_id)
-    _fields(body, template)
+    before = get(template_id)
+    template = before.replace(updated_at=now, **_fields(body, before))
     if any(t.name == template.name and t.id != template.id for t in store.all_templates()):
         raise Conflict(f"name: a template called {template.name!r} exists already", code="name_taken")
-    template.updated_at = now
     try:
-        store.save_template(template)
+        return store.save_template(template)
     except store.ConditionFailed:
         raise Conflict("the template was changed meanwhile; fetch it and try again", code="template_busy") from None
-    return template
 
 
 def delete(template_id: str) -> None:

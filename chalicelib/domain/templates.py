@@ -1,0 +1,18 @@
+"""A canned answer with placeholders; an `auto` one answers matching first messages by itself."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from chalicelib.domain.record import Record
+
+
+class Template(Record):
+    id: str
+    name: str
+    body: str
+    created_at: datetime
+    updated_at: datetime
+    category: str | None = None
+    keywords: tuple = ()
+    auto: bool = False
+    version: int | None = None  # the stored version this value was read at (None: never stored)
