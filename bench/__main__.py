@@ -112,31 +112,32 @@ def webhooks(http) -> None:
 def sweeps() -> None:
     """The tier sweep over 100 and over 10,000 open tickets with the same 10 due."""
     from chalicelib import store
+    from chalicelib.store import models
     from chalicelib.usecases import paging, tickets
 
     print("\nSweeps: DynamoDB calls grow with what is due, not with the table")
     for total in (100, 10_000):
-        for model in (store.Ticket, store.TicketItem, store.Page, store.Person, store.OutboxItem,
-                      store.Outbound, store.Limit):
+        for model in (models.Ticket, models.TicketItem, models.Page, models.Person, models.OutboxItem,
+                      models.Outbound, models.Limit):
             model.delete_table()
         store.create_tables()
         t0 = time.perf_counter()
-        with store.Ticket.batch_write() as batch:
+        with models.Ticket.batch_write() as batch:
             for i in range(1, total + 1):
                 due = FRIDAY_NIGHT - timedelta(minutes=5) if i <= 10 else FRIDAY_NIGHT + timedelta(hours=10)
-                batch.save(store.Ticket(id=i, status="open", channel="sms", priority="normal", tier=1,
+                batch.save(models.Ticket(id=i, status="open", channel="sms", priority="normal", tier=1,
                                         owner="up-for-grabs", created_at=FRIDAY_NIGHT, updated_at=FRIDAY_NIGHT,
                                         tier_due_pk="due", tier_due_at=due, seq=0, version=1))
-        store.Person(id="p_bench", name="Bench Holder", phone="+4915100009999", role="admin", tier=1,
+        models.Person(id="p_bench", name="Bench Holder", phone="+4915100009999", role="admin", tier=1,
                      created_at=FRIDAY_NIGHT).save()
         store.begin_unit()
         chain = [{"person_id": "p_bench", "role": "holder"}]
-        with store.Page.batch_write() as batch:
+        with models.Page.batch_write() as batch:
             for i in range(1, total + 1):
                 due = FRIDAY_NIGHT - timedelta(minutes=1) if i <= 10 else None
                 opened = FRIDAY_NIGHT - timedelta(minutes=11)
                 # The SMS step went out 11 minutes ago and nobody acknowledged: the call is due.
-                batch.save(store.Page(id=f"t{i}", ticket_id=i, chain=chain, step=0, attempt="sms",
+                batch.save(models.Page(id=f"t{i}", ticket_id=i, chain=chain, step=0, attempt="sms",
                                       status="open" if due else "acked", created_at=opened, updated_at=opened,
                                       key=f"{opened.isoformat()}|0.0.sms", sent=True, sent_at=opened,
                                       text=f"URGENT #{i}", due_pk="due" if due else None, due_at=due))
@@ -164,9 +165,10 @@ def import_cost() -> None:
 def history_reads(http) -> None:
     """Items read to open a ticket: the same on a quiet day and after 60 resolved tickets."""
     from chalicelib import store
+    from chalicelib.store import models
 
     print("\nItems read to open a ticket (owner chosen from per-person open counters)")
-    for model in (store.Ticket, store.TicketItem, store.Counter):
+    for model in (models.Ticket, models.TicketItem, models.Counter):
         model.delete_table()
     store.create_tables()
     payload = {"text": "our shop is down", "contact": "+4915100009876"}

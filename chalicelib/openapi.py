@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 
 from chalicelib import schemas
+from chalicelib.domain.tickets import STATUSES
 
 _STR = {"type": "string"}
 
@@ -94,7 +95,7 @@ PATHS: dict = {
     },
     "/tickets": {
         "get": _op("List tickets, newest first", 200, "TicketList", errors=(400,), params=[
-            _q("status", {"enum": ["open", "pending", "resolved", "closed"]}),
+            _q("status", {"enum": list(STATUSES)}),
             _q("owner", _STR, "person id"), _q("tier", {"type": "integer", "minimum": 1, "maximum": 10}),
             _q("channel", {"enum": ["sms", "voice", "webchat"]}), *_LIST]),
         "post": _op("Open a ticket for a customer (staff-opened)", 201, "TicketDetail", body="TicketInput"),

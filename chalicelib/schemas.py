@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
+from chalicelib.domain.tickets import STATUSES
 from chalicelib.errors import BadRequest
 
 # --- request bodies ----------------------------------------------------------------
@@ -207,7 +208,7 @@ class Customer(_Out):
 
 class Ticket(_Out):
     id: int
-    status: Literal["open", "pending", "resolved", "closed"]
+    status: Literal[STATUSES]  # the ticket's statuses, spelled out once (domain.tickets)
     channel: Channel
     priority: Literal["normal", "urgent"]
     tier: int

@@ -111,7 +111,9 @@ def test_the_store_package_resolves_every_name_of_its_repositories():
     from chalicelib import store
 
     defined = {}
-    for module in ("_base", "models", "rare_models", "tables", "tickets", "people", "delivery", "shifts"):
+    # Models stay inside: the package exports functions and domain values (models.py and
+    # rare_models.py define nothing else; MODELS and TTL_ATTRIBUTES are lists of them).
+    for module in ("_base", "tables", "tickets", "people", "delivery", "shifts"):
         tree = ast.parse((LIB / "store" / f"{module}.py").read_text())
         for node in tree.body:
             names = []
@@ -122,6 +124,115 @@ def test_the_store_package_resolves_every_name_of_its_repositories():
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
                 names = [node.target.id]
             for name in names:
-                if not name.startswith("_"):
+                if not name.startswith("_") and name not in ("MODELS", "TTL_ATTRIBUTES"):
                     defined.setdefault(name, module)
     assert store._WHERE == defined
+
+
+# --- the ticket's rules in one place: models stay in store/, statuses in domain/ ----------------
+
+STORE = LIB / "store"
+STATUSES = {"open", "pending", "resolved", "closed"}
+
+
+def _model_classes() -> tuple[set[str], set[str]]:
+    """(model and index class names, their attribute names) from store/models.py and rare_models.py."""
+    classes, attrs = set(), set()
+    for name in ("models.py", "rare_models.py"):
+        for node in ast.parse((STORE / name).read_text()).body:
+            if isinstance(node, ast.ClassDef) and any(getattr(b, "id", None) in ("Model", "GlobalSecondaryIndex")
+                                                      for b in node.bases):
+                classes.add(node.name)
+                attrs |= {t.id for n in node.body if isinstance(n, ast.Assign) for t in n.targets
+                          if isinstance(t, ast.Name) and t.id != "Meta"}
+    return classes, attrs
+
+
+def _own_names(tree: ast.Module) -> set[str]:
+    """Classes a module defines and names it imports from the domain."""
+    names = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    for n in tree.body:
+        if isinstance(n, ast.ImportFrom) and n.module and n.module.startswith("chalicelib.domain"):
+            names |= {a.asname or a.name for a in n.names}
+    return names
+
+
+def _outside_store() -> list[Path]:
+    return [ROOT / "app.py"] + [p for p in sorted(LIB.rglob("*.py")) if STORE not in p.parents]
+
+
+def test_no_model_is_named_built_or_changed_outside_the_store():
+    """DESIGN.md: the store is the only code that knows the tables. Outside it no model class is
+    imported or named (so none is built), and no model attribute is assigned: the store hands out
+    domain values (immutable Records), and takes them back."""
+    classes, attrs = _model_classes()
+    tables = ("chalicelib.store.models", "chalicelib.store.rare_models", "chalicelib.store.tables")
+    # Objects outside the store whose attributes happen to share a model field's name.
+    not_models = {"self", "response", "ack"}
+    found = []
+    for path in _outside_store():
+        rel = path.relative_to(ROOT)
+        tree = ast.parse(path.read_text())
+        own = _own_names(tree)  # a domain value or a schema of the same name is not the model
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("chalicelib.store"):
+                if node.module in tables:
+                    found.append(f"{rel}:{node.lineno} imports {node.module}")
+                found += [f"{rel}:{node.lineno} imports the model {a.name}" for a in node.names if a.name in classes]
+            if isinstance(node, ast.Attribute) and node.attr in classes and isinstance(node.value, ast.Name) \
+                    and node.value.id == "store":
+                found.append(f"{rel}:{node.lineno} names store.{node.attr}")
+            if isinstance(node, ast.Name) and node.id in classes and node.id not in own:
+                found.append(f"{rel}:{node.lineno} names the model {node.id}")
+            targets = []
+            if isinstance(node, ast.Assign):
+                targets = node.targets
+            elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+                targets = [node.target]
+            for target in targets:
+                for t in (target.elts if isinstance(target, ast.Tuple) else [target]):
+                    if isinstance(t, ast.Attribute) and t.attr in attrs and isinstance(t.value, ast.Name) \
+                            and t.value.id not in not_models:
+                        found.append(f"{rel}:{node.lineno} assigns {ast.unparse(t)}")
+    assert not found, "\n".join(found)
+
+
+def test_the_store_hands_out_domain_values_not_models():
+    """Every public function of the repositories says what it returns, and it is never a model."""
+    classes, _ = _model_classes()
+    found = []
+    for path in sorted(STORE.glob("*.py")):
+        if path.name in ("models.py", "rare_models.py", "memory.py"):
+            continue
+        tree = ast.parse(path.read_text())
+        models = classes - _own_names(tree)
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                if node.returns is None:
+                    found.append(f"{path.name}: {node.name} has no return annotation")
+                elif {n.id for n in ast.walk(node.returns) if isinstance(n, ast.Name)} & models:
+                    found.append(f"{path.name}: {node.name} returns {ast.unparse(node.returns)}")
+    assert not found, "\n".join(found)
+
+
+def test_ticket_statuses_are_spelled_out_only_in_the_domain():
+    """The status sets ("open or pending", "resolved or closed") live in domain/ once: a comparison,
+    a set or a Literal of status words elsewhere is a second copy of a rule."""
+    found = []
+    for path in sorted(LIB.rglob("*.py")) + [ROOT / "app.py"]:
+        if LIB / "domain" in path.parents:
+            continue
+        rel = path.relative_to(ROOT)
+        for node in ast.walk(ast.parse(path.read_text())):
+            values = []
+            if isinstance(node, ast.Compare):
+                values = [node.left, *node.comparators]
+                values += [e for c in node.comparators if isinstance(c, (ast.Tuple, ast.List, ast.Set)) for e in c.elts]
+            elif isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+                values = list(node.elts)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "is_in":
+                values = list(node.args)
+            words = [v.value for v in values if isinstance(v, ast.Constant) and v.value in STATUSES]
+            if words and (isinstance(node, ast.Compare) or len(words) > 1 or isinstance(node, ast.Call)):
+                found.append(f"{rel}:{node.lineno} {', '.join(words)}")
+    assert not found, "\n".join(found)

@@ -9,6 +9,7 @@ import requests
 import responses as rsps
 
 from chalicelib import notify, store
+from chalicelib.store import tables
 from tests.conftest import make_team
 from tests.data import ANA, BEN, CUSTOMER, FRIDAY_NIGHT
 from tests.fake_twilio import ACCOUNT_SID, new_sid
@@ -57,7 +58,7 @@ def twilio_up(twilio) -> None:
 
 def fresh_world(api, twilio, clock_at) -> dict:
     """Empty tables, a new team and an empty fake phone network: one story per crash point."""
-    for model in store.MODELS:
+    for model in tables.MODELS:
         model.delete_table()
     # The connections stay: dropping them re-reads botocore's service models at every crash point
     # (that alone was 7 of the suite's 12 minutes); the tables are new, the clients need not be.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from chalicelib import store
+from chalicelib.store import tables as store_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,7 +27,7 @@ def test_the_template_declares_every_table_on_demand_with_gsis_and_ttl(packaged)
     template = json.loads((packaged / "sam.json").read_text())
     tables = {r["Properties"]["TableName"]: r["Properties"] for r in template["Resources"].values()
               if r["Type"] == "AWS::DynamoDB::Table"}
-    assert set(tables) == {f"friday-night-prod-{m.Meta.base}" for m in store.MODELS}
+    assert set(tables) == {f"friday-night-prod-{m.Meta.base}" for m in store_tables.MODELS}
     assert all(t["BillingMode"] == "PAY_PER_REQUEST" for t in tables.values())
     tickets = tables["friday-night-prod-tickets"]
     assert {g["IndexName"] for g in tickets["GlobalSecondaryIndexes"]} == {"by_status", "by_owner", "by_created",

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from chalicelib import store
+from chalicelib.store import models
 from tests.data import ANA, BEN, CUSTOMER
 
 
@@ -147,7 +148,7 @@ def test_status_callbacks_only_move_forward(api, twilio, team):
     twilio.status(sid, "undelivered")
     twilio.status(sid, "delivered")  # late and out of order: ignored
     twilio.status(sid, "sent")
-    assert store.Outbound.get(sid).status == "undelivered"
+    assert models.Outbound.get(sid).status == "undelivered"
     twilio.status("SM" + "f" * 32, "delivered")  # unknown sid: accepted, nothing happens
 
 

@@ -39,3 +39,17 @@ class Item(Record):
     delivery: str | None = None  # the provider's latest status (forward only)
     error: str | None = None
     dead_at: datetime | None = None
+
+
+class Outbound(Record):
+    """What Twilio took from us, by its sid: the delivery status (it only moves forward) and the
+    outbox item, ticket and page step it belongs to."""
+
+    sid: str
+    kind: str  # sms | call
+    status: str
+    ticket_id: int | None = None
+    page_id: str | None = None
+    page_key: str | None = None
+    outbox_id: str | None = None
+    person_id: str | None = None

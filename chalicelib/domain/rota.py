@@ -23,6 +23,21 @@ from chalicelib.domain.record import Record
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
+class ShiftRecord(Record):
+    """What happened on the emergency phone: who held it from when to when (``end`` is None while
+    they still hold it), whom the rota scheduled, and why (rota | override | untaken | correction)."""
+
+    start: datetime
+    person_id: str
+    recorded_at: datetime
+    end: datetime | None = None
+    scheduled_id: str | None = None
+    how: str = "rota"
+    override_id: str | None = None
+    took_at: datetime | None = None  # the TAKE that confirmed it
+    corrected_by: str | None = None
+
+
 class Override(Record):
     id: str
     person_id: str

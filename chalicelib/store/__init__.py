@@ -8,7 +8,8 @@
 - ``delivery``  pages, the outbox, provider statuses, chat sessions, rate limits
 - ``_base``     transactions (retried on TransactionConflict and throttling), caches, cursors
 
-Callers use ``store.<name>``; each submodule is imported on first use (PEP 562), so a
+Callers use ``store.<name>``: functions and domain values, never a model (the models and their
+index keys stay in here; tests/test_architecture.py checks). Each submodule is imported on first use (PEP 562), so a
 cold start imports only the repositories its first request needs. Every racing write is
 conditional; no Scan anywhere (lists use GSIs).
 """
@@ -22,7 +23,6 @@ _WHERE = {
     "setting_write": "people",
     "forget_setting": "people",
     "claim_write": "tickets",
-    "Shift": "rare_models",
     "last_shift": "shifts",
     "shifts_between": "shifts",
     "new_shift": "shifts",
@@ -33,37 +33,10 @@ _WHERE = {
     "delete_shift_write": "shifts",
     "ATTEMPTS": "_base",
     "AlreadyDone": "_base",
-    "ApiKey": "rare_models",
-    "ChatSession": "rare_models",
     "ConditionFailed": "_base",
-    "Contact": "models",
-    "Counter": "models",
-    "IdempotencyKey": "models",
-    "ItemsByMonth": "models",
-    "Limit": "models",
-    "MODELS": "tables",
     "OUTBOX_RETENTION": "delivery",
-    "Outbound": "models",
-    "OutboxDead": "models",
-    "OutboxDue": "models",
-    "OutboxItem": "models",
-    "Page": "models",
-    "PagesDue": "models",
-    "PeopleAll": "models",
-    "PeopleByPhone": "models",
-    "Person": "models",
     "SHARED_TTL": "_base",
     "STATUS_RANK": "delivery",
-    "Setting": "models",
-    "TTL_ATTRIBUTES": "tables",
-    "Template": "models",
-    "TemplatesAll": "models",
-    "Ticket": "models",
-    "TicketItem": "models",
-    "TicketsByCreated": "models",
-    "TicketsByOwner": "models",
-    "TicketsByStatus": "models",
-    "TicketsByTierDue": "models",
     "Write": "_base",
     "advance_outbound": "delivery",
     "all_people": "people",

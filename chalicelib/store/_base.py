@@ -233,7 +233,7 @@ def backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.4, 0.025 * 2 ** attempt)))
 
 
-def retrying(fn, *args, **kwargs):
+def retrying(fn, *args, **kwargs) -> Any:
     """Runs one single-item call, retrying conflicts and throttling."""
     for attempt in range(ATTEMPTS):
         try:
@@ -275,7 +275,7 @@ def _key_ok(key: str) -> bool:
     return isinstance(key, str) and 0 < len(key.encode()) <= 512
 
 
-def get_by_key(model, key: str | None):
+def get_by_key(model: type[Model], key: str | None) -> Model | None:
     """One consistent GetItem by a string key; None for a key that cannot exist or an item that does not."""
     if not _key_ok(key):
         return None

@@ -11,6 +11,7 @@ from pynamodb.exceptions import (
 from chalicelib import lazy
 from chalicelib.domain.chat import Session
 from chalicelib.domain.outbox import Item
+from chalicelib.domain.outbox import Outbound as Sent
 from chalicelib.domain.paging import OPEN as PAGE_OPEN
 from chalicelib.domain.paging import Page as DomainPage
 from chalicelib.domain.tickets import ACTIVE
@@ -37,7 +38,7 @@ STATUS_RANK = {"accepted": 0, "queued": 0, "sending": 1, "sent": 2, "receiving":
                "delivered": 3, "read": 4, "undelivered": 5, "failed": 5, "canceled": 5}
 
 
-def advance_outbound(sid: str, status: str, now: datetime) -> Outbound | None:
+def advance_outbound(sid: str, status: str, now: datetime) -> Sent | None:
     """Moves the status forward only; returns the item if it moved, else None.
 
     A late 'sent' after 'failed' (multi-part SMS callbacks arrive out of order)
@@ -54,7 +55,9 @@ def advance_outbound(sid: str, status: str, now: datetime) -> Outbound | None:
         if _is_condition_failure(exc):
             return None
         raise
-    return item
+    return Sent(sid=item.sid, kind=item.kind, status=item.status,
+                ticket_id=int(item.ticket_id) if item.ticket_id is not None else None, page_id=item.page_id,
+                page_key=item.page_key, outbox_id=item.outbox_id, person_id=item.person_id)
 
 
 # --- pages --------------------------------------------------------------------

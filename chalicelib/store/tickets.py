@@ -12,6 +12,7 @@ from pynamodb.exceptions import (
     UpdateError,
 )
 
+from chalicelib.domain.claims import Claim
 from chalicelib.domain.contacts import Contact as DomainContact
 from chalicelib.domain.tickets import ACTIVE, QUIET_CLOCK, TIER_CLOCK, Change, Event, Message, counter_deltas
 from chalicelib.domain.tickets import Ticket as DomainTicket
@@ -224,17 +225,18 @@ def set_claim_result(key: str, result: str) -> None:
     IdempotencyKey(key=key).update(actions=[IdempotencyKey.result.set(result)])
 
 
-def claim_state(key: str) -> IdempotencyKey | None:
+def claim_state(key: str) -> Claim | None:
     try:
-        return IdempotencyKey.get(key, consistent_read=True)
+        m = IdempotencyKey.get(key, consistent_read=True)
     except DoesNotExist:
         return None
+    return Claim(m.key, m.created_at, m.result, int(m.ticket_id) if m.ticket_id is not None else None)
 
 
-def take_over(item: IdempotencyKey, now: datetime) -> bool:
+def take_over(item: Claim, now: datetime) -> bool:
     """Takes over a claim whose holder died (conditional: one retry wins)."""
     try:
-        item.update(actions=[IdempotencyKey.created_at.set(now)],
+        IdempotencyKey(key=item.key).update(actions=[IdempotencyKey.created_at.set(now)],
                     condition=(IdempotencyKey.created_at == item.created_at) & IdempotencyKey.result.does_not_exist())
         return True
     except UpdateError as exc:

@@ -28,6 +28,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 from chalicelib import config, expectations, settings, store
+from chalicelib.domain.tickets import RESOLVED_EVENT
 from chalicelib.errors import BadRequest, Forbidden
 from chalicelib.usecases import shifts
 
@@ -95,7 +96,7 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
                 last_template = pending_template = data["template"]
                 template_stats[last_template]["uses"] += 1
                 template_stats[last_template]["tickets"].add(ticket_id)
-            elif e.type == "resolved":
+            elif e.type == RESOLVED_EVENT:
                 resolves += 1
                 if e.actor in people:
                     person[e.actor]["resolved"] += 1

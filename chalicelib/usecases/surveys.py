@@ -12,6 +12,7 @@ from datetime import datetime
 
 from chalicelib import expectations
 from chalicelib.domain import conversation
+from chalicelib.domain import tickets as rules
 from chalicelib.domain.surveys import Q1, Q2, THANKS, THANKS_COMMENT, period, should_ask, window, yes_no  # noqa: F401 - the rules, re-exported for callers
 from chalicelib.domain.tickets import Ticket
 from chalicelib.usecases import tickets
@@ -44,7 +45,7 @@ def answer(ticket: Ticket | None, text: str, now: datetime) -> str | None:
 
 def confirm_automation(ticket: Ticket | None, text: str, now: datetime) -> str | None:
     """YES after an automated answer resolves the ticket (and counts as a satisfied answer)."""
-    if ticket is None or not ticket.awaiting_confirmation or ticket.status != "open" or yes_no(text) != "yes":
+    if ticket is None or not ticket.awaiting_confirmation or ticket.status != rules.OPEN or yes_no(text) != "yes":
         return None
     tickets.confirm_automated(ticket.id, now)
     return f"Great - glad that solved it! Ticket #{ticket.id} is resolved; just write again if you need us."
