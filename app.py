@@ -9,12 +9,12 @@ from __future__ import annotations
 import functools
 import gc
 import re
-from datetime import timedelta, timezone
+from datetime import timedelta
 
 from chalice import Chalice, Rate, Response
 
 from chalicelib import clock, config, lazy, metrics, store
-from chalicelib.errors import ApiError, BadRequest, NotFound, TooLarge
+from chalicelib.errors import ApiError, BadRequest, TooLarge
 from chalicelib.logs import logger
 
 # A cold start imports the code its first event needs, botocore's included: long-lived objects
@@ -299,7 +299,6 @@ def open_ticket(principal):
     contact = validate.phone(data, "contact", required=channel != "webchat")
     ticket = tickets.open_ticket(
         channel=channel, now=clock.now(), contact=contact,
-        contact_key=f"phone#{contact}" if contact else None,
         customer_name=validate.text(data, "customer_name", required=False, max_len=100),
         text=validate.text(data, "text"), priority=validate.choice(
             data, "priority", tickets.PRIORITIES, required=False, default="normal"),
@@ -375,11 +374,7 @@ def assign_ticket(principal, ticket_id):
     data = body("AssignInput")
     validate.unknown_fields(data, {"person_id"})
     person_id = validate.text(data, "person_id", max_len=64)
-    try:
-        person = people.get(person_id)
-    except NotFound:
-        raise BadRequest("person_id", f"no person has the id {person_id!r}; see GET /people") from None
-    return tickets.summary_json(tickets.assign(ticket_number(ticket_id), person.id, principal.actor, clock.now()))
+    return tickets.summary_json(tickets.assign(ticket_number(ticket_id), person_id, principal.actor, clock.now()))
 
 
 
@@ -519,13 +514,9 @@ def get_rota_shifts(principal):
     """What happened on the emergency phone (shift records) between `from` and `to` (default: 4 weeks)."""
     from chalicelib.usecases import shifts
 
-    now = clock.now()
     q = query()
-    frm = validate.instant(q.get("from"), "from") or now - timedelta(days=28)
-    to = validate.instant(q.get("to"), "to") or now
-    if to <= frm or to - frm > timedelta(days=366):
-        raise BadRequest("to", "must be after from, at most 366 days later")
-    return {"items": shifts.history(frm.astimezone(timezone.utc), to.astimezone(timezone.utc), now)}
+    return shifts.history_json(validate.instant(q.get("from"), "from"), validate.instant(q.get("to"), "to"),
+                               clock.now())
 
 
 @app.route("/rota/stats", methods=["GET"])
@@ -540,7 +531,6 @@ def get_rota_stats(principal):
 @app.route("/rota/schedule", methods=["GET"])
 @staff()
 def get_schedule(principal):
-    from datetime import timedelta
 
     from chalicelib.usecases import oncall
 
@@ -641,10 +631,8 @@ def twilio_voice_fallback():
 
     params = twilio_params("/twilio/voice/fallback")
     now = clock.now()
-    sid = twilio_hooks.require(params, "CallSid")
     try:
-        return twiml(twilio_hooks.once(f"call#{sid}", now, lambda: voice.incoming(params, now),
-                                       fallback=twilio_hooks.sorry_call()))
+        return twiml(voice.call_webhook(params, now))
     except ApiError:
         raise
     except Exception:  # noqa: BLE001
@@ -666,11 +654,7 @@ def twilio_sms_status():
 def twilio_voice():
     from chalicelib.channels import voice
 
-    params = twilio_params("/twilio/voice")
-    now = clock.now()
-    sid = twilio_hooks.require(params, "CallSid")
-    return twiml(twilio_hooks.once(f"call#{sid}", now, lambda: voice.incoming(params, now),
-                                   fallback=twilio_hooks.sorry_call()))
+    return twiml(voice.call_webhook(twilio_params("/twilio/voice"), clock.now()))
 
 
 @app.route("/twilio/voice/status", methods=["POST"], content_types=FORM)
@@ -696,10 +680,7 @@ def twilio_voice_accept(ticket_id, step):
     from chalicelib.channels import voice
 
     params = twilio_params(f"/twilio/voice/accept/{ticket_id}/{step}")
-    now = clock.now()
-    sid = twilio_hooks.require(params, "CallSid")
-    return twiml(twilio_hooks.once(f"accept#{sid}#{step}", now, lambda: voice.accept(
-        ticket_number(ticket_id), step_number(step), params, now)))
+    return twiml(voice.accept_webhook(ticket_number(ticket_id), step_number(step), params, clock.now()))
 
 
 @app.route("/twilio/voice/dialed/{ticket_id}/{step}", methods=["POST"], content_types=FORM)
@@ -707,10 +688,7 @@ def twilio_voice_dialed(ticket_id, step):
     from chalicelib.channels import voice
 
     params = twilio_params(f"/twilio/voice/dialed/{ticket_id}/{step}")
-    now = clock.now()
-    sid = twilio_hooks.require(params, "CallSid")
-    return twiml(twilio_hooks.once(f"dialed#{sid}#{step}", now, lambda: voice.dialed(
-        ticket_number(ticket_id), step_number(step), params, now)))
+    return twiml(voice.dialed_webhook(ticket_number(ticket_id), step_number(step), params, clock.now()))
 
 
 @app.route("/twilio/voice/recorded/{ticket_id}", methods=["POST"], content_types=FORM)
@@ -718,10 +696,7 @@ def twilio_voice_recorded(ticket_id):
     from chalicelib.channels import voice
 
     params = twilio_params(f"/twilio/voice/recorded/{ticket_id}")
-    now = clock.now()
-    key = params.get("RecordingSid") or twilio_hooks.require(params, "CallSid")
-    return twiml(twilio_hooks.once(f"recording#{key}", now, lambda: voice.recorded(
-        ticket_number(ticket_id), params, now)))
+    return twiml(voice.recorded_webhook(ticket_number(ticket_id), params, clock.now()))
 
 
 @app.route("/twilio/voice/transcript/{ticket_id}", methods=["POST"], content_types=FORM)
@@ -729,14 +704,7 @@ def twilio_voice_transcript(ticket_id):
     from chalicelib.channels import voice
 
     params = twilio_params(f"/twilio/voice/transcript/{ticket_id}")
-    now = clock.now()
-    key = params.get("TranscriptionSid") or twilio_hooks.require(params, "RecordingSid")
-
-    def work():
-        voice.transcript(ticket_number(ticket_id), params, now)
-        return twilio_hooks.EMPTY_TWIML
-
-    return twiml(twilio_hooks.once(f"transcript#{key}", now, work))
+    return twiml(voice.transcript_webhook(ticket_number(ticket_id), params, clock.now()))
 
 
 @app.route("/twilio/voice/page/{ticket_id}", methods=["POST"], content_types=FORM)

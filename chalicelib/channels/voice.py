@@ -46,6 +46,42 @@ def dial_chain(now: datetime) -> list[str]:
     return chain
 
 
+# --- the webhooks: each once per provider id (a retried delivery gets the first answer) -----
+
+
+def call_webhook(params: dict, now: datetime) -> str:
+    sid = twilio_hooks.require(params, "CallSid")
+    return twilio_hooks.once(f"call#{sid}", now, lambda: incoming(params, now), fallback=twilio_hooks.sorry_call())
+
+
+def accept_webhook(ticket_id: int, step: int, params: dict, now: datetime) -> str:
+    sid = twilio_hooks.require(params, "CallSid")
+    return twilio_hooks.once(f"accept#{sid}#{step}", now, lambda: accept(ticket_id, step, params, now))
+
+
+def dialed_webhook(ticket_id: int, step: int, params: dict, now: datetime) -> str:
+    sid = twilio_hooks.require(params, "CallSid")
+    return twilio_hooks.once(f"dialed#{sid}#{step}", now, lambda: dialed(ticket_id, step, params, now))
+
+
+def recorded_webhook(ticket_id: int, params: dict, now: datetime) -> str:
+    key = params.get("RecordingSid") or twilio_hooks.require(params, "CallSid")
+    return twilio_hooks.once(f"recording#{key}", now, lambda: recorded(ticket_id, params, now))
+
+
+def transcript_webhook(ticket_id: int, params: dict, now: datetime) -> str:
+    key = params.get("TranscriptionSid") or twilio_hooks.require(params, "RecordingSid")
+
+    def work() -> str:
+        transcript(ticket_id, params, now)
+        return twilio_hooks.EMPTY_TWIML
+
+    return twilio_hooks.once(f"transcript#{key}", now, work)
+
+
+# --- the call ---------------------------------------------------------------------------
+
+
 def incoming(params: dict, now: datetime) -> str:
     """A call to EMERGENCY_NUMBER: open (or join) the urgent voice ticket, start ringing."""
     ticket = intake.call(phones.normalize(params.get("From", "")), params.get("CallSid"), now)

@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta, timezone
 
 from chalicelib import settings, store
 from chalicelib.domain import rota as rules
+from chalicelib.errors import BadRequest
 from chalicelib.logs import logger
 
 WEEK = timedelta(days=7)
@@ -149,6 +150,19 @@ def held(start: datetime, end: datetime, now: datetime, zone) -> dict[str, dict]
                 row["weekends"] += day.weekday() == 5
             day += timedelta(days=1)
     return dict(out)
+
+
+HISTORY_DEFAULT = timedelta(days=28)
+HISTORY_LONGEST = timedelta(days=366)
+
+
+def history_json(start: datetime | None, end: datetime | None, now: datetime) -> dict:
+    """GET /rota/shifts: the records between `start` and `end` (default: the last four weeks)."""
+    start = start or now - HISTORY_DEFAULT
+    end = end or now
+    if end <= start or end - start > HISTORY_LONGEST:
+        raise BadRequest("to", "must be after from, at most 366 days later")
+    return {"items": history(start.astimezone(timezone.utc), end.astimezone(timezone.utc), now)}
 
 
 def history(start: datetime, end: datetime, now: datetime) -> list[dict]:

@@ -21,7 +21,7 @@ from chalicelib.domain.actors import CUSTOMER, SYSTEM, Actor  # noqa: F401 - re-
 from chalicelib.domain.tickets import ACTIVE, PRIORITIES, REOPEN_WINDOW, Change, Message, Ticket  # noqa: F401
 from chalicelib.domain.tiers import UP_FOR_GRABS
 from chalicelib.effects import Effects
-from chalicelib.errors import Conflict, NotFound
+from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.logs import logger
 from chalicelib.usecases import paging, tiers
 from chalicelib.usecases.ticket_views import (  # noqa: F401 - re-exported: the views of tickets
@@ -138,6 +138,8 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
     caller (the customer's contact) to that transaction.
     """
     fx = fx if fx is not None else Effects()
+    if contact_key is None and contact:
+        contact_key = f"phone#{contact}"  # who the customer is: their phone number (chat sessions say theirs)
     number = store.next_number("ticket")
     owner = tiers.choose_owner(1, priority=priority, now=now)
     claim = claim_key or (f"msg#{provider_id}" if provider_id else None)
@@ -308,6 +310,9 @@ def reopen(ticket_id: int, actor: Actor, now: datetime, *, repeat: bool = False)
 
 
 def assign(ticket_id: int, person_id: str, actor: Actor, now: datetime) -> Ticket:
+    """The ticket changes hands (a person, or back up for grabs); the new owner is told."""
+    if person_id != UP_FOR_GRABS and store.get_person(person_id) is None:
+        raise BadRequest("person_id", f"no person has the id {person_id!r}; see GET /people")
     fx = Effects()
 
     def decide(t: Ticket) -> Change:
