@@ -88,17 +88,16 @@ def test_the_urgency_rule_is_the_same_as_for_sms(api, twilio, team):
 
 
 def test_bad_input_and_rate_limits(api, team, monkeypatch):
-    from chalicelib.channels import webchat
 
     assert api.post("/chat/sessions", {}, key=None).json_body["error"]["field"] == "name"
     assert api.post("/chat/sessions", {"name": "x", "contact": "12"}, key=None).json_body["error"]["field"] == "contact"
     s = start(api)
     r = api.get(f"/chat/sessions/{s['session_id']}/messages?after=zzz", key=s["token"])
     assert r.status_code == 400 and r.json_body["error"]["field"] == "after"
-    monkeypatch.setattr(webchat, "MESSAGES_PER_SESSION_PER_MINUTE", 3)
+    monkeypatch.setenv("CHAT_MESSAGES_PER_MINUTE", "3")
     codes = [say(api, s, f"spam {i}").status_code for i in range(5)]
     assert codes == [201, 201, 201, 429, 429]
-    monkeypatch.setattr(webchat, "SESSIONS_PER_ADDRESS_PER_HOUR", 1)
+    monkeypatch.setenv("CHAT_STARTS_PER_HOUR", "1")
     assert api.post("/chat/sessions", {"name": "y"}, key=None).status_code == 429
 
 

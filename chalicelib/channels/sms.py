@@ -11,10 +11,12 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from chalicelib import lazy, phones, settings, store
+from chalicelib import lazy, limits, phones, settings, store
 from chalicelib.channels import twilio_hooks
-from chalicelib.domain import contacts, texts
+from chalicelib.domain import limits as rate
+from chalicelib.domain import texts
 from chalicelib.domain.contacts import Contact
+from chalicelib.domain.limits import Limit
 from chalicelib.domain.people import Person
 from chalicelib.domain.record import Record
 from chalicelib.errors import ApiError
@@ -24,7 +26,6 @@ from chalicelib.usecases.tickets import Actor
 
 handoff = lazy.module("chalicelib.usecases.handoff")  # TAKE only: not on a customer's text
 
-SORRY_PER_HOUR = 5  # help texts for junk (GoAlert caps its "sorry" replies at 5)
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 START_WORDS = {"START", "UNSTOP"}
@@ -113,17 +114,17 @@ def _keyword(contact: Contact, word: str, now: datetime) -> list[str]:
     if word in START_WORDS or (word == "YES" and contact.opted_out):
         _consent(contact, opted_out=False)
         return ["You're subscribed again to Friday Night support messages."]
-    return [CUSTOMER_HELP] if _spend(contact, "auto", intake.auto_limit(), now) else []
+    return [CUSTOMER_HELP] if _spend(contact, rate.AUTO_REPLIES, now) else []
 
 
 def _num_media(params: dict) -> int:
     return twilio_hooks.number(params, "NumMedia", maximum=10)
 
 
-def _spend(contact: Contact, budget: str, limit: int, now: datetime) -> bool:
-    """One automatic reply of the hour's budget (False: spent; junk gets silence, not a loop)."""
+def _spend(contact: Contact, limit: Limit, now: datetime) -> bool:
+    """One automatic reply of the number's allowance (False: spent; junk gets silence, not a loop)."""
     for _ in range(3):
-        spent = contacts.spend(contact, budget, limit, now)
+        spent = limits.take_on_contact(contact, limit, now)
         if spent is None:
             return False
         try:
@@ -183,7 +184,7 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: Person, sid: str | N
     if cmd.verb == "TAKE":
         return handoff.take(person, now)
     contact = store.get_contact(person.phone)
-    if cmd.verb == "HELP" or _spend(contact, "sorry", SORRY_PER_HOUR, now):
+    if cmd.verb == "HELP" or _spend(contact, rate.SORRY, now):
         return HELP_TEXT if cmd.verb == "HELP" else "Sorry, I didn't get that. " + HELP_TEXT
     return None  # junk beyond the hour's budget: silence, not a reply loop
 

@@ -16,7 +16,8 @@ import secrets
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from chalicelib import store, validate
+from chalicelib import limits, store, validate
+from chalicelib.domain import limits as rate
 from chalicelib.domain.chat import Session
 from chalicelib.domain.tickets import CLOSED
 from chalicelib.effects import Effects
@@ -24,8 +25,6 @@ from chalicelib.errors import BadRequest, NotFound, TooManyRequests, Unauthorize
 from chalicelib.usecases import intake, surveys, tickets
 
 SESSION_TTL = timedelta(days=7)
-SESSIONS_PER_ADDRESS_PER_HOUR = 20
-MESSAGES_PER_SESSION_PER_MINUTE = 20
 _CURSOR = re.compile(r"\d{1,9}")  # the sequence number of the last message seen: URL-safe
 
 
@@ -37,7 +36,7 @@ def start(body: dict, client_ip: str, now: datetime) -> dict:
     validate.unknown_fields(body, {"name", "contact"})
     name = validate.text(body, "name", max_len=80)
     contact = validate.phone(body, "contact", required=False)
-    if not store.spend(f"chat-start#{client_ip}", SESSIONS_PER_ADDRESS_PER_HOUR, now, timedelta(hours=1)):
+    if not limits.take(rate.CHAT_STARTS, client_ip, now):
         raise TooManyRequests("too many chats from this address; try again within the hour")
     session_id = "cs_" + secrets.token_urlsafe(12)
     token = secrets.token_urlsafe(32)
@@ -63,7 +62,7 @@ def post(session: Session, body: dict, now: datetime) -> dict:
     validate.unknown_fields(body, {"text", "echo_id"})
     text = validate.text(body, "text", max_len=2000)
     validate.text(body, "echo_id", required=False, max_len=64)
-    if not store.spend(f"chat-msg#{session.id}", MESSAGES_PER_SESSION_PER_MINUTE, now, timedelta(minutes=1)):
+    if not limits.take(rate.CHAT_MESSAGES, session.id, now):
         raise TooManyRequests("you are sending messages very fast; wait a moment and try again")
     before = store.get_ticket(session.ticket_id)
     closing = None

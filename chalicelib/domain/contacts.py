@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from chalicelib.domain import limits
+from chalicelib.domain.limits import Limit
 from chalicelib.domain.record import Record
 
 BURST = timedelta(minutes=10)  # one acknowledgement per burst of texts
@@ -20,27 +22,21 @@ class Contact(Record):
     current_ticket: int | None = None
     last_ack_at: datetime | None = None
     last_ack_ticket: int | None = None
-    budgets: dict | None = None  # {"auto": [hour, count], "sorry": [hour, count]}
+    budgets: dict | None = None  # {"auto": [window, count], "sorry": [window, count]} (domain.limits)
     last_survey_at: datetime | None = None
     person_id: str | None = None  # set when the number is a staff member's
     version: int | None = None  # the stored version this value was read at (None: never stored)
 
 
-def spend(c: Contact, budget: str, limit: int, now: datetime) -> Contact | None:
-    """The contact with one of `limit` replies of this hour spent; None when the hour's budget is gone."""
-    window = now.strftime("%Y-%m-%dT%H")
-    budgets = dict(c.budgets or {})
-    last_window, count = budgets.get(budget, [None, 0])
-    if last_window != window:
-        count = 0
-    if count >= limit:
-        return None
-    budgets[budget] = [window, count + 1]
-    return c.replace(budgets=budgets)
+def spend(c: Contact, limit: Limit, allowed: int, now: datetime) -> Contact | None:
+    """The contact with one of its `limit` spent (the counts live on the contact, so the reply is
+    decided in the message's own transaction); None when this window's are gone."""
+    budgets = limits.spend(c.budgets, limit, allowed, now)
+    return c.replace(budgets=budgets) if budgets is not None else None
 
 
 def wrote_on(c: Contact, ticket_id: int, now: datetime, *, finished: bool, newly_urgent: bool,
-             limit: int) -> tuple[Contact, bool]:
+             allowed: int) -> tuple[Contact, bool]:
     """The customer's text went on `ticket_id` (now their current ticket): whether it gets an
     acknowledgement, and the contact after it. None for a ticket that stays `finished` (a
     thank-you or a late survey answer: nothing to acknowledge) or a number that opted out."""
@@ -48,7 +44,7 @@ def wrote_on(c: Contact, ticket_id: int, now: datetime, *, finished: bool, newly
     recent = c.last_ack_ticket == ticket_id and c.last_ack_at is not None and now - c.last_ack_at < BURST
     if c.opted_out or finished or (recent and not newly_urgent):
         return c, False
-    spent = spend(c, "auto", limit, now)
+    spent = spend(c, limits.AUTO_REPLIES, allowed, now)
     if spent is None:
         return c, False
     return spent.replace(last_ack_at=now, last_ack_ticket=ticket_id), True

@@ -10,12 +10,12 @@ texts sent at once never open two tickets.
 """
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import datetime
 
-from chalicelib import expectations, store
+from chalicelib import expectations, limits, store
 from chalicelib.domain import contacts, conversation
+from chalicelib.domain import limits as rate
 from chalicelib.domain import tickets as rules
 from chalicelib.domain.contacts import Contact
 from chalicelib.domain.tickets import Ticket
@@ -23,12 +23,7 @@ from chalicelib.effects import Effects
 from chalicelib.logs import logger
 from chalicelib.usecases import templates, tickets
 
-AUTO_REPLIES_PER_HOUR = 5  # automatic replies to one number (override: AUTO_REPLY_LIMIT)
 SETTLE_TRIES = 5  # a text racing another from the same number decides again, this often at most
-
-
-def auto_limit() -> int:
-    return int(os.environ.get("AUTO_REPLY_LIMIT", AUTO_REPLIES_PER_HOUR))
 
 
 def expectation(ticket: Ticket, now: datetime, *, paged: bool = False) -> str:
@@ -65,7 +60,7 @@ class _Ack:
             self.contact = store.get_contact(self.contact.phone)
         self.contact, self.send = contacts.wrote_on(
             self.contact, ticket.id, self.now, finished=ticket.status in rules.FINISHED,
-            newly_urgent=self.newly_urgent(ticket), limit=auto_limit())
+            newly_urgent=self.newly_urgent(ticket), allowed=limits.allowed(rate.AUTO_REPLIES))
         return [store.contact_write(self.contact)]
 
     def newly_urgent(self, ticket: Ticket) -> bool:

@@ -13,10 +13,10 @@ chalicelib.domain.paging.
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 
-from chalicelib import config, outbox, settings, store
+from chalicelib import config, limits, outbox, settings, store
+from chalicelib.domain import limits as rate
 from chalicelib.domain import outbox as outbox_rules
 from chalicelib.domain import paging as rules
 from chalicelib.domain import texts
@@ -25,7 +25,6 @@ from chalicelib.domain.tickets import Ticket, next_page_id
 from chalicelib.logs import logger
 
 WAIT_FOR_SEND = timedelta(minutes=1)  # re-check a step whose contact has not gone out yet
-PAGES_PER_HOUR = 6  # per person (override: PAGES_PER_HOUR); beyond it, one bundled summary SMS
 current_rota = settings.current_rota
 
 
@@ -61,10 +60,6 @@ def _links(page: Page) -> list[rules.Link]:
 
 def _phones() -> dict[str, str | None]:
     return {p.id: p.phone for p in store.all_people()}
-
-
-def _budget() -> int:
-    return int(os.environ.get("PAGES_PER_HOUR", PAGES_PER_HOUR))
 
 
 class Step:
@@ -120,7 +115,7 @@ def _plan(page: Page, pos: rules.Position | None, skips: list[rules.Skip], now: 
             step.bundle = (person, phone, page.ticket_id)
             step.page = page.replace(sent_at=now)
             return step
-        step.writes.append(store.budget_write(f"pages#{person}", _budget(), now, timedelta(hours=1)))
+        step.writes.append(limits.take_write(rate.PAGES, person, now))  # beyond it, one bundled summary
         step.budget_person = person
         item = outbox.sms(phone, page.text, purpose="page", now=now, key=item_id(page), ticket_id=page.ticket_id,
                           person_id=person, page_id=page.id, page_key=page.key, role=link["role"])

@@ -1,0 +1,30 @@
+"""The rate limits as a deployment runs them: ``domain.limits`` names them and their rule; this
+reads a deployment's overrides and spends them where they are counted."""
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from chalicelib import store
+from chalicelib.domain import contacts
+from chalicelib.domain.contacts import Contact
+from chalicelib.domain.limits import Limit
+
+
+def allowed(limit: Limit) -> int:
+    return int(os.environ.get(limit.override, limit.allowed)) if limit.override else limit.allowed
+
+
+def take(limit: Limit, subject: str, now: datetime) -> bool:
+    """One of `subject`'s allowance in this window (its own table item); False when it is gone."""
+    return store.spend(f"{limit.name}#{subject}", allowed(limit), now, limit.per)
+
+
+def take_write(limit: Limit, subject: str, now: datetime) -> store.Write:
+    """take() as one write of a transaction (ConditionFailed tag "budget" when it is gone)."""
+    return store.budget_write(f"{limit.name}#{subject}", allowed(limit), now, limit.per)
+
+
+def take_on_contact(contact: Contact, limit: Limit, now: datetime) -> Contact | None:
+    """The contact with one of its own allowance spent (saved with it); None when it is gone."""
+    return contacts.spend(contact, limit, allowed(limit), now)
