@@ -214,28 +214,28 @@ def chat_widget():
 
 @app.route("/chat/sessions", methods=["POST"])
 def start_chat():
-    from chalicelib.channels import webchat
+    from chalicelib.usecases import chat
 
     identity = app.current_request.context.get("identity") or {}
-    return created(webchat.start(body("ChatStart"), identity.get("sourceIp") or "unknown", clock.now()))
+    return created(chat.start(body("ChatStart"), identity.get("sourceIp") or "unknown", clock.now()))
 
 
 @app.route("/chat/sessions/{session_id}/messages", methods=["POST"])
 def post_chat_message(session_id):
-    from chalicelib.channels import webchat
+    from chalicelib.usecases import chat
 
     now = clock.now()
-    session = webchat.open_session(session_id, app.current_request.headers.get("authorization"), now)
-    return created(webchat.post(session, body("ChatMessageInput"), now))
+    session = chat.open_session(session_id, app.current_request.headers.get("authorization"), now)
+    return created(chat.post(session, body("ChatMessageInput"), now))
 
 
 @app.route("/chat/sessions/{session_id}/messages", methods=["GET"])
 def poll_chat_messages(session_id):
-    from chalicelib.channels import webchat
+    from chalicelib.usecases import chat
 
     now = clock.now()
-    session = webchat.open_session(session_id, app.current_request.headers.get("authorization"), now)
-    return webchat.poll(session, query().get("after"))
+    session = chat.open_session(session_id, app.current_request.headers.get("authorization"), now)
+    return chat.poll(session, query().get("after"))
 
 
 # --- people --------------------------------------------------------------------
@@ -642,7 +642,7 @@ def twilio_voice_fallback():
 
 @app.route("/twilio/sms/status", methods=["POST"], content_types=FORM)
 def twilio_sms_status():
-    from chalicelib.channels import status
+    from chalicelib.usecases import delivery as status
 
     params = twilio_params("/twilio/sms/status")
     status.message_status(twilio_hooks.require(params, "MessageSid"),
@@ -659,7 +659,7 @@ def twilio_voice():
 
 @app.route("/twilio/voice/status", methods=["POST"], content_types=FORM)
 def twilio_voice_status():
-    from chalicelib.channels import status
+    from chalicelib.usecases import delivery as status
 
     params = twilio_params("/twilio/voice/status")
     status.call_status(twilio_hooks.require(params, "CallSid"), twilio_hooks.require(params, "CallStatus"),
@@ -778,7 +778,7 @@ def handoff_sweep(event):
 @app.schedule(Rate(2, unit=Rate.MINUTES), name="reconcile_sweep")
 def reconcile_sweep(event):
     """Nothing missed: Twilio's logs of inbound SMS and calls, read back for webhooks that never ran."""
-    from chalicelib.channels import reconcile
+    from chalicelib.usecases import reconcile
 
     _sweep("reconcile_sweep", reconcile.sweep)
 

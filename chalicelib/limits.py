@@ -28,3 +28,18 @@ def take_write(limit: Limit, subject: str, now: datetime) -> store.Write:
 def take_on_contact(contact: Contact, limit: Limit, now: datetime) -> Contact | None:
     """The contact with one of its own allowance spent (saved with it); None when it is gone."""
     return contacts.spend(contact, limit, allowed(limit), now)
+
+
+def take_for_number(contact: Contact, limit: Limit, now: datetime) -> bool:
+    """One of a phone number's own allowance (saved on its contact, retried on a race); False when
+    it is gone: junk gets silence, not a reply loop."""
+    for _ in range(3):
+        spent = take_on_contact(contact, limit, now)
+        if spent is None:
+            return False
+        try:
+            store.save_contact(spent)
+            return True
+        except store.ConditionFailed:
+            contact = store.get_contact(contact.phone)
+    return False

@@ -11,12 +11,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from chalicelib import lazy, limits, phones, settings, store
+from chalicelib import lazy, limits, phones
 from chalicelib.channels import twilio_hooks
 from chalicelib.domain import limits as rate
 from chalicelib.domain import texts
 from chalicelib.domain.contacts import Contact
-from chalicelib.domain.limits import Limit
 from chalicelib.domain.people import Person
 from chalicelib.domain.record import Record
 from chalicelib.errors import ApiError
@@ -25,6 +24,8 @@ from chalicelib.usecases import intake, replies, surveys, tickets
 from chalicelib.usecases.tickets import Actor
 
 handoff = lazy.module("chalicelib.usecases.handoff")  # TAKE only: not on a customer's text
+oncall = lazy.module("chalicelib.usecases.oncall")  # WHO only
+people = lazy.module("chalicelib.usecases.people")  # ESC's answer only
 
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
@@ -76,17 +77,17 @@ def webhook(params: dict, sid: str, now: datetime) -> str:
     own (twilio_hooks.once).
     """
     key = f"sms#{sid}"
-    state = store.claim_state(key)
-    if state is not None and state.result:
-        return state.result  # a retried delivery: the first answer, nothing done twice
+    replay = intake.answered_before(key)
+    if replay is not None:
+        return replay  # a retried delivery: the first answer, nothing done twice
     phone = phones.normalize(params.get("From", ""))
     body = params.get("Body", "") or ""
     media = [params[f"MediaUrl{i}"] for i in range(_num_media(params)) if params.get(f"MediaUrl{i}")]
     if phone is None:
         logger.warning("sms from an unusable number", extra={"from": mask_phone(params.get("From"))})
         return twilio_hooks.EMPTY_TWIML
-    contact = store.get_contact(phone)
-    person = store.get_person(contact.person_id) if contact.person_id else None
+    who_wrote = intake.sender(phone)
+    contact, person, before = who_wrote.contact, who_wrote.person, who_wrote.current
     logger.info("sms in", extra={"from": mask_phone(phone), "chars": len(body), "media": len(media),
                                  "staff": person is not None})
     if person is not None:
@@ -96,7 +97,6 @@ def webhook(params: dict, sid: str, now: datetime) -> str:
     if word in STOP_WORDS | START_WORDS | HELP_WORDS or (word == "YES" and contact.opted_out):
         return twilio_hooks.once(key, now, lambda: twilio_hooks.messages_twiml(
             _keyword(contact, word, now)), fallback=twilio_hooks.sorry_sms())
-    before = store.get_ticket(contact.current_ticket) if contact.current_ticket else None
     if surveys.expects_answer(before, body, now):
         # A survey answer or a YES to an automated answer goes on that ticket and opens nothing.
         def closing() -> str:
@@ -109,40 +109,16 @@ def webhook(params: dict, sid: str, now: datetime) -> str:
 
 def _keyword(contact: Contact, word: str, now: datetime) -> list[str]:
     if word in STOP_WORDS:
-        _consent(contact, opted_out=True)
+        intake.consent(contact, opted_out=True)
         return []  # the carrier confirms STOP itself; a second message would be noise
     if word in START_WORDS or (word == "YES" and contact.opted_out):
-        _consent(contact, opted_out=False)
+        intake.consent(contact, opted_out=False)
         return ["You're subscribed again to Friday Night support messages."]
-    return [CUSTOMER_HELP] if _spend(contact, rate.AUTO_REPLIES, now) else []
+    return [CUSTOMER_HELP] if limits.take_for_number(contact, rate.AUTO_REPLIES, now) else []
 
 
 def _num_media(params: dict) -> int:
     return twilio_hooks.number(params, "NumMedia", maximum=10)
-
-
-def _spend(contact: Contact, limit: Limit, now: datetime) -> bool:
-    """One automatic reply of the number's allowance (False: spent; junk gets silence, not a loop)."""
-    for _ in range(3):
-        spent = limits.take_on_contact(contact, limit, now)
-        if spent is None:
-            return False
-        try:
-            store.save_contact(spent)
-            return True
-        except store.ConditionFailed:
-            contact = store.get_contact(contact.phone)
-    return False
-
-
-def _consent(contact: Contact, *, opted_out: bool) -> None:
-    for _ in range(3):
-        try:
-            store.save_contact(contact.replace(opted_out=opted_out))
-            return
-        except store.ConditionFailed:
-            contact = store.get_contact(contact.phone)  # a text in between: keep it, change the consent
-    raise store.ConditionFailed("the contact is busy", tags={"contact"})
 
 
 # --- staff -----------------------------------------------------------------------
@@ -169,8 +145,8 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: Person, sid: str | N
         return f"Resolved #{cmd.ticket}. Thank you!"
     if cmd.verb == "ESC":
         t = tickets.pass_up(cmd.ticket, actor, "ESC by SMS", now)
-        owner = store.get_person(t.owner)
-        return f"Passed #{cmd.ticket} up to tier {t.tier}" + (f" ({owner.name})." if owner else ".")
+        owner = people.name_of(t.owner)
+        return f"Passed #{cmd.ticket} up to tier {t.tier}" + (f" ({owner})." if owner else ".")
     if cmd.verb == "SAY":
         key = f"reply#{sid}" if sid else None
         if cmd.text.startswith("/") and " " not in cmd.text.strip():
@@ -180,21 +156,10 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: Person, sid: str | N
                 return f"There is no template {cmd.text}. Templates: {err.names}"
         return replies.answer(cmd.ticket, actor, now, text=cmd.text, key=key).sms_text
     if cmd.verb == "WHO":
-        return who(now)
+        return oncall.who(now, person)
     if cmd.verb == "TAKE":
         return handoff.take(person, now)
-    contact = store.get_contact(person.phone)
-    if cmd.verb == "HELP" or _spend(contact, rate.SORRY, now):
+    if cmd.verb == "HELP" or limits.take_for_number(intake.sender(person.phone).contact, rate.SORRY, now):
         return HELP_TEXT if cmd.verb == "HELP" else "Sorry, I didn't get that. " + HELP_TEXT
     return None  # junk beyond the hour's budget: silence, not a reply loop
 
-
-def who(now: datetime) -> str:
-    rot = settings.current_rota()
-    if rot is None:
-        return "No rota is set up yet: nobody holds the emergency phone."
-    holder = store.get_person(rot.holder_at(now))
-    _, _, end = rot.shift_at(now)
-    until = end.astimezone(rot.zone).strftime("%a %d %b %H:%M")
-    name = holder.name if holder else "someone who left the team"
-    return f"{name} holds the emergency phone until {until}."

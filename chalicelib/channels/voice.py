@@ -12,12 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import config, phones, settings, store
+from chalicelib import config, phones
 from chalicelib.channels import twilio_hooks
-from chalicelib.effects import Effects
-from chalicelib.errors import ApiError
-from chalicelib.usecases import intake, tickets
-from chalicelib.usecases.tickets import Actor
+from chalicelib.usecases import calls, intake
 
 DIAL_TIMEOUT = 20  # seconds of ringing per person
 SCREEN_TIMEOUT = 8  # seconds the callee has to press 1
@@ -32,18 +29,6 @@ def _vr():
     from twilio.twiml.voice_response import VoiceResponse
 
     return VoiceResponse()
-
-
-def dial_chain(now: datetime) -> list[str]:
-    """Person ids to ring, in order: the holder, then the backup."""
-    rot = settings.current_rota()
-    if rot is None:
-        return []
-    chain = [rot.holder_at(now)]
-    backup = rot.backup_at(now)
-    if backup and backup not in chain:
-        chain.append(backup)
-    return chain
 
 
 # --- the webhooks: each once per provider id (a retried delivery gets the first answer) -----
@@ -90,34 +75,18 @@ def incoming(params: dict, now: datetime) -> str:
     return _ring(response, ticket.id, 0, now)
 
 
-def _next_to_ring(step: int, now: datetime):
-    """The first person at or after `step` of the dial chain with a phone: (step, person), or None."""
-    chain = dial_chain(now)
-    while step < len(chain):
-        person = store.get_person(chain[step])
-        if person is not None and person.phone:
-            return step, person
-        step += 1  # nobody to ring at this step: try the next, never wait on an empty one (goalert#4548)
-    return None
-
-
 def _ring(response, ticket_id: int, step: int, now: datetime, *, unanswered: dict | None = None) -> str:
-    """Dials the next person of the chain; with nobody left, the voicemail — the ticket paged (and
-    the `unanswered` dial recorded) in one transaction (API.md: unanswered calls are urgent)."""
-    found = _next_to_ring(step, now)
-    if found is not None:
-        step, person = found
-        dial = response.dial(timeout=DIAL_TIMEOUT, action=_url(f"/twilio/voice/dialed/{ticket_id}/{step}"),
-                             method="POST", caller_id=config.emergency_number() or None)
-        dial.number(person.phone, url=_url(f"/twilio/voice/screen/{ticket_id}/{step}"), method="POST")
-        if unanswered is not None:
-            tickets.record_event(ticket_id, "call_unanswered", tickets.SYSTEM, now, **unanswered)
-        return str(response)
-    fx = Effects()
-    tickets.page(ticket_id, now, "call unanswered", fx=fx,
-                 event=("call_unanswered", unanswered) if unanswered is not None else None)
-    fx.dispatch(now)
-    return _voicemail(response, ticket_id)
+    """Dials the next person of the chain; with nobody left, the voicemail (the ticket paged)."""
+    found = calls.next_to_ring(step, now)
+    if found is None:
+        calls.nobody_answered(ticket_id, now, unanswered)
+        return _voicemail(response, ticket_id)
+    step, phone = found
+    dial = response.dial(timeout=DIAL_TIMEOUT, action=_url(f"/twilio/voice/dialed/{ticket_id}/{step}"),
+                         method="POST", caller_id=config.emergency_number() or None)
+    dial.number(phone, url=_url(f"/twilio/voice/screen/{ticket_id}/{step}"), method="POST")
+    calls.unanswered(ticket_id, now, unanswered)
+    return str(response)
 
 
 def _voicemail(response, ticket_id: int) -> str:
@@ -141,14 +110,16 @@ def screen(ticket_id: int, step: int) -> str:
     return str(response)
 
 
+def _callee(params: dict) -> str | None:
+    return phones.normalize(params.get("To") or params.get("Called") or "")
+
+
 def accept(ticket_id: int, step: int, params: dict, now: datetime) -> str:
     response = _vr()
     if params.get("Digits") != "1":
         response.hangup()
         return str(response)
-    person = store.person_by_phone(phones.normalize(params.get("To") or params.get("Called") or ""))
-    actor = Actor(person.id, person.name) if person else tickets.SYSTEM
-    tickets.call_accepted(ticket_id, step, actor, now, person=person is not None)  # one transaction
+    calls.accepted(ticket_id, step, _callee(params), now)  # one transaction
     response.say("Connecting you now.")
     return str(response)  # ending the screening TwiML bridges the two calls
 
@@ -156,10 +127,8 @@ def accept(ticket_id: int, step: int, params: dict, now: datetime) -> str:
 def dialed(ticket_id: int, step: int, params: dict, now: datetime) -> str:
     """The <Dial> ended: answered and accepted → done; otherwise the next person."""
     response = _vr()
-    accepted = store.claim_exists(f"accepted#{ticket_id}#{step}")
-    if accepted and params.get("DialCallStatus") == "completed":
-        tickets.record_event(ticket_id, "call_completed", tickets.SYSTEM, now, step=step,
-                             seconds=twilio_hooks.number(params, "DialCallDuration"))
+    if calls.was_accepted(ticket_id, step) and params.get("DialCallStatus") == "completed":
+        calls.completed(ticket_id, step, twilio_hooks.number(params, "DialCallDuration"), now)
         response.hangup()
         return str(response)
     return _ring(response, ticket_id, step + 1, now,
@@ -168,42 +137,26 @@ def dialed(ticket_id: int, step: int, params: dict, now: datetime) -> str:
 
 def recorded(ticket_id: int, params: dict, now: datetime) -> str:
     """The voicemail: on the ticket, and the chain is paged."""
-    url = params.get("RecordingUrl")
-    fx = Effects()
-    tickets.customer_message(ticket_id, "(voicemail)", now, media=[url] if url else None,
-                             provider_id=params.get("RecordingSid"), channel="voice", fx=fx,
-                             page_reason="voicemail", event=("voicemail", {"seconds": _seconds(params)}))
-    fx.dispatch(now)
+    calls.voicemail(ticket_id, params.get("RecordingUrl"), params.get("RecordingSid"),
+                    twilio_hooks.number(params, "RecordingDuration"), now)
     response = _vr()
     response.say("Thank you. We have your message and the on-call team has been paged. Goodbye.")
     response.hangup()
     return str(response)
 
 
-def _seconds(params: dict) -> int:
-    return twilio_hooks.number(params, "RecordingDuration")
-
-
 def transcript(ticket_id: int, params: dict, now: datetime) -> None:
     text = (params.get("TranscriptionText") or "").strip()
-    status = params.get("TranscriptionStatus", "completed")
-    body = f"(voicemail transcript) {text}" if text and status == "completed" else "(voicemail: no transcript)"
-    fx = Effects()
-    # The transcript follows the page to everyone it reached (API.md v1.1: the page carries the
-    # caller and what they said); after an ACK the acknowledger hears it, as every message.
-    tickets.customer_message(ticket_id, body, now, channel="voice", fx=fx,
-                             tell_paged=bool(text and status == "completed"))
-    fx.dispatch(now)
+    done = params.get("TranscriptionStatus", "completed") == "completed"
+    calls.transcript(ticket_id, text if text and done else None, now)
 
 
 def page_call(ticket_id: int) -> str:
     """TwiML for the paging call to a staff phone (second attempt after the SMS)."""
-    ticket = store.get_ticket(ticket_id)
-    gist = (ticket.subject or "a customer needs help") if ticket else "a customer needs help"
     response = _vr()
     gather = response.gather(num_digits=1, timeout=10, method="POST",
                              action=_url(f"/twilio/voice/page/{ticket_id}/ack"))
-    gather.say(f"Friday Night page. Urgent ticket {ticket_id}: {gist}. Press 1 to accept it.")
+    gather.say(f"Friday Night page. Urgent ticket {ticket_id}: {calls.gist(ticket_id)}. Press 1 to accept it.")
     response.say("Not acknowledged. We will try the next person. Goodbye.")
     response.hangup()
     return str(response)
@@ -211,20 +164,10 @@ def page_call(ticket_id: int) -> str:
 
 def page_call_ack(ticket_id: int, params: dict, now: datetime) -> str:
     response = _vr()
-    person = store.person_by_phone(phones.normalize(params.get("To") or params.get("Called") or ""))
-    # Same screening as the emergency line: only a human pressing 1 counts (a voicemail can't).
-    if params.get("Digits") == "1" and person is not None:
-        _ack_quietly(ticket_id, Actor(person.id, person.name), now)
+    # Same screening as the emergency line: only a human pressing 1 on a staff phone counts.
+    if params.get("Digits") == "1" and calls.page_answered(ticket_id, _callee(params), now):
         response.say(f"Acknowledged. Ticket {ticket_id} is yours. Reply to the page by text to answer the customer.")
     else:
         response.say("Not acknowledged. Goodbye.")
     response.hangup()
     return str(response)
-
-
-def _ack_quietly(ticket_id: int, actor: Actor, now: datetime) -> None:
-    try:
-        tickets.ack(ticket_id, actor, now)  # stops the page at once
-    except ApiError:
-        pass  # resolved meanwhile: nothing to acknowledge
-

@@ -100,6 +100,23 @@ class Rotation(Record):
         o = self.override_at(t)
         return o.person_id if o else self.shift_at(t)[0]
 
+    def holding_at(self, t: datetime, horizon: timedelta = timedelta(days=92)) -> tuple[str, datetime, datetime]:
+        """(holder, since, until) at t: the whole stretch in which that person holds the phone, over
+        handoffs and override edges that do not change the holder; an override ending early, or one
+        nested inside another, ends or starts it where the phone really changes hands."""
+        person = self.holder_at(t)
+        start = max(self.begins_at, t - horizon)
+        for edge in reversed(self.changes(start, t)):
+            if self.holder_at(edge - timedelta(microseconds=1)) != person:
+                start = edge
+                break
+        end = t + horizon
+        for edge in self.changes(t, t + horizon):
+            if self.holder_at(edge) != person:
+                end = edge
+                break
+        return person, start, end
+
     def intended_holder(self, t: datetime) -> str:
         """Who should hold the phone at t: overrides count, except the automatic one that keeps the
         previous holder on when a TAKE was missed (the TAKE handshake asks this person)."""

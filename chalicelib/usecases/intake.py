@@ -18,12 +18,46 @@ from chalicelib.domain import contacts, conversation
 from chalicelib.domain import limits as rate
 from chalicelib.domain import tickets as rules
 from chalicelib.domain.contacts import Contact
+from chalicelib.domain.people import Person
+from chalicelib.domain.record import Record
 from chalicelib.domain.tickets import Ticket
 from chalicelib.effects import Effects
 from chalicelib.logs import logger
 from chalicelib.usecases import templates, tickets
 
 SETTLE_TRIES = 5  # a text racing another from the same number decides again, this often at most
+
+
+class Sender(Record):
+    """Who texted: their contact, the staff member it belongs to (if any), their current ticket."""
+
+    contact: Contact
+    person: Person | None = None
+    current: Ticket | None = None
+
+
+def sender(phone: str) -> Sender:
+    contact = store.get_contact(phone)
+    person = store.get_person(contact.person_id) if contact.person_id else None
+    current = store.get_ticket(contact.current_ticket) if contact.current_ticket and person is None else None
+    return Sender(contact, person, current)
+
+
+def answered_before(key: str) -> str | None:
+    """The answer a delivery of this provider id got before (a retry gets it again), if any."""
+    state = store.claim_state(key)
+    return state.result if state is not None and state.result else None
+
+
+def consent(contact: Contact, *, opted_out: bool) -> None:
+    """STOP / START: the number's consent (a text racing it keeps its own changes)."""
+    for _ in range(3):
+        try:
+            store.save_contact(contact.replace(opted_out=opted_out))
+            return
+        except store.ConditionFailed:
+            contact = store.get_contact(contact.phone)
+    raise store.ConditionFailed("the contact is busy", tags={"contact"})
 
 
 def expectation(ticket: Ticket, now: datetime, *, paged: bool = False) -> str:

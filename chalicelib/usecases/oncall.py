@@ -10,10 +10,12 @@ import hmac
 import re
 import secrets
 from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 from chalicelib import config, outbox, settings, store, validate
 from chalicelib.domain import rota as rules
 from chalicelib.domain import texts
+from chalicelib.domain.people import Person
 from chalicelib.errors import BadRequest, Conflict, NotFound, Unauthorized
 from chalicelib.usecases import shifts, tiers
 
@@ -196,13 +198,24 @@ def _person(person_id: str | None, people: dict) -> dict | None:
 def oncall(at: datetime) -> dict:
     rot = rules.from_document(_doc())
     people = {p.id: p for p in store.all_people()}
-    _, start, end = rot.shift_at(at)
+    _, start, end = rot.holding_at(at)
     o = rot.override_at(at)
-    if o:
-        start, end = max(start, o.start), min(end, o.end)
     return {"primary": _person(rot.holder_at(at), people), "backup": _person(rot.backup_at(at), people),
             "shift": {"start": _local(start, rot), "end": _local(end, rot)}, "override": o is not None,
             "at": _local(at, rot)}
+
+
+def who(now: datetime, reader: Person | None = None) -> str:
+    """WHO: who holds the emergency phone and until when — the end of their whole stretch (an
+    override's end, not the weekly handoff's), in the reader's own zone, named."""
+    rot = settings.current_rota()
+    if rot is None:
+        return "No rota is set up yet: nobody holds the emergency phone."
+    person_id, _, until = rot.holding_at(now)
+    holder = store.get_person(person_id)
+    zone = ZoneInfo(reader.timezone) if reader is not None and reader.timezone else rot.zone
+    name = holder.name if holder else "someone who left the team"
+    return f"{name} holds the emergency phone until {until.astimezone(zone):%a %d %b %H:%M %Z}."
 
 
 def schedule(frm: datetime, to: datetime) -> dict:

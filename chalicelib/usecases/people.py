@@ -37,6 +37,12 @@ def create(body: dict, now: datetime) -> tuple[Person, str]:
     return store.create_person(person, now), key
 
 
+def name_of(person_id: str | None) -> str | None:
+    """A person's name (None for nobody, or someone who left)."""
+    person = store.get_person(person_id) if person_id else None
+    return person.name if person is not None else None
+
+
 def get(person_id: str) -> Person:
     person = store.get_person(person_id)
     if person is None:
