@@ -246,3 +246,21 @@ def test_dry_run_plan_shows_the_timeline_and_gaps(api, team):
         ("Ana Lopez", "sms"), ("Ana Lopez", "call"), ("Ben Okafor", "sms"), ("Ben Okafor", "call")]
     assert plan["steps"][1]["at"] == "2026-11-21T23:05:00+01:00"
     assert plan["gaps"] == []
+
+
+def test_the_holder_holds_until_the_phone_changes_hands_not_until_the_weekly_handoff():
+    """Issue 21: an override that ends early ends the stretch; a nested one starts where the phone
+    really changes hands; the same person over a handoff keeps one stretch."""
+    berlin = ZoneInfo("Europe/Berlin")
+    at = datetime(2026, 11, 24, 12, 0, tzinfo=berlin)  # Tue, in Ana's week (Fri 20 → Fri 27 18:00)
+    made = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    dana = Override("o1", "dana", datetime(2026, 11, 23, 9, 0, tzinfo=berlin),
+                    datetime(2026, 11, 26, 9, 0, tzinfo=berlin), made)
+    erik = Override("o2", "erik", datetime(2026, 11, 24, 10, 0, tzinfo=berlin),
+                    datetime(2026, 11, 24, 14, 0, tzinfo=berlin), made + timedelta(seconds=1))
+    rot = rotation(overrides=(dana, erik), start=date(2026, 11, 20))
+    assert rot.holding_at(at) == ("erik", erik.start, erik.end)  # nested: hers, inside Dana's
+    assert rot.holding_at(at + timedelta(hours=3)) == ("dana", erik.end, dana.end)  # Dana's again until Thu 09:00
+    assert rot.holding_at(datetime(2026, 11, 22, 12, 0, tzinfo=berlin))[2] == dana.start  # Ana until Dana takes it
+    weekly = rotation(members=("ana",), start=date(2026, 11, 20))
+    assert weekly.holding_at(at)[2] - at > timedelta(days=30)  # nobody else: no handoff to name

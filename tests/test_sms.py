@@ -162,3 +162,13 @@ def test_an_urgent_text_pages_the_holder_who_acks_by_sms(api, twilio, team):
     assert t["priority"] == "urgent" and t["owner"] == team["ana"]["id"]
     page.reply("1 Hi, this is Ana, I'm on it").expect("Sent")
     twilio.phone(CUSTOMER).expect_sms("this is Ana")
+
+
+def test_who_names_the_end_of_an_override_in_the_readers_own_zone(api, twilio, team):
+    """Issue 21: WHO said the weekly handoff's end, in Berlin time, without a zone."""
+    r = api.post("/rota/overrides", {"person_id": team["chloe"]["id"], "start": "2026-11-20T21:00:00+01:00",
+                                     "end": "2026-11-26T09:00:00+01:00"})
+    assert r.status_code == 201
+    twilio.phone(BEN).reply("who").expect("Chloe Martin holds the emergency phone until Thu 26 Nov 09:00 CET")
+    assert api.patch(f"/people/{team['ben']['id']}", {"timezone": "Europe/Lisbon"}).status_code == 200
+    twilio.phone(BEN).reply("who").expect("Chloe Martin holds the emergency phone until Thu 26 Nov 08:00 WET")
