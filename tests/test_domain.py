@@ -143,6 +143,7 @@ def test_every_staff_text_is_gsm7_and_a_page_is_one_segment():
     assert len(excerpt) == 60
     samples = {
         "gist": [("x " * 30,)],
+        "when": [(start, ZoneInfo("America/Sao_Paulo"))],
         "owner_now": [(12345, 3, "urgent", excerpt)],
         "unacknowledged": [(12345, 6)],
         "storm_bundle": [(12345,)],
@@ -167,3 +168,14 @@ def test_every_staff_text_is_gsm7_and_a_page_is_one_segment():
         assert counted["segments"] <= 2, text
     for text in pages + [texts.owner_now(12345, 3, "urgent", excerpt), texts.unacknowledged(12345, 6)]:
         assert texts.segments(text)["segments"] == 1, text
+
+
+def test_every_time_names_its_zone_in_the_readers_zone():
+    from zoneinfo import ZoneInfo
+
+    from chalicelib.domain import texts
+
+    t = datetime(2026, 11, 27, 17, 0, tzinfo=timezone.utc)
+    assert texts.when(t, ZoneInfo("Europe/Berlin")) == "Fri 27 Nov 18:00 CET"
+    assert texts.when(t, ZoneInfo("Europe/Lisbon")) == "Fri 27 Nov 17:00 WET"
+    assert texts.when(t.replace(month=7), ZoneInfo("Europe/Berlin")) == "Mon 27 Jul 19:00 CEST"  # summer time

@@ -211,12 +211,24 @@ def test_take_handshake_confirmed(api, twilio, team, clock_at, schedule):
     schedule("handoff_sweep")
     schedule("handoff_sweep")
     ben = twilio.phone(BEN).expect_sms("Reply TAKE to hold the emergency phone from Fri 27 Nov 18:00").expect_nothing()
-    ben.reply("take").expect("You hold the emergency phone from Fri 27 Nov 18:00 until Fri 04 Dec 18:00")
+    ben.reply("take").expect("You hold the emergency phone from Fri 27 Nov 18:00 CET until Fri 04 Dec 18:00 CET")
     clock_at.set(datetime(2026, 11, 27, 18, 5, tzinfo=BERLIN))
     schedule("handoff_sweep")
     schedule("handoff_sweep")
-    ben.expect("Your shift has started: you hold the emergency phone until Fri 04 Dec 18:00").expect_nothing()
+    ben.expect("Your shift has started: you hold the emergency phone until Fri 04 Dec 18:00 CET").expect_nothing()
     assert api.get("/oncall").json_body["primary"]["name"] == "Ben Okafor"
+
+
+def test_staff_texts_name_the_time_in_the_readers_own_zone(api, twilio, team, clock_at, schedule):
+    """Issue 21: Ben works from Lisbon: his TAKE texts say 17:00 WET, not Berlin's 18:00 unnamed."""
+    from tests.data import BEN
+
+    assert api.patch(f"/people/{team['ben']['id']}", {"timezone": "Europe/Lisbon"}).status_code == 200
+    clock_at.set(datetime(2026, 11, 27, 14, 30, tzinfo=BERLIN))
+    schedule("handoff_sweep")
+    ben = twilio.phone(BEN).expect_sms("Reply TAKE to hold the emergency phone from Fri 27 Nov 17:00 WET "
+                                       "until Fri 04 Dec 17:00 WET")
+    ben.reply("take").expect("from Fri 27 Nov 17:00 WET until Fri 04 Dec 17:00 WET")
 
 
 def test_without_take_the_current_holder_stays_and_admins_are_told(api, twilio, team, clock_at, schedule):

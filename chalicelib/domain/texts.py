@@ -28,8 +28,13 @@ def segments(text: str) -> dict:
     return {"encoding": "GSM-7" if gsm else "UCS-2", "characters": length, "segments": count}
 
 
-def _when(t: datetime, zone: tzinfo) -> str:
-    return t.astimezone(zone).strftime("%a %d %b %H:%M")
+def when(t: datetime, zone: tzinfo) -> str:
+    """The one way a time reaches a person: weekday, day, month, time and the zone's name, in the
+    reader's own zone ("Fri 04 Dec 17:00 WET" for Erik in Lisbon, "18:00 CET" for Ana)."""
+    return t.astimezone(zone).strftime("%a %d %b %H:%M %Z")
+
+
+_when = when
 
 
 def gist(subject: str | None, words: int = 10) -> str:

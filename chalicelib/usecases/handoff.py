@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from chalicelib import outbox, settings, store
 from chalicelib.domain import rota as rules
@@ -31,6 +32,12 @@ def _upcoming(rot: rules.Rotation, now: datetime) -> tuple[datetime, str, str]:
 
 
 _INSTANT = timedelta(microseconds=1)
+
+
+def _zone(person_id: str, rot: rules.Rotation) -> ZoneInfo:
+    """The zone a person reads times in (their own; the rota's when they have none)."""
+    person = store.get_person(person_id)
+    return ZoneInfo(person.timezone) if person is not None and person.timezone else rot.zone
 
 
 def _notice(person_id: str, text: str, now: datetime, key: str) -> Item | None:
@@ -65,8 +72,8 @@ def sweep(now: datetime) -> None:
     key = boundary.isoformat()
     if current != nxt and boundary - notice() <= now < boundary and not _taken(key):
         if store.claim(f"take-ask#{key}", now, ttl=timedelta(days=30)):
-            end = rot.boundary(rot.shift_index(boundary) + 1)
-            _send(nxt, texts.take_ask(boundary, end, rot.zone), now, key=f"take-ask#{key}")
+            end = rot.holding_at(boundary)[2]  # until the phone changes hands again (overrides count)
+            _send(nxt, texts.take_ask(boundary, end, _zone(nxt, rot)), now, key=f"take-ask#{key}")
     # The handoff that just happened: was it taken?
     k = rot.shift_index(now)
     last = rot.boundary(k)
@@ -75,7 +82,7 @@ def sweep(now: datetime) -> None:
         return
     if _taken(last.isoformat()):
         if store.claim(f"shift-start#{last.isoformat()}", now, ttl=timedelta(days=30)):
-            _send(holder, texts.shift_started(rot.boundary(k + 1), rot.zone), now,
+            _send(holder, texts.shift_started(rot.holding_at(now)[2], _zone(holder, rot)), now,
                   key=f"shift-start#{last.isoformat()}")
         return
     if not store.claim_exists(f"take-missed#{last.isoformat()}"):
@@ -124,8 +131,7 @@ def take(person: Person, now: datetime) -> str:
     k = rot.shift_index(now)
     if nxt == person.id and now >= boundary - notice():
         store.claim(f"taken#{boundary.isoformat()}", now, ttl=timedelta(days=30))
-        end = rot.boundary(rot.shift_index(boundary) + 1)
-        return texts.take_thanks(boundary, end, rot.zone)
+        return texts.take_thanks(boundary, rot.holding_at(boundary)[2], ZoneInfo(person.timezone))
     last = rot.boundary(k)
     if rot.intended_holder(last) == person.id and rot.intended_holder(now) == person.id:
         store.claim(f"taken#{last.isoformat()}", now, ttl=timedelta(days=30))
@@ -138,7 +144,7 @@ def take(person: Person, now: datetime) -> str:
 
         store.change_setting("rota", change, now)
         shifts.record(now)
-        return texts.take_thanks(None, rot.boundary(k + 1), rot.zone)
+        return texts.take_thanks(None, rot.holding_at(now)[2], ZoneInfo(person.timezone))
     return "There is no handoff for you to take right now. Text WHO to see who holds the phone."
 
 
