@@ -189,3 +189,22 @@ def test_survey_expires_after_its_window(api, team, clock_at):
     assert t["messages"][-1]["text"] == "no"
     api.post(path, {"text": "it still does not work"}, key=s["token"])
     assert api.get(f"/tickets/{s['ticket_id']}").json_body["status"] == "open"  # anything else reopens it
+
+
+def test_eta_is_a_whole_phrase_never_by_by(api, twilio, team, clock_at):
+    """Issue 21: "…confirm by {eta}." reached a customer as "confirm by by Mon 09:00 CET"."""
+    bad = api.post("/templates", {"name": "confirm", "body": "Hi {first_name}, we will confirm by {eta}."})
+    assert bad.status_code == 400 and bad.json_body["error"]["field"] == "body" and "by {eta}" in \
+        bad.json_body["error"]["message"]
+    good = api.post("/templates", {"name": "confirm", "body": "Hi {first_name}, we will confirm {eta}."})
+    assert good.status_code == 201
+    t = api.ticket("where is my parcel", contact=CUSTOMER, customer_name="Mike Lee")  # Friday 22:00: closed
+    assert api.post(f"/tickets/{t['id']}/reply", {"template": "confirm"}).status_code == 201
+    sms = twilio.phone(CUSTOMER).expect_sms("we will confirm by Mon 09:00 CET.").last["body"]
+    assert "by by" not in sms
+    # A template stored before the rule reads the same (no "by by" either).
+    from chalicelib.domain.templates import Template
+    from chalicelib.usecases import templates, tickets
+
+    old = Template("t_old", "old", "We will confirm by {eta}.", clock_at.now, clock_at.now)
+    assert templates.render(old, tickets.get(t["id"]), "Ana", clock_at.now) == "We will confirm by Mon 09:00 CET."

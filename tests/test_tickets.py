@@ -268,3 +268,14 @@ def test_admin_key_is_needed_even_for_reads_of_other_peoples_data(api):
     ben = api.person("Ben Okafor", "+4915100000002")
     assert api.get("/people", key=ben["api_key"]).status_code == 403
     assert api.get("/tickets", key=ben["api_key"]).status_code == 200
+
+
+def test_owner_me_is_the_caller_and_nobody_for_the_bootstrap_key(api):
+    """Issue 21: `owner=me` was 200 with an empty list."""
+    ben = api.person("Ben Okafor", "+4915100000002")
+    t = api.ticket()
+    assert api.post(f"/tickets/{t['id']}/ack", key=ben["api_key"]).status_code == 200
+    mine = api.get("/tickets?owner=me", key=ben["api_key"]).json_body["items"]
+    assert [i["id"] for i in mine] == [t["id"]]
+    r = api.get("/tickets?owner=me")  # the bootstrap admin key
+    assert r.status_code == 400 and r.json_body["error"]["field"] == "owner"

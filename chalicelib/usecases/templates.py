@@ -18,6 +18,7 @@ from chalicelib.domain.tickets import Ticket
 from chalicelib.errors import BadRequest, Conflict, NotFound
 
 PLACEHOLDERS = {"first_name", "ticket", "agent", "eta"}
+_ETA_AFTER_A_PREPOSITION = re.compile(r"\b(?:by|until|before)\s+(?=\{eta\})", re.IGNORECASE)
 FIELDS = {"name", "body", "category", "keywords", "auto"}
 CONFIRM = "Reply YES if this solved it, or tell us more and a person will take over."
 
@@ -30,6 +31,9 @@ def _check_body(body: str) -> None:
     unknown = sorted(names - PLACEHOLDERS)
     if unknown:
         raise BadRequest("body", f"unknown placeholder {{{unknown[0]}}}; use {', '.join(sorted(PLACEHOLDERS))}")
+    if _ETA_AFTER_A_PREPOSITION.search(body):
+        raise BadRequest("body", "{eta} is a whole phrase ('by Mon 09:00 CET', or 'shortly' in business hours): "
+                                 "write 'we will answer {eta}', not 'by {eta}'")
 
 
 def _fields(body: dict, template: Template | None) -> dict:
@@ -113,8 +117,10 @@ def _sample(body: str) -> str:
 def render(template: Template, ticket: Ticket, agent_name: str, now: datetime) -> str:
     first = (ticket.customer_name or "").split()[0] if ticket.customer_name else "there"
     eta = "shortly" if expectations.is_business_hours(now) else f"by {expectations.when(now)}"
-    # {ticket} is the bare number (contract v1.1): "ticket #{ticket}" must not read "##5".
-    return template.body.format(first_name=first, ticket=str(ticket.id),
+    # {ticket} is the bare number (contract v1.1): "ticket #{ticket}" must not read "##5". {eta} is
+    # a phrase of its own: a template stored before that rule reads "by {eta}", never "by by".
+    body = _ETA_AFTER_A_PREPOSITION.sub("", template.body)
+    return body.format(first_name=first, ticket=str(ticket.id),
                                 agent=agent_name.split()[0] if agent_name else "the team", eta=eta)
 
 

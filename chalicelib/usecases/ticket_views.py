@@ -27,8 +27,9 @@ def history(ticket_id: int) -> tuple[list[Message], list[Event]]:
 # --- views --------------------------------------------------------------------
 
 
-def list_json(q: dict) -> dict:
-    """GET /tickets: newest first through the most selective index; a page and the next cursor."""
+def list_json(q: dict, me: str | None = None) -> dict:
+    """GET /tickets: newest first through the most selective index; a page and the next cursor.
+    `owner=me` means the caller (`me`: their person id; None for the bootstrap key, which is nobody)."""
     status = q.get("status") or None
     if status is not None and status not in STATUSES:
         raise BadRequest("status", f"must be one of {', '.join(STATUSES)}")
@@ -36,6 +37,10 @@ def list_json(q: dict) -> dict:
     if channel is not None and channel not in CHANNELS:
         raise BadRequest("channel", f"must be one of {', '.join(CHANNELS)}")
     owner = q.get("owner") or None
+    if owner == "me":
+        if me is None:
+            raise BadRequest("owner", "'me' is a person: the bootstrap admin key is nobody; use a person id")
+        owner = me
     if owner is not None and len(owner) > 64:
         raise BadRequest("owner", "must be a person id (see GET /people)")
     tier = validate.query_int(q, "tier", maximum=10)
