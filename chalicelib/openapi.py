@@ -96,7 +96,8 @@ PATHS: dict = {
     "/tickets": {
         "get": _op("List tickets, newest first", 200, "TicketList", errors=(400,), params=[
             _q("status", {"enum": list(STATUSES)}),
-            _q("owner", _STR, "a person id, or `me` (the caller)"), _q("tier", {"type": "integer", "minimum": 1, "maximum": 10}),
+            _q("owner", _STR, "a person id, or `me` (the caller)"),
+            _q("tier", {"type": "integer", "minimum": 1, "maximum": 10}),
             _q("channel", {"enum": ["sms", "voice", "webchat"]}), *_LIST]),
         "post": _op("Open a ticket for a customer (staff-opened)", 201, "TicketDetail", body="TicketInput"),
     },

@@ -126,7 +126,7 @@ def test_the_morning_digest_stays_short_and_names_local_times():
     monday = datetime(2026, 11, 23, 8, 0, tzinfo=timezone.utc)
     text = conversation.digest_text([(12, 2, monday + timedelta(hours=5)), (15, 1, monday + timedelta(days=1)),
                                      (16, 2, None)], monday, berlin)
-    assert text == "3 tickets are yours: #12 tier 2, due 14:00; #15 tier 1, due Tue 09:00; #16 tier 2"
+    assert text == "3 tickets are yours: #12 tier 2, due 14:00 CET; #15 tier 1, due Tue 09:00 CET; #16 tier 2"
     many = conversation.digest_text([(n, 2, monday) for n in range(100, 140)], monday, berlin)
     assert len(many) <= 300 and many.endswith("more") and many.startswith("40 tickets are yours")
     assert conversation.digest_text([(7, 3, None)], monday, berlin) == "1 ticket is yours: #7 tier 3"

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from chalicelib.usecases import tickets
+from tests.conftest import owner_phone
 from tests.data import ANA, BEN, CUSTOMER
 
 UTC = timezone.utc
@@ -20,6 +21,7 @@ def test_the_november_report(api, twilio, team, clock_at, schedule):
     clock_at.set(at(2, 10))
     twilio.sms(CUSTOMER, "my invoice is wrong")
     twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    twilio.phone(owner_phone(api, 1)).expect_sms("#1 is yours now")  # a new owner hears (at work: now)
     clock_at.set(at(2, 12))
     api.post("/tickets/1/resolve", key=ben["api_key"])
     twilio.phone(CUSTOMER).expect_sms("Did this answer")
@@ -34,6 +36,7 @@ def test_the_november_report(api, twilio, team, clock_at, schedule):
     clock_at.set(at(3, 10))
     twilio.sms(B, "refund please")
     twilio.phone(B).expect_sms("ticket #2")
+    twilio.phone(owner_phone(api, 2)).expect_sms("#2 is yours now")
     clock_at.set(at(3, 11))
     api.post("/tickets/2/pass-up", {"reason": "refunds are tier 2"}, key=ben["api_key"])
     clock_at.set(at(3, 14))

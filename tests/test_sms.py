@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 
 from chalicelib import store
 from chalicelib.store import models
+from tests.conftest import owner_phone
 from tests.data import ANA, BEN, CUSTOMER
 
 
@@ -29,6 +30,7 @@ def test_in_business_hours_the_ack_says_we_are_on_it(api, twilio, team, clock_at
     clock_at.set(datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))  # Monday 11:00 Berlin
     twilio.sms(CUSTOMER, "how do I export my invoices?")
     twilio.phone(CUSTOMER).expect_sms("on it")
+    twilio.phone(owner_phone(api, 1)).expect_sms("#1 is yours now")  # at work: the new owner hears now
 
 
 def test_a_second_text_joins_the_ticket_and_is_not_acknowledged_again(api, twilio, team, clock_at):

@@ -27,8 +27,8 @@ def test_a_ticket_lives_open_pending_resolved_closed_and_reopens(api):
     reopened = api.post(f"/tickets/{t['id']}/reopen").json_body
     assert reopened["status"] == "open" and reopened["reopen_count"] == 1
 
-    assert event_types(api, t["id"]) == [
-        "created", "assigned", "message_in", "pending", "resolved", "closed", "reopened"]
+    assert event_types(api, t["id"]) == [  # owner_told_later: Ana hears of it in the morning digest
+        "created", "assigned", "message_in", "owner_told_later", "pending", "resolved", "closed", "reopened"]
 
 
 def test_every_event_names_its_actor_and_time(api, clock_at):
@@ -279,3 +279,22 @@ def test_owner_me_is_the_caller_and_nobody_for_the_bootstrap_key(api):
     assert [i["id"] for i in mine] == [t["id"]]
     r = api.get("/tickets?owner=me")  # the bootstrap admin key
     assert r.status_code == 400 and r.json_body["error"]["field"] == "owner"
+
+
+def test_a_new_owner_always_hears_now_at_work_or_in_the_morning_digest(api, twilio, team, clock_at, schedule):
+    """Issue 21: ticket #2 was assigned to Ben silently."""
+    from datetime import timedelta
+
+    from tests.conftest import owner_phone
+    from tests.data import CUSTOMER
+
+    twilio.sms(CUSTOMER, "my invoice is wrong")  # Friday 22:00: after hours, a normal question
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    owner = twilio.phone(owner_phone(api, 1)).expect_nothing()  # nobody woken for it...
+    clock_at.set(clock_at.now + timedelta(days=2, hours=11))  # Monday 09:00
+    schedule("page_sweep")
+    owner.expect_sms("1 ticket is yours: #1 tier 1")  # ...the morning digest tells them
+    clock_at.advance(hours=2)
+    twilio.sms("+4917700000009", "where is my parcel")
+    twilio.phone("+4917700000009").expect_sms("ticket #2")
+    twilio.phone(owner_phone(api, 2)).expect_sms("#2 is yours now (tier 1, normal): where is my parcel")

@@ -96,7 +96,7 @@ def digest_text(entries: list[tuple[int, int, datetime | None]], now: datetime, 
         part = f"#{ticket_id} tier {tier}"
         if due is not None:
             local = due.astimezone(zone)
-            part += f", due {local:%H:%M}" if local.date() == today else f", due {local:%a %H:%M}"
+            part += f", due {local:%H:%M %Z}" if local.date() == today else f", due {local:%a %H:%M %Z}"
         parts.append(part)
     head = "1 ticket is yours: " if len(parts) == 1 else f"{len(parts)} tickets are yours: "
     text = head + "; ".join(parts)

@@ -72,13 +72,18 @@ def _survey(t: Ticket, now: datetime, fx: Effects) -> Change:
     return change
 
 
-def _tell_owner(t: Ticket, actor: Actor, now: datetime, fx: Effects) -> Change:
+def _tell_owner(t: Ticket, actor: Actor, now: datetime, fx: Effects, *, new: bool = False) -> Change:
     """A ticket that changed hands tells its new owner at once when it is urgent or they hold the phone
-    (someone else moved it to them: not when they took it themselves)."""
+    (someone else moved it to them: not when they took it themselves). A `new` normal ticket tells its
+    owner at once in business hours and in the morning digest out of hours: its customer was told when
+    to expect an answer, and the holder's phone stays quiet for it."""
     if t.owner in (UP_FOR_GRABS, actor.id):
         return Change(t)
-    rot = settings.current_rota()
-    holds_phone = rot is not None and rot.holder_at(now) == t.owner
+    if new:
+        holds_phone = expectations.is_business_hours(now)  # at work: now; else the morning
+    else:
+        rot = settings.current_rota()
+        holds_phone = rot is not None and rot.holder_at(now) == t.owner
     phone = next((p.phone for p in store.all_people() if p.id == t.owner), None)
     if not phone:
         return Change(t)
@@ -154,6 +159,8 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
             change = change.then(rules.record(change.ticket, event[0], actor, now, **event[1]))
         if priority == "urgent" and page_reason:
             change = change.then(_open_page(change.ticket, now, page_reason, fx))
+        if not fx.paged:  # a page tells the holder who owns it; anyone else hears now or in the morning
+            change = change.then(_tell_owner(change.ticket, actor, now, fx, new=True))
         if extra is not None:
             fx.writes.extend(extra(change.ticket))
         try:
