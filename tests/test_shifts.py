@@ -150,3 +150,22 @@ def test_an_override_in_the_past_corrects_the_records_and_says_who(api, twilio, 
     got = {i["person_id"]: i["weeks_held"] for i in api.get("/rota/stats?year=2026").json_body["items"]}
     assert got[team["ben"]["id"]] == round(4 / (7 * 24), 2)
     twilio.inbox.clear()
+
+
+
+def test_an_override_tells_the_people_whose_time_on_the_phone_it_moves(api, twilio, team, clock_at):
+    """Issue 21: POST /rota/overrides gave 201 and no text; Ana never heard she lost the weekend."""
+    from tests.data import ANA, BEN, CHLOE
+
+    assert api.patch(f"/people/{team['chloe']['id']}", {"timezone": "Europe/Lisbon"}).status_code == 200
+    r = api.post("/rota/overrides", {"person_id": team["chloe"]["id"], "start": "2026-11-21T09:00:00+01:00",
+                                     "end": "2026-11-23T09:00:00+01:00"})
+    assert r.status_code == 201
+    said = "Rota changed: Chloe Martin holds the emergency phone from Sat 21 Nov {} until Mon 23 Nov {}."
+    twilio.phone(CHLOE).expect_sms(said.format("08:00 WET", "08:00 WET"))  # in her own zone, named
+    twilio.phone(ANA).expect_sms(said.format("09:00 CET", "09:00 CET"))  # she loses the weekend
+    twilio.phone(BEN).expect_nothing()  # nothing of his moved
+    assert api.delete(f"/rota/overrides/{r.json_body['id']}").status_code == 204
+    back = "Rota changed: Ana Lopez holds the emergency phone from Sat 21 Nov 09:00 CET until Mon 23 Nov 09:00 CET."
+    twilio.phone(ANA).expect_sms(back)
+    twilio.phone(CHLOE).expect_sms("Rota changed: Ana Lopez holds the emergency phone from Sat 21 Nov 08:00 WET")

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from chalicelib import store
 from chalicelib.store import models
 from tests.conftest import owner_phone
-from tests.data import ANA, BEN, CUSTOMER
+from tests.data import ANA, BEN, CHLOE, CUSTOMER
 
 
 def tickets_of(api):
@@ -171,6 +171,8 @@ def test_who_names_the_end_of_an_override_in_the_readers_own_zone(api, twilio, t
     r = api.post("/rota/overrides", {"person_id": team["chloe"]["id"], "start": "2026-11-20T21:00:00+01:00",
                                      "end": "2026-11-26T09:00:00+01:00"})
     assert r.status_code == 201
+    for phone in (CHLOE, ANA):  # she takes it, Ana gives it up: both are told (tests/test_shifts.py)
+        twilio.phone(phone).expect_sms("Rota changed: Chloe Martin holds the emergency phone")
     twilio.phone(BEN).reply("who").expect("Chloe Martin holds the emergency phone until Thu 26 Nov 09:00 CET")
     assert api.patch(f"/people/{team['ben']['id']}", {"timezone": "Europe/Lisbon"}).status_code == 200
     twilio.phone(BEN).reply("who").expect("Chloe Martin holds the emergency phone until Thu 26 Nov 08:00 WET")

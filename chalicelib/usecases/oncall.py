@@ -94,16 +94,39 @@ def _slots(rot: rules.Rotation | None, now: datetime) -> list[tuple[str, datetim
     return [(s["person_id"], s["start"], s["end"]) for s in segs[:2]] + [None] * (2 - len(segs[:2]))
 
 
-def _change_with_notices(change, before: rules.Rotation | None, now: datetime, people: dict) -> dict:
-    """The rota's change and the texts it causes, in one transaction (retried on a lost race)."""
+def _moved(before: rules.Rotation | None, after: rules.Rotation, now: datetime,
+           window: tuple[datetime, datetime] | None) -> list[tuple[set, tuple[str, datetime, datetime]]]:
+    """Who must hear of a change: (the people whose time on the phone it moves, the new stretch).
+    Without a `window` (the rota itself changed) the current and the next shift; with one (an
+    override added or removed) every stretch inside it that changed hands."""
+    if before is None:
+        return []  # a first rota: nothing moved
+    if window is None:
+        return [({new[0]} | ({old[0]} if old else set()), new)
+                for old, new in zip(_slots(before, now), _slots(after, now), strict=True)
+                if new is not None and not (old is not None and old[0] == new[0])]
+    frm, to = max(window[0], now), window[1]
+    if to <= frm:
+        return []  # all in the past: a correction, nobody to warn
+    old = before.schedule(frm, to)
+    out = []
+    for seg in after.schedule(frm, to):
+        was = {s["person_id"] for s in old if s["start"] < seg["end"] and seg["start"] < s["end"]}
+        if was != {seg["person_id"]}:
+            out.append((was | {seg["person_id"]}, (seg["person_id"], seg["start"], seg["end"])))
+    return out
+
+
+def _change_with_notices(change, before: rules.Rotation | None, now: datetime, people: dict,
+                         window: tuple[datetime, datetime] | None = None) -> dict:
+    """The rota's change and the texts it causes — to everyone whose time on the phone it moves, in
+    their own zone — in one transaction (retried on a lost race)."""
     for _ in range(3):
         write = store.setting_write("rota", change, now)
         after = rules.from_document(write.model.data)
         items = []
-        for old, new in zip(_slots(before, now), _slots(after, now), strict=True):
-            if before is None or new is None or (old is not None and old[0] == new[0]):  # a first rota: no change
-                continue
-            for pid in {new[0]} | ({old[0]} if old else set()):
+        for who, new in _moved(before, after, now, window):
+            for pid in sorted(who):
                 person = people.get(pid)
                 if person is None or not person.phone:
                     continue
@@ -170,7 +193,8 @@ def add_override(body: dict, now: datetime, actor_id: str | None = None) -> dict
                             if datetime.fromisoformat(o["end"]) > now - timedelta(days=90)] + [override]
         return doc
 
-    store.change_setting("rota", change, now)
+    people = {p.id: p for p in store.all_people()}
+    _change_with_notices(change, rules.from_document(_doc()), now, people, window=(start, end))
     if start < now:
         shifts.correct(person_id, start.astimezone(timezone.utc), end.astimezone(timezone.utc),
                        actor_id or "admin", now, override_id=override["id"])
@@ -182,11 +206,15 @@ def delete_override(override_id: str, now: datetime) -> None:
     if not any(o["id"] == override_id for o in _doc().get("overrides", [])):
         raise NotFound(f"override {override_id} does not exist", code="override_not_found")
 
+    gone = next(o for o in _doc().get("overrides", []) if o["id"] == override_id)
+
     def change(doc: dict) -> dict:
         doc["overrides"] = [o for o in doc.get("overrides", []) if o["id"] != override_id]
         return doc
 
-    store.change_setting("rota", change, now)
+    window = (datetime.fromisoformat(gone["start"]), datetime.fromisoformat(gone["end"]))
+    _change_with_notices(change, rules.from_document(_doc()), now, {p.id: p for p in store.all_people()},
+                         window=window)
 
 
 def _person(person_id: str | None, people: dict) -> dict | None:
