@@ -73,3 +73,9 @@ def acknowledgement(ticket_id: int, *, now: datetime, urgent: bool, paged: bool,
         return f"{head} It's after hours; we're reaching the on-call person now."
     verb = "write" if channel == "webchat" else "reply"
     return f"{head} We'll answer by {when(now)}; {verb} URGENT if it can't wait."
+
+
+def still_trying(ticket_id: int) -> str:
+    """To the customer of an urgent ticket nobody has acknowledged after a while: the truth, once."""
+    return (f"Ticket #{ticket_id}: we are still trying to reach the person on call and keep trying. "
+            f"Reply here to add anything.")

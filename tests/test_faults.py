@@ -321,6 +321,8 @@ def test_a_late_undelivered_for_an_earlier_step_leaves_the_current_step_its_time
     clock_at.advance(minutes=1, seconds=2)
     schedule("page_sweep")
     twilio.phone(BEN).expect_sms("URGENT #1")
+    # Nobody acknowledged for 15 minutes: the customer hears once that we keep trying (issue 21).
+    twilio.phone(CUSTOMER).expect_sms("we are still trying to reach the person on call")
 
 
 def _to_top_tier(clock_at, schedule, start) -> None:

@@ -69,6 +69,8 @@ def test_no_ack_calls_the_holder_then_pages_the_backup_once_then_the_leads(api, 
     assert store.get_page("t1").status == "open" and store.get_page("t1").round == 1
     twilio.phone(ANA).expect_sms("URGENT #1").expect_nothing()
     assert page_types(api).count("escalated_page") == 2
+    # Nobody acknowledged for 15 minutes: the customer hears once that we keep trying (issue 21).
+    twilio.phone(CUSTOMER).expect_sms("we are still trying to reach the person on call")
 
 
 def test_leads_are_paged_after_holder_and_backup(api, twilio, team, clock_at, sweep):
@@ -81,6 +83,8 @@ def test_leads_are_paged_after_holder_and_backup(api, twilio, team, clock_at, sw
     twilio.phone(BEN).expect_sms("URGENT #1")
     twilio.phone(dana["phone"]).expect_sms("URGENT #1")
     twilio.phone(CHLOE).expect_nothing()  # Chloe is neither holder, backup nor lead
+    # Nobody acknowledged for 15 minutes: the customer hears once that we keep trying (issue 21).
+    twilio.phone(CUSTOMER).expect_sms("we are still trying to reach the person on call")
 
 
 def test_a_failed_page_sms_fails_over_at_once(api, twilio, team, clock_at):
@@ -111,6 +115,8 @@ def test_two_overlapping_sweeps_never_double_page(api, twilio, team, clock_at, m
     paging.sweep(clock_at.now)
     twilio.phone(BEN).expect_sms("URGENT #1").expect_nothing()
     assert page_types(api).count("escalated_page") == 1
+    # Nobody acknowledged for 15 minutes: the customer hears once that we keep trying (issue 21).
+    twilio.phone(CUSTOMER).expect_sms("we are still trying to reach the person on call")
 
 
 def test_one_page_per_ticket_not_per_message(api, twilio, team, clock_at):
@@ -192,3 +198,25 @@ def test_a_failed_customer_reply_is_visible_on_the_ticket(api, twilio, team):
     twilio.status(twilio.sent_sids[-1], "undelivered")
     failed = [e for e in api.get("/tickets/1").json_body["events"] if e["type"] == "delivery_failed"]
     assert failed[0]["status"] == "undelivered"
+
+
+def test_a_later_round_says_which_and_the_customer_hears_once_that_we_keep_trying(api, twilio, team, clock_at,
+                                                                                   sweep):
+    """Issue 21: the round-2 page read exactly like round 1, and the urgent customer heard nothing
+    for as long as the rounds lasted after "paged now"."""
+    urgent_text(twilio)
+    first = twilio.phone(ANA).expect_sms("URGENT #1 (sms)").last["body"]
+    assert "round" not in first
+    for _ in range(4):  # Ana's call, Ben's SMS and call, then the chain starts again
+        clock_at.advance(minutes=10, seconds=1)
+        sweep()
+    twilio.phone(BEN).expect_sms("URGENT #1")
+    twilio.phone(ANA).expect_sms("URGENT #1 round 2/6 (sms)").expect_nothing()
+    twilio.phone(CUSTOMER).expect_sms("Ticket #1: we are still trying to reach the person on call").expect_nothing()
+    for _ in range(6):
+        clock_at.advance(minutes=10, seconds=1)
+        sweep()
+    twilio.inbox[ANA].clear()
+    twilio.inbox[BEN].clear()
+    twilio.phone(CUSTOMER).expect_nothing()  # once, not every round
+    assert [e["type"] for e in api.get("/tickets/1").json_body["events"]].count("customer_told") == 1

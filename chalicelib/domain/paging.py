@@ -10,7 +10,7 @@ starts again, up to ``max_rounds`` walks in all.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from chalicelib.domain.record import Record
 
@@ -42,6 +42,8 @@ class Page(Record):
     round: int = 0  # how often the whole chain has been walked
     key: str | None = None  # the current step's key; its outbox item is "page#<id>#<key>"
     noticed: bool = False  # the "nobody acknowledged" notice went to the admins
+    customer: str | None = None  # the customer's phone (SMS and voice tickets), for "still trying"
+    customer_told: bool = False  # they heard "still trying" (once per page)
 
     @property
     def is_open(self) -> bool:
@@ -115,6 +117,20 @@ def _settle(pos: Position, links: Sequence[Link], has_phone: Callable[[str], boo
 
 _VOICE_GIST = {"voicemail": "left a voicemail", "call unanswered": "nobody answered the emergency line",
                "missed call": "missed call, never reached us"}
+
+
+STILL_TRYING_AFTER = timedelta(minutes=15)  # an urgent customer hears once that we keep trying
+
+
+def in_round(text: str, round_number: int, rounds: int) -> str:
+    """A page of a later round says which: "URGENT #12 round 2/6 (sms): ..." (round 1 reads as opened)."""
+    return text if round_number <= 1 else text.replace(" (", f" round {round_number}/{rounds} (", 1)
+
+
+def still_trying(page: Page, now: datetime) -> bool:
+    """Whether the customer of an unacknowledged page should now hear, once, that we keep trying."""
+    return page.is_open and not page.customer_told and page.customer is not None \
+        and now - page.created_at >= STILL_TRYING_AFTER
 
 
 def page_text(ticket_id: int, channel: str, subject: str | None, tier: int, reason: str | None,

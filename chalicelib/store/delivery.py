@@ -64,14 +64,14 @@ def advance_outbound(sid: str, status: str, now: datetime) -> Sent | None:
 
 
 _PAGE_FIELDS = ("id", "status", "attempt", "sent", "sent_at", "reason", "text", "created_at", "updated_at",
-                "due_at", "acked_by", "key", "noticed")
+                "due_at", "acked_by", "key", "noticed", "customer", "customer_told")
 _PAGE_COUNTS = ("ticket_id", "step", "failures", "round")
 
 
 def _page(m: Page) -> DomainPage:
     values = {f: getattr(m, f) for f in _PAGE_FIELDS}
     values.update({f: int(getattr(m, f) or 0) for f in _PAGE_COUNTS})
-    values["sent"], values["noticed"] = bool(m.sent), bool(m.noticed)
+    values["sent"], values["noticed"], values["customer_told"] = bool(m.sent), bool(m.noticed), bool(m.customer_told)
     return DomainPage(chain=tuple(m.chain or ()), **values)
 
 

@@ -252,6 +252,8 @@ class Page(Model):
     round = NumberAttribute(default=0)  # how often the whole chain has been walked
     key = UnicodeAttribute(null=True)  # the current step's key; its outbox item is "page#<id>#<key>"
     noticed = BooleanAttribute(default=False)  # the "nobody acknowledged" notice went to the admins
+    customer = UnicodeAttribute(null=True)  # the customer's phone (SMS and voice tickets)
+    customer_told = BooleanAttribute(default=False)  # ... who heard "still trying" once
 
     by_due = PagesDue()
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from chalicelib import config, limits, outbox, settings, store
+from chalicelib import config, expectations, limits, outbox, settings, store
 from chalicelib.domain import limits as rate
 from chalicelib.domain import outbox as outbox_rules
 from chalicelib.domain import paging as rules
 from chalicelib.domain import texts
 from chalicelib.domain.paging import Page
-from chalicelib.domain.tickets import Ticket, next_page_id
+from chalicelib.domain.tickets import PHONE_CHANNELS, Ticket, next_page_id
 from chalicelib.logs import logger
 
 WAIT_FOR_SEND = timedelta(minutes=1)  # re-check a step whose contact has not gone out yet
@@ -117,8 +117,9 @@ def _plan(page: Page, pos: rules.Position | None, skips: list[rules.Skip], now: 
             return step
         step.writes.append(limits.take_write(rate.PAGES, person, now))  # beyond it, one bundled summary
         step.budget_person = person
-        item = outbox.sms(phone, page.text, purpose="page", now=now, key=item_id(page), ticket_id=page.ticket_id,
-                          person_id=person, page_id=page.id, page_key=page.key, role=link["role"])
+        item = outbox.sms(phone, rules.in_round(page.text, pos.round + 1, max_rounds()), purpose="page", now=now,
+                          key=item_id(page), ticket_id=page.ticket_id, person_id=person, page_id=page.id,
+                          page_key=page.key, role=link["role"])
     else:
         item = outbox.call(phone, f"{config.public_base_url()}/twilio/voice/page/{page.ticket_id}",
                            purpose="page", now=now, key=item_id(page), ticket_id=page.ticket_id,
@@ -138,7 +139,8 @@ def open_step(ticket: Ticket, now: datetime, reason: str, leads_only: bool = Fal
         if running is not None and running.is_open:
             return None
     page = Page(id=next_page_id(ticket), ticket_id=ticket.id, chain=tuple(chain_at(now, leads_only)),
-                created_at=now, updated_at=now, reason=reason, text=page_text(ticket, reason))
+                created_at=now, updated_at=now, reason=reason, text=page_text(ticket, reason),
+                customer=ticket.customer_contact if ticket.channel in PHONE_CHANNELS else None)
     phones = _phones()
     pos, skips = rules.first(_links(page), lambda pid: bool(phones.get(pid)), max_rounds())
     step = _plan(page, pos, skips, now, suppress)
@@ -193,6 +195,8 @@ def _next(page: Page, now: datetime, failed: bool = False) -> None:
         pos, skips = rules.after(rules.Position(page.round or 0, page.step, attempt), _links(page),
                                  lambda pid: bool(phones.get(pid)), max_rounds())
         step = _plan(page, pos, skips, now, suppress)
+        if rules.still_trying(page, now):
+            _tell_customer(step, now)
         events = [store.loose_event_write(page.ticket_id, t, now, **d) for t, d in step.events]
         writes = [store.page_step_write(step.page, old_key), store.ticket_still_paging(page.ticket_id, page.created_at),
                   *events, *step.writes]
@@ -208,6 +212,17 @@ def _next(page: Page, now: datetime, failed: bool = False) -> None:
             return  # or another sweep took this step
         after_commit(step, now)
         return
+
+
+def _tell_customer(step: Step, now: datetime) -> None:
+    """The urgent customer hears once that we are still trying (with this step, in its transaction)."""
+    page = step.page
+    item = outbox.sms(page.customer, expectations.still_trying(page.ticket_id), purpose="notice", now=now,
+                      key=f"still#{page.id}", ticket_id=page.ticket_id)
+    step.writes.append(store.outbox_put(item))
+    step.outbox_ids.append(item.id)
+    step.page = page.replace(customer_told=True)
+    step.events.append(("customer_told", {"what": "still trying to reach the person on call"}))
 
 
 def _bundle(person_id: str, phone: str | None, ticket_id: int, now: datetime) -> None:
