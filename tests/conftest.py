@@ -200,9 +200,3 @@ def schedule(client):
         client.lambda_.invoke(name, event)
 
     return run
-
-
-def owner_phone(api, ticket_id: int) -> str:
-    """The phone of the person who owns a ticket (owners are chosen by open tickets, then by id)."""
-    owner = api.get(f"/tickets/{ticket_id}").json_body["owner"]
-    return api.get(f"/people/{owner}").json_body["phone"]

@@ -180,7 +180,8 @@ def test_a_voice_tickets_survey_answer_lands_on_the_voice_ticket_and_the_comment
     voice = api.get("/tickets/1").json_body
     assert voice["survey"] == {"state": "done", "answer": "no", "comment": "nobody called me back",
                                "expires_at": voice["survey"]["expires_at"]}
-    assert [m["text"] for m in voice["messages"]] == []  # answers, not messages
+    # v1.2: the comment is the customer's message on the ticket (the YES/NO is the survey's answer).
+    assert [(m["author"], m["text"]) for m in voice["messages"]] == [("customer", "nobody called me back")]
     assert api.get("/tickets?status=open").json_body["items"][0]["id"] == 1  # the NO reopened it; no new one
     report = api.get("/reports/monthly?month=2026-11").json_body
     assert report["survey_comments"] == [{"ticket_id": 1, "at": report["survey_comments"][0]["at"],

@@ -4,8 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from chalicelib.usecases import tickets
-from tests.conftest import owner_phone
-from tests.data import ANA, BEN, CUSTOMER
+from tests.data import ANA, BEN, CHLOE, CUSTOMER, owner_phone
 
 UTC = timezone.utc
 B, D = "+4917722222222", "+4917744444444"
@@ -44,6 +43,7 @@ def test_the_november_report(api, twilio, team, clock_at, schedule):
     twilio.phone(B).expect_sms("Did this answer")
     twilio.sms(B, "no")
     twilio.phone(B).expect_sms("do better")
+    twilio.phone(CHLOE).expect_sms("#2 is yours now")  # the NO reopened it: its last owner hears (v1.2)
     twilio.sms(B, "refund faster")
     twilio.phone(B).expect_sms("we'll use this")
     # T3: staff-opened, nobody acts: the 20-hour rule moves it (escalated away from its owner);

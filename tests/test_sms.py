@@ -5,8 +5,7 @@ from datetime import datetime, timezone
 
 from chalicelib import store
 from chalicelib.store import models
-from tests.conftest import owner_phone
-from tests.data import ANA, BEN, CHLOE, CUSTOMER
+from tests.data import ANA, BEN, CHLOE, CUSTOMER, owner_phone
 
 
 def tickets_of(api):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.data import BEN, CUSTOMER
+from tests.data import ANA, BEN, CUSTOMER, owner_phone
 
 SHIPPING = {"name": "shipping", "body": "Hi {first_name}, {agent} here: ticket {ticket} ships within 2 days.",
             "category": "orders", "keywords": ["shipping", "delivery"]}
@@ -208,3 +208,29 @@ def test_eta_is_a_whole_phrase_never_by_by(api, twilio, team, clock_at):
 
     old = Template("t_old", "old", "We will confirm by {eta}.", clock_at.now, clock_at.now)
     assert templates.render(old, tickets.get(t["id"]), "Ana", clock_at.now) == "We will confirm by Mon 09:00 CET."
+
+
+def test_a_survey_no_is_never_a_silent_reopen(api, twilio, team, clock_at):
+    """Issue 21: the customer read "(we have reopened your ticket)", nobody was told, and the comment
+    was not a message."""
+    from datetime import datetime, timezone
+
+
+    clock_at.set(datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))  # Monday 11:00 Berlin: at work
+    twilio.sms(CUSTOMER, "my invoice is wrong")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    owner = twilio.phone(owner_phone(api, 1)).expect_sms("#1 is yours now")
+    assert api.post("/tickets/1/ack", key=team["ana"]["api_key"]).status_code == 200  # Ana takes it
+    owner.fake.inbox[owner.number].clear()
+    assert api.post("/tickets/1/resolve", key=team["ana"]["api_key"]).status_code == 200
+    twilio.phone(CUSTOMER).expect_sms("Did this answer your question?")
+    twilio.sms(CUSTOMER, "no")
+    twilio.phone(CUSTOMER).expect_sms("How could we do better?")
+    twilio.phone(ANA).expect_sms("#1 is yours now")  # reopened in her hands: she hears it
+    twilio.sms(CUSTOMER, "the invoice still shows the old address")
+    twilio.phone(CUSTOMER).expect_sms("Thank you")
+    twilio.phone(ANA).expect_sms(f"#1 {CUSTOMER}: the invoice still shows the old address")  # like any message
+    detail = api.get("/tickets/1").json_body
+    assert detail["status"] == "open"
+    assert detail["messages"][-1]["author"] == "customer"
+    assert detail["messages"][-1]["text"] == "the invoice still shows the old address"

@@ -285,8 +285,7 @@ def test_a_new_owner_always_hears_now_at_work_or_in_the_morning_digest(api, twil
     """Issue 21: ticket #2 was assigned to Ben silently."""
     from datetime import timedelta
 
-    from tests.conftest import owner_phone
-    from tests.data import CUSTOMER
+    from tests.data import CUSTOMER, owner_phone
 
     twilio.sms(CUSTOMER, "my invoice is wrong")  # Friday 22:00: after hours, a normal question
     twilio.phone(CUSTOMER).expect_sms("ticket #1")

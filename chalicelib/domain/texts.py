@@ -44,7 +44,7 @@ def gist(subject: str | None, words: int = 10) -> str:
 
 def owner_now(ticket_id: int, tier: int, priority: str, subject: str | None) -> str:
     """A ticket moved to someone who must hear it at once (urgent, or they hold the phone)."""
-    return (f"#{ticket_id} is yours now (tier {tier}, {priority}): {gist(subject)}\n"
+    return (f"#{ticket_id} is yours now (tier {tier}, {priority}): {gist(subject) or '(no message yet)'}\n"
             f"{ticket_id} <text> answers the customer - RES {ticket_id} resolves")
 
 

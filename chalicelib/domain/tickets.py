@@ -473,7 +473,10 @@ def survey_answered(t: Ticket, now: datetime, rules: TierRules, *, yes: bool) ->
 
 
 def survey_commented(t: Ticket, now: datetime, comment: str) -> Change:
+    """How we could do better: on the ticket as the customer's own message (staff read it in the
+    conversation, and it reaches the person working the ticket like any other), and on the survey."""
     d = _Draft(t, now)
+    d.message("customer", comment[:2000], author_name=t.customer_name, channel=t.channel)
     d.set(survey_state="done", survey_comment=comment[:1000])
     d.event(SURVEY_COMMENT, CUSTOMER, resolved_by=t.resolved_by, comment=comment[:500])
     return d.change()

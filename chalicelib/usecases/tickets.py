@@ -292,12 +292,33 @@ def confirm_automated(ticket_id: int, now: datetime) -> Ticket:
 
 
 def survey_answer(ticket_id: int, now: datetime, *, yes: bool) -> Ticket:
+    """The survey's YES or NO. A NO reopens the ticket for its last owner, who hears it (now at work,
+    else in the morning digest): never a silent reopen."""
     tier_rules = tiers.rules()
-    return mutate(ticket_id, now, lambda t: rules.survey_answered(t, now, tier_rules, yes=yes))[0]
+    fx = Effects()
+
+    def decide(t: Ticket) -> Change:
+        change = rules.survey_answered(t, now, tier_rules, yes=yes)
+        if change.has(rules.REOPENED):
+            change = change.then(_tell_owner(change.ticket, CUSTOMER, now, fx, new=True))
+        return change
+
+    ticket, _ = mutate(ticket_id, now, decide, fx=fx)
+    fx.dispatch(now)
+    return ticket
 
 
 def survey_comment(ticket_id: int, now: datetime, comment: str) -> Ticket:
-    return mutate(ticket_id, now, lambda t: rules.survey_commented(t, now, comment))[0]
+    """How we could do better: a customer message, forwarded like any other to whoever works it."""
+    fx = Effects()
+
+    def decide(t: Ticket) -> Change:
+        change = rules.survey_commented(t, now, comment)
+        return change.then(_forward(change.ticket, first_message(change), comment, now, fx))
+
+    ticket, _ = mutate(ticket_id, now, decide, fx=fx)
+    fx.dispatch(now)
+    return ticket
 
 
 def set_pending(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
