@@ -5,13 +5,23 @@ an argument. Tests replace the clock with `set_now()` to move time.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 _frozen: datetime | None = None
+_offset = timedelta()  # local mode only: a clock that starts at another time and runs on from there
 
 
 def now() -> datetime:
-    return _frozen if _frozen is not None else datetime.now(timezone.utc)
+    return _frozen if _frozen is not None else datetime.now(timezone.utc) + _offset
+
+
+def start_at(value: datetime) -> None:
+    """The clock reads `value` now and runs on in real time (`make run START=...`: try a Friday
+    night at any hour)."""
+    global _offset
+    if value.tzinfo is None:
+        raise ValueError("the clock needs a zone-aware datetime")
+    _offset = value - datetime.now(timezone.utc)
 
 
 def set_now(value: datetime | None) -> None:

@@ -13,6 +13,7 @@ import sys
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -89,8 +90,24 @@ def _no_route_in_contract_shape() -> None:
     local.LocalGateway.handle_request = handle_request
 
 
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
 def main() -> int:
     port = int(os.environ.get("PORT", "8000"))
+    if not _port_free(port):
+        print(f"make run: port {port} on 127.0.0.1 is in use (another make run?); try PORT={port + 1} make run",
+              file=sys.stderr, flush=True)
+        return 2
+    start = os.environ.get("START")
     chosen = _env(port)
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
@@ -115,10 +132,20 @@ def main() -> int:
         os.environ.setdefault(name, value)
 
     from app import app
-    from chalicelib import devtools, notify, store
+    from chalicelib import clock, devtools, notify, store
+    from chalicelib import config as app_config  # `config` here is Chalice's
+
+    if start:
+        try:
+            clock.start_at(datetime.fromisoformat(start))
+        except ValueError:
+            print(f"make run: START={start!r} is not a time with its zone, like 2026-12-04T22:00+01:00",
+                  file=sys.stderr, flush=True)
+            dynamo.stop()
+            return 2
 
     store.create_tables()
-    seeded = devtools.seed(datetime.now(timezone.utc))
+    seeded = devtools.seed(clock.now())
     devtools.register(app)
     notify.echo = lambda e: print(f"[outbox] {e['kind']} to {e['to']}: {e.get('body') or e.get('url')}",
                                   flush=True)
@@ -126,6 +153,12 @@ def main() -> int:
     print(f"Embedded DynamoDB (moto) on http://{host}:{dport}", flush=True)
     for name, value in chosen.items():
         print(f"  {name}={value}   (development default)", flush=True)
+    hours = os.environ.get("BUSINESS_HOURS", "mon-fri 09:00-17:00")
+    zone = app_config.business_timezone()
+    print(f"Business hours: {hours} {zone} (BUSINESS_HOURS, BUSINESS_TIMEZONE); "
+          f"the clock reads {clock.now().astimezone(ZoneInfo(zone)):%a %d %b %H:%M %Z}"
+          + (" (START)" if start else " (START=2026-12-04T22:00+01:00 make run: a Friday night)"), flush=True)
+    print("Data lives in memory: everything is gone when make run stops.", flush=True)
     print(f"Admin API key: {os.environ['ADMIN_API_KEY']}", flush=True)
     for person, key in seeded:
         print(f"  demo {person['role']:5} {person['name']:<13} {person['phone']}  key {key}", flush=True)

@@ -32,7 +32,7 @@ def test_local_mode_serves_the_api_and_stops_cleanly():
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("AWS_", "TWILIO_", "ADMIN_", "PUBLIC_", "TABLE_", "FRIDAY_", "SUPPORT_",
                                 "EMERGENCY_"))}
-    env.update(PORT=str(port), SCHEDULE_TICK_SECONDS="1", PYTHONUNBUFFERED="1")
+    env.update(PORT=str(port), SCHEDULE_TICK_SECONDS="1", PYTHONUNBUFFERED="1", START="2026-12-04T22:00+01:00")
     proc = subprocess.Popen([sys.executable, "-m", "scripts.run_local"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines = []
@@ -47,6 +47,10 @@ def test_local_mode_serves_the_api_and_stops_cleanly():
         assert "Serving on http://127.0.0.1:%d" % port in output, output
         assert "Admin API key: local-admin-key" in output
         assert "Embedded DynamoDB (moto) on http://127.0.0.1:" in output
+        # Issue 21: the business hours and the clock are on the banner; START tries a Friday night.
+        assert "Business hours: mon-fri 09:00-17:00 Europe/Berlin" in output
+        assert "the clock reads Fri 04 Dec 22:0" in output and "CET (START)" in output
+        assert "gone when make run stops" in output
 
         base = f"http://127.0.0.1:{port}"
         status, doc = _get(base + "/openapi.json")
@@ -88,6 +92,20 @@ def test_local_mode_serves_the_api_and_stops_cleanly():
     assert "Stopped." in rest
     assert "Schedules: page_sweep, tier_sweep, handoff_sweep, reconcile_sweep" in output
     assert "failed" not in rest, rest  # every scheduled handler ran cleanly
+
+
+def test_a_port_in_use_is_one_clear_line_before_anything_else():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = dict(os.environ, PORT=str(port), PYTHONUNBUFFERED="1")
+        run = subprocess.run([sys.executable, "-m", "scripts.run_local"], cwd=ROOT, env=env, capture_output=True,
+                             text=True, timeout=60)
+    assert run.returncode == 2
+    assert run.stdout == "" and "Admin API key" not in run.stderr  # no keys printed, no traceback
+    assert run.stderr.strip() == f"make run: port {port} on 127.0.0.1 is in use (another make run?); " \
+                                 f"try PORT={port + 1} make run"
 
 
 def test_the_test_sms_script_says_in_one_line_when_nobody_listens(capsys, monkeypatch):
