@@ -92,7 +92,9 @@ def test_the_november_report(api, twilio, team, clock_at, schedule):
         "survey_answers": 0, "pages_received": 1, "pages_acknowledged": 1, "median_minutes_to_ack": 5.0,
         "weekends_held": 1, "weeks_held": 0.98, "compensation_days": 1}
     assert report["overall"] == {
-        "tickets_per_channel": {"sms": 4}, "resolved": 4, "repeat_contact_rate": 0.25,
+        # Tickets, not events (issue 21): T1 and T4 are resolved (T1 twice, once); T2's NO reopened it.
+        # Of the three resolved this month two came back: T1 by a new text, T2 by its survey NO.
+        "tickets_per_channel": {"sms": 4}, "resolved": 2, "repeat_contact_rate": 0.667,
         "first_contact_resolution": 0.333, "satisfaction_by_channel": {"sms": 0.5},
         "satisfaction_by_template": {}, "tier_breaches": 0}
 
@@ -104,7 +106,7 @@ def test_the_november_report(api, twilio, team, clock_at, schedule):
     assert lines[0] == "# people" and lines[1].startswith("person_id,name,resolved,passed_up")
     blocks = [b.splitlines()[0] for b in csv.body.decode().split("\r\n\r\n")]
     assert blocks == ["# people", "# overall", "# templates", "# survey comments"]
-    assert "repeat_contact_rate,0.25" in lines
+    assert "repeat_contact_rate,0.667" in lines
     page = api.get("/reports/monthly.html?month=2026-11")
     assert page.status_code == 200 and b"<svg" in page.body
     # A month with nothing in it, and months that do not exist.
@@ -131,3 +133,35 @@ def test_template_effectiveness_names_what_to_automate(api, twilio, team, clock_
         "resolved_without_further_message": 1.0, "satisfaction": None, "ready_to_automate": True,
         "automation_failing": False}
     assert report["templates_ready_to_automate"] == ["hours"]
+
+
+def test_a_thank_you_is_no_second_contact_and_a_no_undoes_a_templates_success(api, twilio, team, clock_at):
+    """Issue 21: first-contact resolution 0 % because "Great, thanks" counted as a second message; a
+    template showed "solved without more 100 %" beside a survey NO."""
+    tid = api.post("/templates", {"name": "reset", "body": "Hi {first_name}, reset it in Settings."}).json_body["id"]
+    clock_at.set(at(2, 10))
+    twilio.sms(CUSTOMER, "how do I reset my password")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    twilio.phone(owner_phone(api, 1)).expect_sms("#1 is yours now")
+    api.post("/tickets/1/reply", {"template": tid}, key=team["ben"]["api_key"])
+    twilio.phone(CUSTOMER).expect_sms("reset it in Settings")
+    api.post("/tickets/1/resolve", key=team["ben"]["api_key"])
+    twilio.phone(CUSTOMER).expect_sms("Did this answer")
+    twilio.sms(CUSTOMER, "YES")
+    twilio.phone(CUSTOMER).expect_sms("Thank you")
+    twilio.sms(CUSTOMER, "Great, thanks")  # kept on the ticket: no second contact
+    clock_at.set(at(3, 10))
+    twilio.sms(B, "how do I reset my password")
+    twilio.phone(B).expect_sms("ticket #2")
+    twilio.phone(owner_phone(api, 2)).expect_sms("#2 is yours now")
+    api.post("/tickets/2/reply", {"template": tid}, key=team["ben"]["api_key"])
+    twilio.phone(B).expect_sms("reset it in Settings")
+    api.post("/tickets/2/resolve", key=team["ben"]["api_key"])
+    twilio.phone(B).expect_sms("Did this answer")
+    twilio.sms(B, "NO")  # it did not solve it
+    twilio.phone(B).expect_sms("do better")
+    twilio.phone(owner_phone(api, 2)).expect_sms("#2 is yours now")
+    report = api.get("/reports/monthly?month=2026-11").json_body
+    assert report["overall"]["first_contact_resolution"] == 0.5  # #1 yes (thanks is no contact), #2 came back
+    [template] = report["templates"]
+    assert template["resolved_without_further_message"] == 0.5 and template["satisfaction"] == 0.5

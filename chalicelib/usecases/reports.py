@@ -28,7 +28,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 from chalicelib import config, expectations, settings, store
-from chalicelib.domain.tickets import RESOLVED_EVENT
+from chalicelib.domain.tickets import FINISHED, RESOLVED_EVENT
 from chalicelib.errors import BadRequest, Forbidden
 from chalicelib.usecases import shifts
 
@@ -74,7 +74,10 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
     sat_channel: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     sat_template: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     template_stats: dict[str, dict] = defaultdict(lambda: {"uses": 0, "tickets": set(), "solved": 0})
-    breaches = resolves = repeats = fcr = fcr_base = 0
+    breaches = fcr = fcr_base = 0
+    resolved_tickets: set[int] = set()  # resolved this month, and resolved (or closed) still
+    resolved_any: set[int] = set()  # resolved at some point this month
+    repeat_tickets: set[int] = set()  # the customer came back: a message after a resolve, or a survey NO
     comments: list[dict] = []  # what customers wrote after a survey NO, with their tickets
 
     for ticket_id, evs in by_ticket.items():
@@ -85,6 +88,7 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
         pending_template = None  # a template answer waiting to see whether the customer writes again
         created = any(e.type == "created" for e in evs)
         messages_in, reopened, resolved_once = 0, False, False
+        credited = None  # the template credited with solving this ticket without a further message
         for e in evs:
             data = e.data or {}
             if e.type == "created":
@@ -92,23 +96,28 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
             elif e.type == "message_in":
                 messages_in += 1
                 pending_template = None
+            elif e.type == "thanked":
+                messages_in -= 1  # "Great, thanks" after a resolve is no second contact
             elif e.type == "message_out" and data.get("template"):
                 last_template = pending_template = data["template"]
                 template_stats[last_template]["uses"] += 1
                 template_stats[last_template]["tickets"].add(ticket_id)
             elif e.type == RESOLVED_EVENT:
-                resolves += 1
+                resolved_any.add(ticket_id)
+                if ticket is not None and ticket.status in FINISHED:
+                    resolved_tickets.add(ticket_id)
                 if e.actor in people:
                     person[e.actor]["resolved"] += 1
                     if ticket is not None:
                         person[e.actor]["hours_to_resolve"].append((e.at - ticket.created_at).total_seconds() / 3600)
                 if pending_template:
                     template_stats[pending_template]["solved"] += 1
-                    pending_template = None
+                    credited, pending_template = pending_template, None
                 resolved_once = True
             elif e.type == "reopened":
                 reopened = True
-                repeats += bool(data.get("repeat_contact"))
+                if data.get("repeat_contact") or e.actor == "customer":  # a survey NO is one too
+                    repeat_tickets.add(ticket_id)
             elif e.type == "passed_up" and e.actor in people:
                 person[e.actor]["passed_up"] += 1
             elif e.type == "escalated" and data.get("previous_owner") in people:
@@ -126,6 +135,9 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
                                  "comment": data["comment"]})
             elif e.type == "survey_answered":
                 yes = data.get("answer") == "yes"
+                if not yes and credited:  # the customer says it did not solve it: no success
+                    template_stats[credited]["solved"] -= 1
+                    credited = None
                 who = data.get("resolved_by")
                 if who in people:
                     person[who]["survey_total"] += 1
@@ -174,8 +186,8 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
         "people": rows,
         "overall": {
             "tickets_per_channel": dict(sorted(per_channel.items())),
-            "resolved": resolves,
-            "repeat_contact_rate": _share(repeats, resolves),
+            "resolved": len(resolved_tickets),
+            "repeat_contact_rate": _share(len(repeat_tickets & resolved_any), len(resolved_any)),
             "first_contact_resolution": _share(fcr, fcr_base),
             "satisfaction_by_channel": {c: _share(y, n) for c, (y, n) in sorted(sat_channel.items())},
             "satisfaction_by_template": {(templates[t].name if t in templates else t): _share(y, n)
