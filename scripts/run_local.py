@@ -50,7 +50,8 @@ def _scheduler(app, stop: threading.Event, tick_seconds: float) -> threading.Thr
                 if isinstance(s, ScheduledEventConfig)]
 
     def loop():
-        while not stop.wait(tick_seconds):
+        # At once, then every tick: /status is honest from the first request (every sweep has run).
+        while True:
             for name, handler in handlers:
                 event = {"version": "0", "id": "local", "detail-type": "Scheduled Event", "source": "aws.events",
                          "account": "000000000000", "region": os.environ["AWS_DEFAULT_REGION"],
@@ -60,6 +61,8 @@ def _scheduler(app, stop: threading.Event, tick_seconds: float) -> threading.Thr
                     handler(event, None)
                 except Exception as exc:  # noqa: BLE001 - keep the loop alive, show the failure
                     print(f"[schedule] {name} failed: {exc!r}", flush=True)
+            if stop.wait(tick_seconds):
+                return
 
     thread = threading.Thread(target=loop, name="schedules", daemon=True)
     thread.start()

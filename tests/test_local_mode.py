@@ -60,6 +60,11 @@ def test_local_mode_serves_the_api_and_stops_cleanly():
         auth = {"Authorization": "Bearer local-admin-key", "Content-Type": "application/json"}
         status, people = _get(base + "/people", auth)
         assert len(json.loads(people)["items"]) == 3  # the demo team
+        # Every sweep runs once at start: /status is honest from the first minute (issue 21).
+        deadline = time.time() + 15
+        while not json.loads(_get(base + "/status", auth)[1])["ok"] and time.time() < deadline:
+            time.sleep(0.2)
+        assert json.loads(_get(base + "/status", auth)[1])["ok"] is True
         status, body = _get(base + "/tickets", auth, json.dumps({"text": "hello", "contact": "+4915112345678"})
                             .encode())
         ticket = json.loads(body)
