@@ -165,3 +165,23 @@ def test_a_thank_you_is_no_second_contact_and_a_no_undoes_a_templates_success(ap
     assert report["overall"]["first_contact_resolution"] == 0.5  # #1 yes (thanks is no contact), #2 came back
     [template] = report["templates"]
     assert template["resolved_without_further_message"] == 0.5 and template["satisfaction"] == 0.5
+
+
+def test_a_formula_in_a_survey_comment_or_a_name_stays_text_in_the_csv(api, twilio, team, clock_at):
+    """Issue 23: `=HYPERLINK("http://…","click")` landed unescaped in /reports/monthly?format=csv."""
+    api.patch(f"/people/{team['ben']['id']}", {"name": "=1+2 Ben"})
+    clock_at.set(at(2, 10))
+    twilio.sms(CUSTOMER, "my invoice is wrong")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    twilio.phone(owner_phone(api, 1)).expect_sms("#1 is yours now")
+    api.post("/tickets/1/resolve", key=team["ben"]["api_key"])
+    twilio.phone(CUSTOMER).expect_sms("Did this answer")
+    twilio.sms(CUSTOMER, "no")
+    twilio.phone(CUSTOMER).expect_sms("do better")
+    twilio.inbox.clear()
+    twilio.sms(CUSTOMER, '=HYPERLINK("http://evil.example","click")')
+    twilio.inbox.clear()
+    csv_text = api.get("/reports/monthly?month=2026-11&format=csv").body.decode()
+    assert '\'=HYPERLINK(""http://evil.example"",""click"")' in csv_text
+    assert "'=1+2 Ben" in csv_text
+    assert not any(cell.startswith(("=", "+", "@")) for line in csv_text.splitlines() for cell in line.split(","))

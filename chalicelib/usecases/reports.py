@@ -208,6 +208,15 @@ def _holding(start: datetime, end: datetime, now: datetime) -> dict[str, tuple[f
     return {pid: (r["seconds"] / timedelta(days=7).total_seconds(), r["weekends"]) for pid, r in rows.items()}
 
 
+def _cell(value):
+    """A cell a spreadsheet shows as text: what a customer or a person typed that begins like a
+    formula (=, +, -, @, a tab or a carriage return; OWASP's CSV injection advice) gets a leading
+    apostrophe, so `=HYPERLINK(...)` in a survey comment never runs in the admin's spreadsheet."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 def to_csv(report: dict) -> str:
     """The report's sections one after the other, each a titled table (a blank line between):
     people, overall, templates, survey comments."""
@@ -219,7 +228,7 @@ def to_csv(report: dict) -> str:
             writer.writerow([])
         writer.writerow([f"# {title}"])
         writer.writerow(header)
-        writer.writerows(rows)
+        writer.writerows([[_cell(v) for v in row] for row in rows])
 
     people = report["people"]
     header = list(people[0]) if people else ["person_id", "name"]
