@@ -31,6 +31,7 @@ validate = lazy.module("chalicelib.validate")
 twilio_hooks = lazy.module("chalicelib.channels.twilio_hooks")
 auth = lazy.module("chalicelib.auth")  # staff routes only: Twilio's webhooks are checked by signature
 FORM = ["application/x-www-form-urlencoded"]  # Twilio's webhooks
+_PAGE_HEADERS = {"X-Content-Type-Options": "nosniff"}  # pages and scripts are what they say they are
 
 app = Chalice(app_name="friday-night")
 app.api.binary_types = []  # every answer here is text (JSON, TwiML, HTML)
@@ -199,7 +200,13 @@ def openapi_document():
 def chat_page():
     from chalicelib.channels import webchat
 
-    return Response(webchat.page(), headers={"Content-Type": "text/html; charset=utf-8"})
+    # Same origin only (scripts, styles, requests); framed on the company's own site by widget.js.
+    # The page's script is still inline ('unsafe-inline'): moving it to a file is issue 23's rest.
+    return Response(webchat.page(), headers={
+        "Content-Type": "text/html; charset=utf-8", "Referrer-Policy": "no-referrer", **_PAGE_HEADERS,
+        "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+                                   "style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
+                                   "form-action 'self'"})
 
 
 @app.route("/widget.js", methods=["GET"])
@@ -209,7 +216,7 @@ def chat_widget():
 
     script = (Path(__file__).parent / "chalicelib" / "channels" / "widget.js").read_text(encoding="utf-8")
     return Response(script, headers={"Content-Type": "application/javascript; charset=utf-8",
-                                     "Cache-Control": "public, max-age=300"})
+                                     "Cache-Control": "public, max-age=300", **_PAGE_HEADERS})
 
 
 @app.route("/chat/sessions", methods=["POST"])
@@ -452,7 +459,11 @@ def monthly_report_html():
         auth.require(auth.authenticate(app.current_request.headers.get("authorization")), "admin")
     return Response(reports.to_html(reports.monthly(q.get("month"), now)),
                     headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "private, no-store",
-                             "Referrer-Policy": "no-referrer"})
+                             "Referrer-Policy": "no-referrer", **_PAGE_HEADERS,
+                             # No script at all, and no site may frame the signed page.
+                             "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                                        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+                             "X-Frame-Options": "DENY"})
 
 
 # --- rota, on-call, policy --------------------------------------------------------

@@ -106,3 +106,17 @@ def test_the_chat_page_is_served(api):
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
     html = r.body.decode() if isinstance(r.body, bytes) else r.body
     assert '<label for="text">' in html and "localStorage" in html
+
+
+def test_pages_carry_their_security_headers(api, team):
+    """Issue 23: no Content-Security-Policy, nosniff or frame policy on /chat, /widget.js and the report."""
+    chat = api.get("/chat", key=None)
+    assert chat.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in chat.headers["Content-Security-Policy"]
+    assert "frame-ancestors" not in chat.headers["Content-Security-Policy"]  # the widget frames it elsewhere
+    assert api.get("/widget.js", key=None).headers["X-Content-Type-Options"] == "nosniff"
+    report = api.get("/reports/monthly.html?month=2026-11")
+    assert report.status_code == 200
+    assert "frame-ancestors 'none'" in report.headers["Content-Security-Policy"]
+    assert "script-src" not in report.headers["Content-Security-Policy"]  # default-src 'none': no script runs
+    assert report.headers["X-Frame-Options"] == "DENY" and report.headers["X-Content-Type-Options"] == "nosniff"
