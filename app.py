@@ -198,15 +198,25 @@ def openapi_document():
 
 @app.route("/chat", methods=["GET"])
 def chat_page():
+    from chalicelib import expectations
     from chalicelib.channels import webchat
 
-    # Same origin only (scripts, styles, requests); framed on the company's own site by widget.js.
-    # The page's script is still inline ('unsafe-inline'): moving it to a file is issue 23's rest.
-    return Response(webchat.page(), headers={
-        "Content-Type": "text/html; charset=utf-8", "Referrer-Policy": "no-referrer", **_PAGE_HEADERS,
-        "Content-Security-Policy": "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    # Same origin only (scripts, styles, requests), no inline script; framed on the company's own
+    # site by widget.js. The greeting says what is true now (out of hours: when we answer).
+    return Response(webchat.page(expectations.chat_greeting(clock.now())), headers={
+        "Content-Type": "text/html; charset=utf-8", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+        **_PAGE_HEADERS,
+        "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
                                    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
                                    "form-action 'self'"})
+
+
+@app.route("/chat.js", methods=["GET"])
+def chat_script():
+    from chalicelib.channels import webchat
+
+    return Response(webchat.script(), headers={"Content-Type": "application/javascript; charset=utf-8",
+                                               "Cache-Control": "public, max-age=300", **_PAGE_HEADERS})
 
 
 @app.route("/widget.js", methods=["GET"])
@@ -242,7 +252,7 @@ def poll_chat_messages(session_id):
 
     now = clock.now()
     session = chat.open_session(session_id, app.current_request.headers.get("authorization"), now)
-    return chat.poll(session, query().get("after"))
+    return chat.poll(session, query().get("after"), now)
 
 
 # --- people --------------------------------------------------------------------

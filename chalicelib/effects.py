@@ -19,7 +19,7 @@ class Effects:
     """A plain slotted class, not a dataclass: every webhook builds one (cold start)."""
 
     __slots__ = ("writes", "outbox_ids", "after_commit", "results", "paged", "newly_urgent", "reply_id",
-                 "budget_person", "suppress")
+                 "budget_person", "suppress", "told")
 
     def __init__(self) -> None:
         self.writes: list[store.Write] = []
@@ -31,6 +31,7 @@ class Effects:
         self.reply_id: str | None = None  # the outbox item of a staff reply, if the channel sends one
         self.budget_person: str | None = None  # whose page budget the planned page spends
         self.suppress: set[str] = set()  # people whose page budget is spent (kept across retries)
+        self.told: list[str] = []  # ids of the system messages this change stored (what the customer read)
 
     def reset(self) -> None:
         """A lost race: the change is decided again on fresh data, with fresh effects."""
@@ -41,6 +42,7 @@ class Effects:
         self.newly_urgent = False
         self.reply_id = None
         self.budget_person = None
+        self.told = []
 
     def send(self, item: Item) -> str:
         self.writes.append(store.outbox_put(item))

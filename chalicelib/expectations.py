@@ -11,7 +11,8 @@ import re
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from chalicelib import config
+from chalicelib import config, phones
+from chalicelib.domain.tickets import CLOSED, PENDING, RESOLVED
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _URGENT = r"\b(urgent|emergency)\b"  # compiled on first use (re's cache): cold start
@@ -54,14 +55,27 @@ def next_opening(now: datetime) -> datetime:
     raise ValueError("BUSINESS_HOURS has no opening day")
 
 
-def when(now: datetime) -> str:
-    """'Mon 09:00 CET': the business time zone says itself (a customer may be elsewhere)."""
-    opening = next_opening(now)
+def customer_zone(ticket) -> ZoneInfo:
+    """The zone a customer's times are told in (API v1.2): the one their browser told the chat, else
+    the one zone of their number's country, else the business zone (always named in the text)."""
+    for name in (getattr(ticket, "customer_timezone", None), phones.zone_of(getattr(ticket, "customer_contact", None))):
+        if name:
+            try:
+                return ZoneInfo(name)
+            except (ValueError, KeyError, OSError):
+                continue
+    return zone()
+
+
+def when(now: datetime, reader: ZoneInfo | None = None) -> str:
+    """'Mon 09:00 CET': the next opening in the reader's zone (the business zone if unknown), which
+    the text names."""
+    opening = next_opening(now).astimezone(reader or zone())
     return opening.strftime("%a %H:%M %Z")
 
 
 def acknowledgement(ticket_id: int, *, now: datetime, urgent: bool, paged: bool, name: str | None = None,
-                    channel: str = "sms") -> str:
+                    channel: str = "sms", reader: ZoneInfo | None = None) -> str:
     """The personal first answer: the ticket number and when to expect a reply."""
     hello = f"Hi {name.split()[0]}, thanks" if name else "Thanks"
     head = f"{hello} - this is ticket #{ticket_id}."
@@ -72,10 +86,36 @@ def acknowledgement(ticket_id: int, *, now: datetime, urgent: bool, paged: bool,
     if urgent:
         return f"{head} It's after hours; we're reaching the on-call person now."
     verb = "write" if channel == "webchat" else "reply"
-    return f"{head} We'll answer by {when(now)}; {verb} URGENT if it can't wait."
+    return f"{head} We'll answer by {when(now, reader)}; {verb} URGENT if it can't wait."
 
 
 def still_trying(ticket_id: int) -> str:
     """To the customer of an urgent ticket nobody has acknowledged after a while: the truth, once."""
     return (f"Ticket #{ticket_id}: we are still trying to reach the person on call and keep trying. "
             f"Reply here to add anything.")
+
+
+def chat_greeting(now: datetime) -> str:
+    """The chat page before a conversation starts: the truth about now (the zone is named)."""
+    if is_business_hours(now):
+        return "A real person will answer — usually within minutes."
+    return f"We're closed now; a person will answer by {when(now)}. Write URGENT if it can't wait."
+
+
+def chat_status(ticket, now: datetime) -> str:
+    """The chat page's header once a conversation runs: what the customer may expect now, from the
+    ticket as it is (urgent and paged, acknowledged, resolved), in the customer's zone."""
+    if ticket is None or ticket.status == CLOSED:
+        return "This conversation has ended. Start a new chat if you need us."
+    head = f"Ticket #{ticket.id}"
+    if ticket.status == RESOLVED:
+        return f"{head} is resolved. Just write again if you need us."
+    if ticket.is_urgent and ticket.acked_at is not None:
+        return f"{head} is urgent and the person on call has it."
+    if ticket.is_urgent:
+        return f"{head} is urgent: we are reaching the person on call."
+    if ticket.status == PENDING:
+        return f"{head}: we are waiting for your answer."
+    if is_business_hours(now):
+        return f"{head}: a person will answer shortly."
+    return f"{head}: we'll answer by {when(now, customer_zone(ticket))}. Write URGENT if it can't wait."

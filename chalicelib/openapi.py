@@ -78,6 +78,8 @@ PATHS: dict = {
         "description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
     "/chat": {"get": _op("The customer chat page", 200, None, auth=False,
                          ok_content={"text/html": {"schema": _STR}})},
+    "/chat.js": {"get": _op("The chat page's script (a file, for a CSP without inline scripts)", 200, None,
+                            auth=False, ok_content={"application/javascript": {"schema": _STR}})},
     "/widget.js": {"get": _op("The chat widget for the company's own site: <script src=\".../widget.js\" async>",
                               200, None, auth=False, ok_content={"application/javascript": {"schema": _STR}})},
     "/people": {

@@ -145,6 +145,8 @@ class PolicyInput(_In):
 class ChatStart(_In):
     name: str = Field(min_length=1, max_length=80)
     contact: Phone | None = None
+    timezone: str | None = Field(default=None, max_length=64,
+                                 description="the customer's IANA zone (the chat page sends the browser's)")
 
 
 class ChatMessageInput(_In):
@@ -204,6 +206,7 @@ class Error(BaseModel):
 class Customer(_Out):
     name: str | None = None
     contact: str | None = None
+    timezone: str | None = Field(default=None, description="the zone the customer's times are told in")
 
 
 class Ticket(_Out):

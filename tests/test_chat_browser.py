@@ -30,23 +30,31 @@ def chromium():
 def test_a_customer_chats_and_the_agents_reply_appears(chromium, live_server, api, team):
     from playwright.sync_api import expect
 
-    context = chromium.new_context(viewport={"width": 390, "height": 760})  # a phone screen
+    # A phone screen, in New York: the customer's times come in the browser's zone, named (v1.2).
+    context = chromium.new_context(viewport={"width": 390, "height": 760}, timezone_id="America/New_York")
     page = context.new_page()
     page.goto(live_server + "/chat")
+    # Out of hours, before anything starts, the page says when we answer (not "within minutes").
+    expect(page.locator("#status")).to_contain_text("We're closed now; a person will answer by Mon 09:00 CET")
     expect(page.get_by_label("Your name")).to_be_focused()
     page.get_by_label("Your name").fill("Mike Lee")
     page.keyboard.press("Tab")
     expect(page.get_by_label("Phone (optional, so we can call or text you back)")).to_be_focused()
     page.get_by_role("button", name="Start chat").click()
-    expect(page.locator("#status")).to_contain_text("ticket #1.")
-    expect(page.locator("#status")).to_contain_text("Hi Mike")
+    welcome = page.locator("#log li.system").first
+    expect(welcome).to_have_text("Hi Mike, thanks - this is ticket #1. We'll answer by Mon 03:00 EST; "
+                                 "write URGENT if it can't wait.")
+    expect(page.locator("#status")).to_have_text("Ticket #1: we'll answer by Mon 03:00 EST. "
+                                                 "Write URGENT if it can't wait.")
 
     page.get_by_label("Your message").fill("Hi, my order #5521 has not arrived")
     page.keyboard.press("Enter")
     expect(page.locator("#log li.customer")).to_have_text("Hi, my order #5521 has not arrived")
     expect(page.locator("#log li.customer")).not_to_have_class(re.compile("pending"))  # the server has it
     detail = api.get("/tickets/1").json_body
-    assert detail["messages"][0]["text"] == "Hi, my order #5521 has not arrived"
+    assert [(m["author"], m["text"][:12]) for m in detail["messages"]] == [
+        ("system", "Hi Mike, tha"), ("customer", "Hi, my order")]
+    assert detail["customer"]["timezone"] == "America/New_York"
 
     r = api.post("/tickets/1/reply", {"text": "Hi Mike, this is Ben - it ships today."}, key=team["ben"]["api_key"])
     assert r.status_code == 201
@@ -58,7 +66,7 @@ def test_a_customer_chats_and_the_agents_reply_appears(chromium, live_server, ap
 
     # A reload keeps the session (localStorage) and the whole conversation.
     page.reload()
-    expect(page.locator("#status")).to_contain_text("ticket #1.")
+    expect(page.locator("#status")).to_contain_text("Ticket #1: we'll answer by Mon 03:00 EST.")
     expect(page.locator("#log li.agent").last).to_contain_text("it ships today", timeout=10_000)
     expect(page.locator("#log li.customer")).to_have_count(1)
     context.close()

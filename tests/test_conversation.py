@@ -55,7 +55,8 @@ def test_urgent_after_a_survey_no_is_a_page_not_a_comment(api, twilio, team, clo
     twilio.sms(CUSTOMER, "URGENT the shop is down again")
     twilio.phone(ANA).expect_sms("URGENT #1")
     ticket = api.get("/tickets/1").json_body
-    assert ticket["priority"] == "urgent" and ticket["messages"][-1]["text"] == "URGENT the shop is down again"
+    customer = [m["text"] for m in ticket["messages"] if m["author"] == "customer"]
+    assert ticket["priority"] == "urgent" and customer[-1] == "URGENT the shop is down again"
     twilio.inbox.clear()
 
 
@@ -137,7 +138,9 @@ def test_two_first_texts_sent_at_once_make_one_ticket(api, twilio, team, clock_a
     items = api.get("/tickets").json_body["items"]
     assert [t["id"] for t in items] == [items[0]["id"]]  # one ticket
     ticket = api.get(f"/tickets/{items[0]['id']}").json_body
-    assert sorted(m["text"] for m in ticket["messages"]) == ["hi, my order", "it never came"]
+    assert sorted(m["text"] for m in ticket["messages"] if m["author"] == "customer") == ["hi, my order",
+                                                                                        "it never came"]
+    assert sum(m["author"] == "system" for m in ticket["messages"]) == 1  # the one acknowledgement
     assert ticket["status"] == "open" and "resolved" not in [e["type"] for e in ticket["events"]]
     assert sum("ticket #" in a for a in answers) == 1  # one acknowledgement for the burst, no survey
 
@@ -181,7 +184,12 @@ def test_a_voice_tickets_survey_answer_lands_on_the_voice_ticket_and_the_comment
     assert voice["survey"] == {"state": "done", "answer": "no", "comment": "nobody called me back",
                                "expires_at": voice["survey"]["expires_at"]}
     # v1.2: the comment is the customer's message on the ticket (the YES/NO is the survey's answer).
-    assert [(m["author"], m["text"]) for m in voice["messages"]] == [("customer", "nobody called me back")]
+    # and what the customer read is there too, in order (v1.2: the ticket tells the whole story).
+    assert [(m["author"], m["text"]) for m in voice["messages"]] == [
+        ("system", "Did this answer your question? Reply YES or NO"),
+        ("system", "Sorry to hear that. How could we do better? (we have reopened your ticket)"),
+        ("customer", "nobody called me back"),
+        ("system", "Thank you - we'll use this to do better.")]
     assert api.get("/tickets?status=open").json_body["items"][0]["id"] == 1  # the NO reopened it; no new one
     report = api.get("/reports/monthly?month=2026-11").json_body
     assert report["survey_comments"] == [{"ticket_id": 1, "at": report["survey_comments"][0]["at"],

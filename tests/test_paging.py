@@ -219,4 +219,11 @@ def test_a_later_round_says_which_and_the_customer_hears_once_that_we_keep_tryin
     twilio.inbox[ANA].clear()
     twilio.inbox[BEN].clear()
     twilio.phone(CUSTOMER).expect_nothing()  # once, not every round
-    assert [e["type"] for e in api.get("/tickets/1").json_body["events"]].count("customer_told") == 1
+    ticket = api.get("/tickets/1").json_body
+    assert [e["type"] for e in ticket["events"]].count("customer_told") == 1
+    # v1.2: the conversation shows staff every word the customer read, in order.
+    assert [(m["author"], m["text"][:40]) for m in ticket["messages"]] == [
+        ("customer", "EMERGENCY: payments fail for everyone"[:40]),
+        ("system", "Thanks - this is ticket #1. It's after h"),
+        ("system", "Ticket #1: we are still trying to reach ")]
+    assert ticket["messages"][1]["text"].endswith("the on-call person has been paged now.")  # what was sent

@@ -25,6 +25,18 @@ def test_after_hours_the_ack_says_when_and_offers_urgent(api, twilio, team):
     assert "Mon 09:00" in msg and "URGENT" in msg
 
 
+def test_the_expectation_is_in_the_customers_own_zone_when_the_number_tells_it(api, twilio, team):
+    """API v1.2: a number whose country keeps one time gets its times in that zone, named; a number
+    from a country of many zones (the US) gets the business zone, named — never a guess."""
+    bucharest, new_york = "+40721234567", "+12025550123"
+    twilio.sms(bucharest, "buna, comanda mea nu a ajuns")  # Friday 23:00 in Bucharest
+    twilio.phone(bucharest).expect_sms("We'll answer by Mon 10:00 EET; reply URGENT")
+    twilio.sms(new_york, "hi, where is my order?")
+    twilio.phone(new_york).expect_sms("We'll answer by Mon 09:00 CET; reply URGENT")
+    assert api.get("/tickets/1").json_body["customer"]["timezone"] == "Europe/Bucharest"
+    assert api.get("/tickets/2").json_body["customer"]["timezone"] == "Europe/Berlin"
+
+
 def test_in_business_hours_the_ack_says_we_are_on_it(api, twilio, team, clock_at):
     clock_at.set(datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))  # Monday 11:00 Berlin
     twilio.sms(CUSTOMER, "how do I export my invoices?")
@@ -39,7 +51,12 @@ def test_a_second_text_joins_the_ticket_and_is_not_acknowledged_again(api, twili
     twilio.phone(CUSTOMER).expect_sms("ticket #1").expect_nothing()
     [t] = tickets_of(api)
     detail = api.get(f"/tickets/{t['id']}").json_body
-    assert [m["text"] for m in detail["messages"]] == ["our shop is down", "since 21:40, all pages 500"]
+    # v1.2: what the customer read is in the conversation, in order (one acknowledgement per burst).
+    said = [(m["author"], m["text"]) for m in detail["messages"]]
+    assert said == [("customer", "our shop is down"),
+                    ("system", "Thanks - this is ticket #1. We'll answer by Mon 09:00 CET; "
+                               "reply URGENT if it can't wait."),
+                    ("customer", "since 21:40, all pages 500")]
 
 
 def test_a_retried_webhook_has_the_effect_of_one(api, twilio, team):
@@ -51,7 +68,7 @@ def test_a_retried_webhook_has_the_effect_of_one(api, twilio, team):
         r = twilio.post("/twilio/sms", params, replay=False)
         assert r.status_code == 200 and "ticket #1" in r.body.decode()
     detail = api.get("/tickets/1").json_body
-    assert len(detail["messages"]) == 1
+    assert [m["author"] for m in detail["messages"]] == ["customer", "system"]  # the text and its answer, once
     assert len(tickets_of(api)) == 1
 
 

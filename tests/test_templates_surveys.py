@@ -165,7 +165,9 @@ def test_chat_survey_yes_and_no(api, team):
         api.post(path, {"text": "help with my invoice"}, key=s["token"])
         api.post(f"/tickets/{s['ticket_id']}/resolve", key=team["ben"]["api_key"])
         poll = api.get(path, key=s["token"]).json_body
-        assert poll["ticket"] == {"id": s["ticket_id"], "status": "resolved", "survey": "asked1"}
+        resolved = f"Ticket #{s['ticket_id']} is resolved. Just write again if you need us."
+        assert poll["ticket"] == {"id": s["ticket_id"], "status": "resolved", "survey": "asked1",
+                                  "expectation": resolved}
         assert api.post(path, {"text": answer}, key=s["token"]).status_code == 201
         poll = api.get(path, key=s["token"]).json_body
         assert (poll["ticket"]["survey"], poll["ticket"]["status"]) == (state, status)
@@ -232,5 +234,5 @@ def test_a_survey_no_is_never_a_silent_reopen(api, twilio, team, clock_at):
     twilio.phone(ANA).expect_sms(f"#1 {CUSTOMER}: the invoice still shows the old address")  # like any message
     detail = api.get("/tickets/1").json_body
     assert detail["status"] == "open"
-    assert detail["messages"][-1]["author"] == "customer"
-    assert detail["messages"][-1]["text"] == "the invoice still shows the old address"
+    assert [(m["author"], m["text"]) for m in detail["messages"][-2:]] == [
+        ("customer", "the invoice still shows the old address"), ("system", "Thank you - we'll use this to do better.")]

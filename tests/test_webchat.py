@@ -32,6 +32,28 @@ def test_a_session_is_a_webchat_ticket_with_a_strong_token_stored_hashed(api, te
     assert stored.token_hash != s["token"] and s["token"] not in stored.token_hash
 
 
+def test_the_chat_tells_the_truth_as_the_ticket_moves(api, team, twilio, clock_at):
+    """Issue 21 #4: the header said "We'll answer by Thu 09:00" after an URGENT message had paged
+    someone, and kept saying so after the resolve. Now it follows the ticket, in the customer's zone."""
+    page = api.get("/chat", key=None).body.decode()
+    assert "We&#x27;re closed now; a person will answer by Mon 09:00 CET" in page  # Friday night
+    assert "usually within minutes" not in page
+    s = start(api, timezone="Europe/Lisbon")
+    assert "Mon 08:00 WET" in s["expectation"]
+    assert poll(api, s)["ticket"]["expectation"] == ("Ticket #1: we'll answer by Mon 08:00 WET. "
+                                                     "Write URGENT if it can't wait.")
+    say(api, s, "URGENT our checkout is down")
+    seen = poll(api, s)
+    assert seen["ticket"]["expectation"] == "Ticket #1 is urgent: we are reaching the person on call."
+    assert "paged" in seen["messages"][-1]["text"] and seen["messages"][-1]["author"] == "system"
+    assert api.post("/tickets/1/ack", key=team["ana"]["api_key"]).status_code == 200
+    assert poll(api, s)["ticket"]["expectation"] == "Ticket #1 is urgent and the person on call has it."
+    assert api.post("/tickets/1/resolve", key=team["ana"]["api_key"]).status_code == 200
+    assert poll(api, s)["ticket"]["expectation"] == "Ticket #1 is resolved. Just write again if you need us."
+    twilio.inbox.clear()
+    assert api.post("/chat/sessions", {"name": "Zed", "timezone": "Mars/Olympus"}, key=None).status_code == 400
+
+
 def test_a_token_opens_only_its_own_session(api, team):
     a, b = start(api, "Ann"), start(api, "Bob")
     assert say(api, a, "hello from Ann").status_code == 201
@@ -41,7 +63,7 @@ def test_a_token_opens_only_its_own_session(api, team):
     assert r.status_code == 404
     assert api.get(f"/chat/sessions/{a['session_id']}/messages", key=None).status_code == 401
     assert api.get("/chat/sessions/cs_unknown/messages", key=a["token"]).status_code == 404
-    assert [m["text"] for m in poll(api, b)["messages"]] == []
+    assert [m["author"] for m in poll(api, b)["messages"]] == ["system"]  # Bob's own welcome, nothing of Ann's
 
 
 def test_the_cursor_never_skips_or_repeats_even_with_equal_timestamps(api, team, clock_at):
@@ -105,7 +127,10 @@ def test_the_chat_page_is_served(api):
     r = api.get("/chat", key=None)
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/html")
     html = r.body.decode() if isinstance(r.body, bytes) else r.body
-    assert '<label for="text">' in html and "localStorage" in html
+    assert '<label for="text">' in html and '<script src="chat.js"></script>' in html
+    assert "<script>" not in html  # no inline script: the CSP needs no 'unsafe-inline' for scripts
+    js = api.get("/chat.js", key=None)
+    assert js.headers["Content-Type"].startswith("application/javascript") and b"localStorage" in js.body
 
 
 def test_pages_carry_their_security_headers(api, team):

@@ -100,8 +100,10 @@ def webhook(params: dict, sid: str, now: datetime) -> str:
     if surveys.expects_answer(before, body, now):
         # A survey answer or a YES to an automated answer goes on that ticket and opens nothing.
         def closing() -> str:
-            text = surveys.confirm_automation(before, body, now) or surveys.answer(before, body, now)
-            return twilio_hooks.messages_twiml([text] if text and not contact.opted_out else [])
+            say = not contact.opted_out
+            text = (surveys.confirm_automation(before, body, now, say=say)
+                    or surveys.answer(before, body, now, say=say))
+            return twilio_hooks.messages_twiml([text] if text and say else [])
 
         return twilio_hooks.once(key, now, closing, fallback=twilio_hooks.sorry_sms())
     return intake.text_message(contact, body, media, sid, key, before, now, twilio_hooks.messages_twiml)

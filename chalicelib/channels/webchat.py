@@ -1,9 +1,17 @@
-"""The web chat's page: static HTML served by the app itself (no CDN); the chat's requests go to
-the use cases in ``usecases.chat``."""
+"""The web chat's page: static HTML and its script, served by the app itself (no CDN, no inline
+script); the chat's requests go to the use cases in ``usecases.chat``."""
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
+_HERE = Path(__file__).parent
 
-def page() -> str:
-    return (Path(__file__).parent / "chat.html").read_text(encoding="utf-8")
+
+def page(greeting: str) -> str:
+    """The page, with the truth about now before a chat starts (escaped: it is text)."""
+    return (_HERE / "chat.html").read_text(encoding="utf-8").replace("{{greeting}}", html.escape(greeting))
+
+
+def script() -> str:
+    return (_HERE / "chat.js").read_text(encoding="utf-8")

@@ -86,3 +86,8 @@ def rota_changed(holder_name: str, start: datetime, end: datetime, zone: tzinfo)
     """To the people a rota change concerns (the old and the new holder of a shift)."""
     return (f"Rota changed: {holder_name} holds the emergency phone from {_when(start, zone)} "
             f"until {_when(end, zone)}. Text WHO any time.")
+
+
+def automation_confirmed(ticket_id: int) -> str:
+    """To a customer who said YES to an automated answer."""
+    return f"Great - glad that solved it! Ticket #{ticket_id} is resolved; just write again if you need us."

@@ -56,6 +56,7 @@ BREACH = "breach"
 SURVEY_SENT = "survey_sent"
 SURVEY_ANSWERED = "survey_answered"
 SURVEY_COMMENT = "survey_comment"
+CUSTOMER_TOLD = "customer_told"
 
 
 class NotAllowed(Exception):
@@ -77,6 +78,7 @@ class Ticket(Record):
     tier: int = 1
     customer_name: str | None = None
     customer_contact: str | None = None  # E.164 phone, or chat session id
+    customer_timezone: str | None = None  # IANA, when the customer told it (the chat page's browser)
     contact_key: str | None = None  # "<channel-kind>#<contact>": who the customer is
     subject: str | None = None
     tier_entered_at: datetime | None = None
@@ -252,12 +254,12 @@ def open_ticket(ticket_id: int, *, channel: str, now: datetime, owner: str, rule
                 actor: Actor = CUSTOMER, priority: str = "normal", customer_name: str | None = None,
                 contact: str | None = None, contact_key: str | None = None, text: str | None = None,
                 media: list[str] | None = None, provider_id: str | None = None,
-                quiet_until: datetime | None = None) -> Change:
+                quiet_until: datetime | None = None, customer_timezone: str | None = None) -> Change:
     """A new ticket in tier 1 with its owner; the first message goes with it. A chat nobody has
     written in yet waits on the quiet clock (it pages nobody; closed at `quiet_until`)."""
     blank = Ticket(id=ticket_id, status=OPEN, channel=channel, owner=UP_FOR_GRABS, created_at=now, updated_at=now,
                    priority=priority, customer_name=customer_name, customer_contact=contact,
-                   contact_key=contact_key, subject=subject_of(text),
+                   contact_key=contact_key, subject=subject_of(text), customer_timezone=customer_timezone,
                    opened_by=actor.id if actor is not CUSTOMER else "customer")
     d = _Draft(blank, now)
     d.event(CREATED, actor, channel=channel, priority=priority)
@@ -311,6 +313,17 @@ def staff_replied(t: Ticket, text: str, actor: Actor, now: datetime, *, automate
     if awaiting:
         d.set(awaiting_confirmation=awaiting)
     d.event(MESSAGE_OUT, actor, template=template_id, automated=automated or None)
+    return d.change()
+
+
+def told(t: Ticket, text: str, now: datetime, *, what: str | None = None) -> Change:
+    """The system told the customer something (an acknowledgement, a survey question, a notice):
+    a ``system`` message in the conversation, in order, so staff see what the customer read.
+    Allowed in any status (a survey's thank-you follows a resolve)."""
+    d = _Draft(t, now)
+    d.message("system", text, channel=t.channel)
+    if what:
+        d.event(CUSTOMER_TOLD, SYSTEM, what=what)
     return d.change()
 
 

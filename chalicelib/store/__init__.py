@@ -99,6 +99,7 @@ _WHERE = {
     "save_person": "people",
     "save_template": "people",
     "save_ticket": "tickets",
+    "change_writes": "tickets",
     "set_claim_result": "tickets",
     "spend": "delivery",
     "staff_phone_write": "people",

@@ -72,6 +72,7 @@ class Ticket(Model):
     owner = UnicodeAttribute()  # a person id, or UP_FOR_GRABS
     customer_name = UnicodeAttribute(null=True)
     customer_contact = UnicodeAttribute(null=True)  # E.164 phone, or chat session id
+    customer_timezone = UnicodeAttribute(null=True)  # IANA, when the customer told it
     contact_key = UnicodeAttribute(null=True)  # "<channel-kind>#<contact>": who the customer is
     subject = UnicodeAttribute(null=True)
     list_pk = UnicodeAttribute(default="ticket")

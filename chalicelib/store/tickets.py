@@ -37,6 +37,7 @@ from chalicelib.store.models import (
 _DUE_PK = {TIER_CLOCK: "due", QUIET_CLOCK: "quiet"}
 _CLOCK = {v: k for k, v in _DUE_PK.items()}
 _SAME = ("id", "status", "channel", "priority", "tier", "owner", "customer_name", "customer_contact",
+         "customer_timezone",
          "contact_key", "subject", "created_at", "updated_at", "tier_entered_at", "tier_due_at",
          "acked_at", "acked_by", "resolved_at", "resolved_by", "opened_by", "survey_state",
          "survey_expires_at", "survey_answer", "survey_comment", "awaiting_confirmation", "page_id")
@@ -95,6 +96,17 @@ def get_ticket(ticket_id: int, consistent: bool = True) -> DomainTicket | None:
         return None
 
 
+def change_writes(change: Change, *, before: DomainTicket | None) -> list[Write]:
+    """A ticket's change as writes for a caller's transaction (a sweep's step): the ticket,
+    conditional on the version `before` was read at, its new items and the owners' counters."""
+    ticket = change.ticket
+    writes = [Write("put", _ticket_model(ticket), Ticket.id.does_not_exist() if before is None else None, tag="ticket")]
+    writes += [Write("put", _item_model(ticket.id, i), TicketItem.sk.does_not_exist(), tag="item")
+               for i in change.items]
+    writes += [open_count_write(pid, d) for pid, d in counter_deltas(before, ticket).items()]
+    return writes
+
+
 def save_ticket(change: Change, *, before: DomainTicket | None, claim: str | None = None,
                 now: datetime | None = None, extra: Iterable[Write] = (),
                 claim_result: str | None = None) -> DomainTicket:
@@ -108,17 +120,13 @@ def save_ticket(change: Change, *, before: DomainTicket | None, claim: str | Non
     retry after a crash, is written once (AlreadyDone); the claim remembers the ticket id.
     """
     ticket = change.ticket
-    model = _ticket_model(ticket)
     writes: list[Write] = []
     if claim is not None:
         stamp = now or ticket.updated_at
         writes.append(Write("put", IdempotencyKey(key=claim, expires_at=stamp + timedelta(days=2), created_at=stamp,
                                                   result=claim_result or str(ticket.id), ticket_id=ticket.id),
                             IdempotencyKey.key.does_not_exist(), tag="claim"))
-    writes.append(Write("put", model, Ticket.id.does_not_exist() if before is None else None, tag="ticket"))
-    writes += [Write("put", _item_model(ticket.id, i), TicketItem.sk.does_not_exist(), tag="item")
-               for i in change.items]
-    writes += [open_count_write(pid, d) for pid, d in counter_deltas(before, ticket).items()]
+    writes += change_writes(change, before=before)
     writes += list(extra)
     try:
         transact(writes)
@@ -221,8 +229,17 @@ def claim_write(key: str, now: datetime, ttl: timedelta = timedelta(days=2)) -> 
                  IdempotencyKey.key.does_not_exist(), tag="claim")
 
 
-def set_claim_result(key: str, result: str) -> None:
-    IdempotencyKey(key=key).update(actions=[IdempotencyKey.result.set(result)])
+def set_claim_result(key: str, result: str, *, told: tuple[int, str, str] | None = None) -> None:
+    """The answer a retry of this delivery gets. With `told` (ticket id, message id, text), the
+    system message that answer carries is corrected in the same transaction: the conversation
+    keeps the words the customer really read."""
+    if told is None:
+        IdempotencyKey(key=key).update(actions=[IdempotencyKey.result.set(result)])
+        return
+    ticket_id, message_id, text = told
+    transact([Write("update", IdempotencyKey(key=key), tag="claim", actions=[IdempotencyKey.result.set(result)]),
+              Write("update", TicketItem(ticket_id=ticket_id, sk=message_id), TicketItem.sk.exists(), tag="item",
+                    actions=[TicketItem.text.set(text)])])
 
 
 def claim_state(key: str) -> Claim | None:

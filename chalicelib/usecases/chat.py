@@ -15,7 +15,7 @@ import re
 import secrets
 from datetime import datetime, timedelta
 
-from chalicelib import limits, store, validate
+from chalicelib import expectations, limits, store, validate
 from chalicelib.domain import limits as rate
 from chalicelib.domain.chat import Session
 from chalicelib.domain.tickets import CLOSED
@@ -32,15 +32,18 @@ def _hash(token: str) -> str:
 
 
 def start(body: dict, client_ip: str, now: datetime) -> dict:
-    validate.unknown_fields(body, {"name", "contact"})
+    validate.unknown_fields(body, {"name", "contact", "timezone"})
     name = validate.text(body, "name", max_len=80)
     contact = validate.phone(body, "contact", required=False)
+    zone = validate.timezone(body, "timezone", required=False)
     if not limits.take(rate.CHAT_STARTS, client_ip, now):
         raise TooManyRequests("too many chats from this address; try again within the hour")
     session_id = "cs_" + secrets.token_urlsafe(12)
     token = secrets.token_urlsafe(32)
+    # The first words the customer reads (their expectation, in their zone) are the conversation's first.
     ticket = tickets.open_ticket(channel="webchat", now=now, contact=contact, contact_key=f"chat#{session_id}",
-                                 customer_name=name, quiet_until=now + SESSION_TTL)
+                                 customer_name=name, quiet_until=now + SESSION_TTL, customer_timezone=zone,
+                                 told=lambda t: [intake.expectation(t, now)])
     store.create_chat_session(Session(id=session_id, token_hash=_hash(token), ticket_id=ticket.id, name=name,
                                       contact=contact, created_at=now, expires_at=now + SESSION_TTL))
     return {"session_id": session_id, "token": token, "ticket_id": ticket.id,
@@ -68,10 +71,10 @@ def post(session: Session, body: dict, now: datetime) -> dict:
     if surveys.expects_answer(before, text, now):  # the conversation rules: urgency always wins
         closing = surveys.confirm_automation(before, text, now) or surveys.answer(before, text, now)
     if closing is not None:
-        # A survey answer (or YES to an automated answer): on the ticket, not a new conversation.
-        _, message = tickets.reply(session.ticket_id, closing, tickets.SYSTEM, now, automated=True,
-                                   deliver=False)
-        return {"id": message.id, "at": now.isoformat(), "echo_id": body.get("echo_id")}
+        # A survey answer (or YES to an automated answer): on the ticket, not a new conversation; the
+        # closing words are the ticket's newest message (stored with the answer).
+        after = store.get_ticket(session.ticket_id)
+        return {"id": f"msg#{after.seq:09d}", "at": now.isoformat(), "echo_id": body.get("echo_id")}
     first = before is not None and before.subject is None
     fx = Effects()
     ticket, message = tickets.customer_message(session.ticket_id, text, now, channel="webchat", fx=fx)
@@ -85,7 +88,7 @@ def post(session: Session, body: dict, now: datetime) -> dict:
     return {"id": message.id, "at": now.isoformat(), "echo_id": body.get("echo_id")}
 
 
-def poll(session: Session, after: str | None) -> dict:
+def poll(session: Session, after: str | None, now: datetime) -> dict:
     if after is not None and not _CURSOR.fullmatch(after):
         raise BadRequest("after", "must be a cursor returned by this API (digits, like 12)")
     items = store.ticket_items(session.ticket_id, prefix="msg#",
@@ -95,4 +98,5 @@ def poll(session: Session, after: str | None) -> dict:
     ticket = store.get_ticket(session.ticket_id)
     return {"messages": messages, "cursor": str(int(items[-1].id.split("#")[1])) if items else after,
             "ticket": {"id": session.ticket_id, "status": ticket.status if ticket else CLOSED,
-                       "survey": ticket.survey_state if ticket else None}}
+                       "survey": ticket.survey_state if ticket else None,
+                       "expectation": expectations.chat_status(ticket, now)}}

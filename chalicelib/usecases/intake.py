@@ -63,7 +63,8 @@ def consent(contact: Contact, *, opted_out: bool) -> None:
 def expectation(ticket: Ticket, now: datetime, *, paged: bool = False) -> str:
     """The acknowledgement a customer gets: ticket number and when to expect an answer."""
     return expectations.acknowledgement(ticket.id, now=now, urgent=ticket.is_urgent, paged=paged,
-                                        name=ticket.customer_name, channel=ticket.channel)
+                                        name=ticket.customer_name, channel=ticket.channel,
+                                        reader=expectations.customer_zone(ticket))
 
 
 def automate(ticket: Ticket, text: str, now: datetime) -> str | None:
@@ -100,8 +101,12 @@ class _Ack:
     def newly_urgent(self, ticket: Ticket) -> bool:
         return bool(self.fx and self.fx.newly_urgent) or (self.new and ticket.is_urgent)
 
+    def texts(self, ticket: Ticket, paged: bool = False) -> list[str]:
+        """What this text is answered with (stored on the ticket as the system's words)."""
+        return [expectation(ticket, self.now, paged=paged)] if self.send else []
+
     def answer(self, ticket: Ticket, paged: bool = False) -> str:
-        return self.render([expectation(ticket, self.now, paged=paged)] if self.send else [])
+        return self.render(self.texts(ticket, paged))
 
 
 def text_message(contact: Contact, body: str, media: list[str], sid: str, key: str, current: Ticket | None,
@@ -123,6 +128,9 @@ def text_message(contact: Contact, body: str, media: list[str], sid: str, key: s
                 answer = render([automated])
         elif ack.send and ack.newly_urgent(ticket) and fx.paged_now():
             answer = ack.answer(ticket, paged=True)  # the page really went out: say so
+            if fx.told:
+                store.set_claim_result(key, answer, told=(ticket.id, fx.told[-1], ack.texts(ticket, paged=True)[0]))
+                return answer
         if answer is not None:
             store.set_claim_result(key, answer)
     except Exception:  # noqa: BLE001 - the message is stored: answer with what we know, never "send again"
@@ -144,7 +152,7 @@ def _join_or_open(ack: _Ack, phone: str, body: str, media: list[str], sid: str, 
         if route.joins:
             ticket, _ = tickets.customer_message(current.id, body, now, media=media, provider_id=sid, channel="sms",
                                                  fx=fx, first=current, extra=ack.writes, claim_key=key,
-                                                 answer=ack.answer)
+                                                 answer=ack.answer, told=ack.texts)
             return ticket, False, fx
         ack.new = True
         # Urgent from the first word: out of hours the phone's holder owns it at once, and it is paged.
@@ -153,7 +161,7 @@ def _join_or_open(ack: _Ack, phone: str, body: str, media: list[str], sid: str, 
                                          text=body, media=media, provider_id=sid,
                                          priority=rules.URGENT if urgent else "normal",
                                          page_reason="urgent sms", fx=fx, extra=ack.writes, claim_key=key,
-                                         answer=ack.answer)
+                                         answer=ack.answer, told=ack.texts)
         except store.ConditionFailed as exc:
             if "contact" not in exc.tags:
                 raise

@@ -20,6 +20,7 @@ from chalicelib.domain import limits as rate
 from chalicelib.domain import outbox as outbox_rules
 from chalicelib.domain import paging as rules
 from chalicelib.domain import texts
+from chalicelib.domain import tickets as ticket_rules
 from chalicelib.domain.paging import Page
 from chalicelib.domain.tickets import PHONE_CHANNELS, Ticket, next_page_id
 from chalicelib.logs import logger
@@ -195,11 +196,15 @@ def _next(page: Page, now: datetime, failed: bool = False) -> None:
         pos, skips = rules.after(rules.Position(page.round or 0, page.step, attempt), _links(page),
                                  lambda pid: bool(phones.get(pid)), max_rounds())
         step = _plan(page, pos, skips, now, suppress)
+        ticket_writes = [store.ticket_still_paging(page.ticket_id, page.created_at)]
         if rules.still_trying(page, now):
-            _tell_customer(step, now)
+            told = _tell_customer(step, now)
+            if told is None:  # acknowledged or resolved meanwhile
+                store.end_page(page.id, rules.CANCELLED, now)
+                return
+            ticket_writes = told
         events = [store.loose_event_write(page.ticket_id, t, now, **d) for t, d in step.events]
-        writes = [store.page_step_write(step.page, old_key), store.ticket_still_paging(page.ticket_id, page.created_at),
-                  *events, *step.writes]
+        writes = [store.page_step_write(step.page, old_key), *ticket_writes, *events, *step.writes]
         try:
             store.transact(writes)
         except store.ConditionFailed as exc:
@@ -207,6 +212,8 @@ def _next(page: Page, now: datetime, failed: bool = False) -> None:
                 suppress = frozenset({step.budget_person})
                 page = store.get_page(page.id) or page
                 continue
+            if "ticket" in exc.tags and ticket_writes[0].op != "check":
+                continue  # the ticket changed while we told its customer: decide again on fresh data
             if "ticket" in exc.tags:
                 store.end_page(page.id, rules.CANCELLED, now)  # acknowledged or resolved meanwhile
             return  # or another sweep took this step
@@ -214,15 +221,22 @@ def _next(page: Page, now: datetime, failed: bool = False) -> None:
         return
 
 
-def _tell_customer(step: Step, now: datetime) -> None:
-    """The urgent customer hears once that we are still trying (with this step, in its transaction)."""
+def _tell_customer(step: Step, now: datetime) -> list | None:
+    """The urgent customer hears once that we are still trying (with this step, in its transaction),
+    and the words are a system message in their conversation. Returns the ticket's writes (which
+    replace the step's check: the ticket is written conditional on the version read, still active
+    and unacknowledged), or None when it no longer is."""
     page = step.page
-    item = outbox.sms(page.customer, expectations.still_trying(page.ticket_id), purpose="notice", now=now,
-                      key=f"still#{page.id}", ticket_id=page.ticket_id)
+    ticket = store.get_ticket(page.ticket_id)
+    if ticket is None or not ticket.is_active or (ticket.acked_at is not None and ticket.acked_at >= page.created_at):
+        return None
+    text = expectations.still_trying(page.ticket_id)
+    change = ticket_rules.told(ticket, text, now, what="still trying to reach the person on call")
+    item = outbox.sms(page.customer, text, purpose="notice", now=now, key=f"still#{page.id}", ticket_id=page.ticket_id)
     step.writes.append(store.outbox_put(item))
     step.outbox_ids.append(item.id)
     step.page = page.replace(customer_told=True)
-    step.events.append(("customer_told", {"what": "still trying to reach the person on call"}))
+    return store.change_writes(change, before=ticket)
 
 
 def _bundle(person_id: str, phone: str | None, ticket_id: int, now: datetime) -> None:

@@ -27,8 +27,9 @@ def expects_answer(ticket: Ticket | None, text: str, now: datetime) -> bool:
     return kind in (conversation.SURVEY, conversation.CONFIRM)
 
 
-def answer(ticket: Ticket | None, text: str, now: datetime) -> str | None:
-    """A customer's message as a survey answer: the reply to send, or None if it is not one."""
+def answer(ticket: Ticket | None, text: str, now: datetime, *, say: bool = True) -> str | None:
+    """A customer's message as a survey answer: the reply to send (stored on the ticket as the
+    system's message when `say`), or None if it is not one."""
     if ticket is None or ticket.survey_state not in ("asked1", "asked2"):
         return None
     if ticket.survey_expires_at is None or ticket.survey_expires_at <= now:
@@ -37,15 +38,12 @@ def answer(ticket: Ticket | None, text: str, now: datetime) -> str | None:
         verdict = yes_no(text)
         if verdict is None:
             return None
-        tickets.survey_answer(ticket.id, now, yes=verdict == "yes")  # a NO reopens it for its last owner
-        return THANKS if verdict == "yes" else Q2
-    tickets.survey_comment(ticket.id, now, text)
-    return THANKS_COMMENT
+        return tickets.survey_answer(ticket.id, now, yes=verdict == "yes", say=say)[1]  # a NO reopens it
+    return tickets.survey_comment(ticket.id, now, text, say=say)[1]
 
 
-def confirm_automation(ticket: Ticket | None, text: str, now: datetime) -> str | None:
+def confirm_automation(ticket: Ticket | None, text: str, now: datetime, *, say: bool = True) -> str | None:
     """YES after an automated answer resolves the ticket (and counts as a satisfied answer)."""
     if ticket is None or not ticket.awaiting_confirmation or ticket.status != rules.OPEN or yes_no(text) != "yes":
         return None
-    tickets.confirm_automated(ticket.id, now)
-    return f"Great - glad that solved it! Ticket #{ticket.id} is resolved; just write again if you need us."
+    return tickets.confirm_automated(ticket.id, now, say=say)[1]

@@ -116,7 +116,8 @@ def _sample(body: str) -> str:
 
 def render(template: Template, ticket: Ticket, agent_name: str, now: datetime) -> str:
     first = (ticket.customer_name or "").split()[0] if ticket.customer_name else "there"
-    eta = "shortly" if expectations.is_business_hours(now) else f"by {expectations.when(now)}"
+    eta = ("shortly" if expectations.is_business_hours(now)
+           else f"by {expectations.when(now, expectations.customer_zone(ticket))}")
     # {ticket} is the bare number (contract v1.1): "ticket #{ticket}" must not read "##5". {eta} is
     # a phrase of its own: a template stored before that rule reads "by {eta}", never "by by".
     body = _ETA_AFTER_A_PREPOSITION.sub("", template.body)

@@ -1,7 +1,7 @@
 """Tickets as the API shows them: reading, lists with cursors, JSON shapes."""
 from __future__ import annotations
 
-from chalicelib import store, validate
+from chalicelib import expectations, store, validate
 from chalicelib.domain.tickets import CHANNELS, STATUSES, TIER_CLOCK, Event, Message, Ticket
 from chalicelib.errors import BadRequest, NotFound
 
@@ -63,7 +63,8 @@ def summary_json(t: Ticket) -> dict:
         "priority": t.priority,
         "tier": t.tier,
         "owner": t.owner,
-        "customer": {"name": t.customer_name, "contact": t.customer_contact},
+        "customer": {"name": t.customer_name, "contact": t.customer_contact,
+                     "timezone": expectations.customer_zone(t).key},
         "subject": t.subject,
         "created_at": t.created_at.isoformat(),
         "updated_at": t.updated_at.isoformat(),

@@ -41,14 +41,16 @@ def decided(make: Callable[[], Change]) -> Change:
 def mutate(ticket_id: int, now: datetime, decide: Callable[[Ticket], Change], *, claim: str | None = None,
            fx: Effects | None = None, first: Ticket | None = None,
            extra: Callable[[Ticket], list] | None = None,
-           answer: Callable[[Ticket], str] | None = None) -> tuple[Ticket, Change]:
+           answer: Callable[[Ticket], str] | None = None,
+           told: Callable[[Ticket], list[str]] | None = None) -> tuple[Ticket, Change]:
     """Load, decide, commit conditionally; on a lost race, decide again on fresh data.
 
     `decide` re-validates against the fresh ticket, so two compatible changes both land and an
     incompatible second one fails with a clear 409. With a `claim` (provider id) the change
     happens once: a repeat raises AlreadyDone. The effects `decide` puts into `fx` commit in the
     same transaction; `extra(ticket)` adds the caller's writes (the customer's contact) and
-    `answer(ticket)` the webhook's answer to replay to retries. Returns the ticket as stored and
+    `answer(ticket)` the webhook's answer to replay to retries; `told(ticket)` the texts that answer
+    carries, stored as ``system`` messages with the change (what the customer read). Returns the ticket as stored and
     the change (an empty one when there was nothing to do).
     """
     fx = fx if fx is not None else Effects()
@@ -60,6 +62,7 @@ def mutate(ticket_id: int, now: datetime, decide: Callable[[Ticket], Change], *,
             return before, change
         if extra is not None:
             fx.writes.extend(extra(change.ticket))
+        change = tell(change, told, now, fx)
         try:
             stored = store.save_ticket(change, before=before, claim=claim, now=now, extra=fx.writes,
                                        claim_result=answer(change.ticket) if answer else None)
@@ -71,6 +74,14 @@ def mutate(ticket_id: int, now: datetime, decide: Callable[[Ticket], Change], *,
                 fx.suppress.add(fx.budget_person)  # a page storm: decide again, bundling this page
             store.backoff(attempt)
     raise Conflict(f"ticket {ticket_id} is being changed by someone else; try again", code="ticket_busy")
+
+
+def tell(change: Change, told: Callable[[Ticket], list[str]] | None, now: datetime, fx: Effects) -> Change:
+    """The texts the customer is answered with, as system messages after the change's own items."""
+    for text in told(change.ticket) if told is not None else ():
+        change = change.then(rules.told(change.ticket, text, now))
+        fx.told.append(change.items[-1].id)
+    return change
 
 
 def first_message(change: Change) -> rules.Message | None:

@@ -35,7 +35,7 @@ from chalicelib.usecases.ticket_views import (  # noqa: F401 - re-exported: the 
     message_json,
     summary_json,
 )
-from chalicelib.usecases.ticket_writes import decided, first_message, mutate, thread  # noqa: F401 - re-exported
+from chalicelib.usecases.ticket_writes import decided, first_message, mutate, tell, thread  # noqa: F401 - re-exported
 
 # --- follow-ups: what a change's events cause, planned into its transaction ------------
 
@@ -69,6 +69,7 @@ def _survey(t: Ticket, now: datetime, fx: Effects) -> Change:
         fx.writes.append(store.contact_write(contacts.surveyed(contact, t.id, now)))
         fx.send(outbox.sms(phone, survey_rules.Q1, purpose="survey", now=now, ticket_id=t.id,
                            key=f"survey#{t.id}#{t.seq}"))
+        change = change.then(rules.told(change.ticket, survey_rules.Q1, now))
     return change
 
 
@@ -134,7 +135,8 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
                 page_reason: str | None = None, fx: Effects | None = None,
                 extra: Callable[[Ticket], list] | None = None, claim_key: str | None = None,
                 answer: Callable[[Ticket], str] | None = None, quiet_until: datetime | None = None,
-                event: tuple[str, dict] | None = None) -> Ticket:
+                event: tuple[str, dict] | None = None, told: Callable[[Ticket], list[str]] | None = None,
+                customer_timezone: str | None = None) -> Ticket:
     """Opens a ticket in tier 1 with an owner; the first message goes with it (and `event`, e.g.
     the call that opened it).
 
@@ -154,7 +156,7 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
         change = rules.open_ticket(number, channel=channel, now=now, owner=owner, rules=tier_rules, actor=actor,
                                    priority=priority, customer_name=customer_name, contact=contact,
                                    contact_key=contact_key, text=text, media=media, provider_id=provider_id,
-                                   quiet_until=quiet_until)
+                                   quiet_until=quiet_until, customer_timezone=customer_timezone)
         if event is not None:
             change = change.then(rules.record(change.ticket, event[0], actor, now, **event[1]))
         if priority == "urgent" and page_reason:
@@ -163,6 +165,7 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
             change = change.then(_tell_owner(change.ticket, actor, now, fx, new=True))
         if extra is not None:
             fx.writes.extend(extra(change.ticket))
+        change = tell(change, told, now, fx)
         try:
             return store.save_ticket(change, before=None, claim=claim, now=now, extra=fx.writes,
                                      claim_result=answer(change.ticket) if answer else None)
@@ -189,7 +192,8 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
                      fx: Effects | None = None, page_reason: str | None = None, first: Ticket | None = None,
                      extra: Callable[[Ticket], list] | None = None, claim_key: str | None = None,
                      answer: Callable[[Ticket], str] | None = None, tell_paged: bool = False,
-                     event: tuple[str, dict] | None = None) -> tuple[Ticket, Message | None]:
+                     event: tuple[str, dict] | None = None,
+                     told: Callable[[Ticket], list[str]] | None = None) -> tuple[Ticket, Message | None]:
     """A customer wrote again: append; pending restarts, a recent resolve reopens.
 
     The urgency rule applies in the same transaction: a message with URGENT
@@ -222,7 +226,7 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
         return change.then(_forward(change.ticket, first_message(change), text, now, fx, tell_paged=tell_paged))
 
     try:
-        ticket, change = mutate(ticket_id, now, decide, fx=fx, first=first, extra=extra, answer=answer,
+        ticket, change = mutate(ticket_id, now, decide, fx=fx, first=first, extra=extra, answer=answer, told=told,
                                 claim=claim_key or (f"msg#{provider_id}" if provider_id else None))
     except store.AlreadyDone:
         fx.reset()
@@ -286,39 +290,51 @@ def resolve(ticket_id: int, actor: Actor, now: datetime, *, survey: bool = True,
     return ticket
 
 
-def confirm_automated(ticket_id: int, now: datetime) -> Ticket:
-    """The customer said YES to an automated answer: resolved by the automation."""
-    return mutate(ticket_id, now, lambda t: rules.resolve(t, CUSTOMER, now, automation=t.awaiting_confirmation))[0]
+def confirm_automated(ticket_id: int, now: datetime, *, say: bool = True) -> tuple[Ticket, str]:
+    """The customer said YES to an automated answer: resolved by the automation. The customer's
+    closing text (`say`: they can be texted) is stored with it, as the system's message."""
+    text = texts.automation_confirmed(ticket_id)
+
+    def decide(t: Ticket) -> Change:
+        change = rules.resolve(t, CUSTOMER, now, automation=t.awaiting_confirmation)
+        return change.then(rules.told(change.ticket, text, now)) if say and change.items else change
+
+    return mutate(ticket_id, now, decide)[0], text
 
 
-def survey_answer(ticket_id: int, now: datetime, *, yes: bool) -> Ticket:
+def survey_answer(ticket_id: int, now: datetime, *, yes: bool, say: bool = True) -> tuple[Ticket, str]:
     """The survey's YES or NO. A NO reopens the ticket for its last owner, who hears it (now at work,
-    else in the morning digest): never a silent reopen."""
+    else in the morning digest): never a silent reopen. What the customer is answered (thanks, or
+    the second question) is stored with it."""
     tier_rules = tiers.rules()
     fx = Effects()
+    text = survey_rules.THANKS if yes else survey_rules.Q2
 
     def decide(t: Ticket) -> Change:
         change = rules.survey_answered(t, now, tier_rules, yes=yes)
         if change.has(rules.REOPENED):
             change = change.then(_tell_owner(change.ticket, CUSTOMER, now, fx, new=True))
-        return change
+        return change.then(rules.told(change.ticket, text, now)) if say else change
 
     ticket, _ = mutate(ticket_id, now, decide, fx=fx)
     fx.dispatch(now)
-    return ticket
+    return ticket, text
 
 
-def survey_comment(ticket_id: int, now: datetime, comment: str) -> Ticket:
-    """How we could do better: a customer message, forwarded like any other to whoever works it."""
+def survey_comment(ticket_id: int, now: datetime, comment: str, *, say: bool = True) -> tuple[Ticket, str]:
+    """How we could do better: a customer message, forwarded like any other to whoever works it;
+    the thank-you is stored with it."""
     fx = Effects()
+    text = survey_rules.THANKS_COMMENT
 
     def decide(t: Ticket) -> Change:
         change = rules.survey_commented(t, now, comment)
-        return change.then(_forward(change.ticket, first_message(change), comment, now, fx))
+        change = change.then(_forward(change.ticket, first_message(change), comment, now, fx))
+        return change.then(rules.told(change.ticket, text, now)) if say else change
 
     ticket, _ = mutate(ticket_id, now, decide, fx=fx)
     fx.dispatch(now)
-    return ticket
+    return ticket, text
 
 
 def set_pending(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
