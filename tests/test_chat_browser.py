@@ -159,6 +159,12 @@ def test_the_monthly_report_opens_on_a_phone_through_its_link(chromium, live_ser
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")  # no sideways scroll
     for box in page.locator("svg").evaluate_all("els => els.map(e => e.getBoundingClientRect().right)"):
         assert box <= 360
+    # Issue 21: the tables ran off the right edge. Each fits the screen whole (nothing to scroll
+    # to inside its box either), and a cell still says which column it is.
+    widths = page.locator("table").evaluate_all(
+        "els => els.map(e => [e.scrollWidth, e.parentElement.clientWidth, e.getBoundingClientRect().right])")
+    assert widths and all(scroll <= box and right <= 360 for scroll, box, right in widths), widths
+    expect(page.locator('td[data-label="Median minutes to ACK"]').first).to_be_visible()
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "report-phone.png"), full_page=True)
     # Fifteen minutes later the link has expired: the page says so, nothing else.
@@ -229,7 +235,8 @@ def test_a_whole_chat_under_a_stage_path(chromium, live_server, api, team):
         page.goto(proxy + "/api/chat")
         page.get_by_label("Your name").fill("Mike Lee")
         page.get_by_role("button", name="Start chat").click()
-        expect(page.locator("#status")).to_contain_text("ticket #1.")
+        expect(page.locator("#status")).to_contain_text("Ticket #1:")
+        expect(page.locator("#log li.system").first).to_contain_text("this is ticket #1.")
         page.get_by_label("Your message").fill("Where is my parcel?")
         page.keyboard.press("Enter")
         expect(page.locator("#log li.customer")).not_to_have_class(re.compile("pending|failed"))

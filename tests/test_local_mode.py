@@ -122,3 +122,76 @@ def test_the_test_sms_script_says_in_one_line_when_nobody_listens(capsys, monkey
     assert sms.main(["+4917712345678", "hello"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and f"cannot reach http://127.0.0.1:{port}/twilio/sms" in err
+
+
+def _walkthrough() -> tuple[str, list[tuple[str, list[str]]]]:
+    """The README's walk-through: its `make run` line, then each command with the answers the
+    README promises for it (`# -> "..."` lines; "..." stands for words left out)."""
+    import re
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- walkthrough -->")[1].split("<!-- /walkthrough -->")[0]
+    lines = block.strip().strip("`").strip().replace("\\\n", " ").splitlines()
+    start_line, commands = lines[0], []
+    for line in lines[1:]:
+        promised = re.match(r'\s*# -> "(.*)"', line)
+        if promised:
+            commands[-1][1].extend(part.strip() for part in promised[1].split("...") if part.strip())
+        elif line.strip() and not line.lstrip().startswith("#"):
+            commands.append((line.split("  #")[0].strip(), []))
+    return start_line, commands
+
+
+def test_the_readme_walkthrough_plays_top_to_bottom_and_tells_the_truth():
+    """Issue 21: the README's blocks, pasted in order, acted on the wrong ticket. This plays the
+    walk-through as written against `make run` and checks what each step promises."""
+    start_line, commands = _walkthrough()
+    assert start_line.startswith("START=") and "make run" in start_line
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "TWILIO_", "ADMIN_", "PUBLIC_", "TABLE_", "FRIDAY_", "SUPPORT_",
+                                "EMERGENCY_"))}
+    env.update(PORT=str(port), PYTHONUNBUFFERED="1", START=start_line.split()[0].split("=", 1)[1])
+    proc = subprocess.Popen([sys.executable, "-m", "scripts.run_local"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and "Serving on" not in proc.stdout.readline():
+            assert proc.poll() is None, "make run stopped"
+        outputs = []
+        for command, promised in commands:
+            command = command.replace("localhost:8000", f"localhost:{port}")
+            command = command.replace(".venv/bin/python", sys.executable)
+            run = subprocess.run(["bash", "-c", command], cwd=ROOT, env=env, capture_output=True, text=True,
+                                 timeout=60)
+            assert run.returncode == 0, f"{command}\n{run.stdout}\n{run.stderr}"
+            for words in promised:
+                assert words in run.stdout, f"{command} promised {words!r}, answered:\n{run.stdout}"
+            outputs.append((command, run.stdout))
+        auth = {"Authorization": "Bearer local-admin-key"}
+        base = f"http://127.0.0.1:{port}"
+        said = dict(outputs)
+        assert "Ben Okafor holds the emergency phone until Fri 11 Dec 18:00 CET." in "".join(said.values())
+        one = json.loads(_get(base + "/tickets/1", auth)[1])
+        ben = next(p for p in json.loads(_get(base + "/people", auth)[1])["items"] if p["name"] == "Ben Okafor")
+        assert (one["priority"], one["owner"], one["acked_at"] is not None) == ("urgent", ben["id"], True)
+        assert [m["author"] for m in one["messages"]] == ["customer", "system", "customer", "system", "agent"]
+        outbox = json.loads(_get(base + "/dev/outbox")[1])["items"]
+        to_ben = [m["body"] for m in outbox if m["to"] == "+4915100000002"]
+        assert any(b.startswith("URGENT #1 (sms)") for b in to_ben)
+        assert any(b.startswith("URGENT #2 (call +4917700000002)") for b in to_ben)
+        assert any("our payment terminal is dead" in b for b in to_ben)  # the voicemail's transcript
+        assert "Hi, this is Ben - on it" in [m["body"] for m in outbox if m["to"] == "+4917712345678"]
+        three = json.loads(_get(base + "/tickets/3", auth)[1])
+        assert three["owner"] == ben["id"] and three["acked_at"] is not None  # he pressed 1
+        four = json.loads(_get(base + "/tickets/4", auth)[1])
+        assert four["messages"][-1]["text"].startswith("Hi, this is Ana - fixed")
+        assert "Hi, this is Ana - fixed, a new invoice is on its way" in [
+            m["body"] for m in json.loads(_get(base + "/dev/outbox")[1])["items"] if m["to"] == "+4915112345678"]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise

@@ -307,7 +307,9 @@ def _bars(title: str, values: dict[str, float], fmt=lambda v: f"{v:g}") -> str:
 
 def _table(header: list[str], rows: list[list]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+    # Each cell names its column (data-label): on a phone a row becomes a card of "label value" lines.
+    body = "".join("<tr>" + "".join(f'<td data-label="{html.escape(h)}">{html.escape(str(c))}</td>'
+                                    for h, c in zip(header, r, strict=True)) + "</tr>" for r in rows)
     return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
@@ -316,7 +318,13 @@ _STYLE = ("body{font-family:system-ui,sans-serif;margin:0;padding:1rem;max-width
           "h3{font-size:1rem}svg{max-width:100%;height:auto;display:block}"
           ".scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.9rem}"
           "td,th{padding:.25rem .5rem;border-bottom:1px solid #eee;text-align:left}"
-          "ul{padding-left:1.2rem}")
+          "ul{padding-left:1.2rem}"
+          # A phone (issue 21: the tables ran off the right edge): each row a card, each cell a line.
+          "@media (max-width:40rem){table,thead,tbody,tr,th,td{display:block;width:100%;box-sizing:border-box}"
+          "thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}"
+          "tr{border:1px solid #ddd;border-radius:.4rem;margin:.5rem 0;padding:.25rem 0}"
+          "td{display:flex;justify-content:space-between;gap:1rem;border:0;box-sizing:border-box}"
+          "td::before{content:attr(data-label);font-weight:600;text-align:left}}")
 
 
 def to_html(report: dict) -> str:
