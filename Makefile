@@ -36,7 +36,7 @@ test: $(STAMP) $(CHROMIUM)
 
 ## make pictures — refresh the README's screenshots in docs/ (tests write them to build/ otherwise)
 pictures: $(STAMP) $(CHROMIUM)
-	SCREENSHOTS_DIR=docs $(BIN)/python -m pytest -q tests/test_chat_browser.py
+	SCREENSHOTS_DIR=docs $(BIN)/python -m pytest -q tests/test_chat_browser.py tests/test_console_browser.py
 
 ## make package — CloudFormation/SAM with the tables into dist/
 package: $(STAMP)

@@ -14,7 +14,7 @@ from datetime import timedelta
 from chalice import Chalice, Rate, Response
 
 from chalicelib import clock, config, lazy, metrics, store
-from chalicelib.errors import ApiError, BadRequest, TooLarge
+from chalicelib.errors import ApiError, BadRequest, NotFound, TooLarge, Unauthorized
 from chalicelib.logs import logger
 
 # A cold start imports the code its first event needs, botocore's included: long-lived objects
@@ -150,12 +150,20 @@ def _error(err: ApiError) -> Response:
 
 
 def staff(role: str = "agent"):
-    """Route decorator: bearer API key required; `role="admin"` for admin routes."""
+    """Route decorator: a bearer API key or the console's session cookie (with X-CSRF-Token on a
+    change) required; `role="admin"` for admin routes."""
 
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            principal = auth.authenticate(app.current_request.headers.get("authorization"))
+            headers = app.current_request.headers
+            if headers.get("authorization") or not headers.get("cookie"):
+                principal = auth.authenticate(headers.get("authorization"))
+            else:
+                from chalicelib.usecases import signin
+
+                principal = signin.principal(signin.token_from(headers.get("cookie")), app.current_request.method,
+                                             headers.get("x-csrf-token"), clock.now())
             auth.require(principal, role)
             return view(principal, *args, **kwargs)
 
@@ -209,6 +217,96 @@ def chat_page():
         "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
                                    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
                                    "form-action 'self'"})
+
+
+# --- signing in and the staff console (API v1.2) --------------------------------------------
+
+
+@app.route("/auth/code", methods=["POST"])
+def auth_code():
+    from chalicelib.usecases import signin
+
+    return Response(signin.request_code(body("CodeRequest"), clock.now()), status_code=202)
+
+
+@app.route("/auth/session", methods=["POST"])
+def auth_sign_in():
+    from chalicelib.usecases import signin
+
+    answer, token = signin.open_session(body("SignInInput"), clock.now())
+    return Response(answer, headers={"Set-Cookie": signin.cookie(token), "Cache-Control": "no-store"})
+
+
+@app.route("/auth/session", methods=["GET"])
+def auth_whoami():
+    from chalicelib.usecases import signin
+
+    now = clock.now()
+    session = signin.current(signin.token_from(app.current_request.headers.get("cookie")), now)
+    if session is None:
+        raise Unauthorized("not signed in", code="missing_credentials")
+    signin.principal(signin.token_from(app.current_request.headers.get("cookie")), "GET", None, now)  # still staff?
+    return Response({"person": signin.whoami(session.person_id), "csrf": session.csrf, "now": now.isoformat()},
+                    headers={"Cache-Control": "no-store"})
+
+
+@app.route("/auth/session", methods=["DELETE"])
+def auth_sign_out():
+    from chalicelib.usecases import signin
+
+    signin.close(signin.token_from(app.current_request.headers.get("cookie")))
+    return Response({"signed_out": True}, headers={"Set-Cookie": signin.cookie("", clear=True)})
+
+
+def _console_page(depth: int) -> Response:
+    from chalicelib.channels import console
+
+    return Response(console.page(depth), headers={
+        "Content-Type": "text/html; charset=utf-8", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+        "X-Frame-Options": "DENY", **_PAGE_HEADERS,
+        "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                   "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"})
+
+
+@app.route("/console", methods=["GET"])
+def console_inbox():
+    return _console_page(0)
+
+
+@app.route("/console/{page}", methods=["GET"])
+def console_section(page):
+    from chalicelib.channels import console
+
+    if page not in console.PAGES:
+        raise NotFound(f"the console has no page {page[:40]!r}", code="not_found")
+    return _console_page(1)
+
+
+@app.route("/console/tickets/{ticket_id}", methods=["GET"])
+def console_ticket(ticket_id):
+    ticket_number(ticket_id)
+    return _console_page(2)
+
+
+def _asset(name: str, content_type: str) -> Response:
+    """A console file, with an ETag: a browser that has it gets 304 and no body."""
+    from chalicelib.channels import console
+
+    text, etag = console.asset(name)
+    headers = {"Content-Type": content_type, "ETag": etag, "Cache-Control": "no-cache", **_PAGE_HEADERS}
+    if app.current_request.headers.get("if-none-match") == etag:
+        return Response("", status_code=304, headers=headers)
+    return Response(text, headers=headers)
+
+
+@app.route("/console.js", methods=["GET"])
+def console_script():
+    return _asset("console.js", "application/javascript; charset=utf-8")
+
+
+@app.route("/console.css", methods=["GET"])
+def console_styles():
+    return _asset("console.css", "text/css; charset=utf-8")
 
 
 @app.route("/chat.js", methods=["GET"])
@@ -269,6 +367,14 @@ def create_person(principal):
 @staff("admin")
 def list_people(principal):
     return people.list_json(query())
+
+
+@app.route("/team", methods=["GET"])
+@staff()
+def team_names(principal):
+    """Colleagues by name (to assign a ticket, to ask for a swap): no phone numbers, any staff."""
+    return {"items": [{"id": p.id, "name": p.name, "role": p.role, "tier": p.tier, "timezone": p.timezone}
+                      for p in sorted(store.all_people(), key=lambda p: p.name)]}
 
 
 @app.route("/people/me", methods=["GET"])
@@ -341,6 +447,24 @@ def reply_ticket(principal, ticket_id):
                              text=validate.text(data, "text") if template is None else None)
     # The truth about delivery: sent, queued (retried by the outbox), failed and why, or posted to the chat.
     return created({**tickets.message_json(outcome.message), "delivery": outcome.delivery_json()})
+
+
+@app.route("/tickets/{ticket_id}/notes", methods=["POST"])
+@staff()
+def note_ticket(principal, ticket_id):
+    data = body("NoteInput")
+    validate.unknown_fields(data, {"text"})
+    text = validate.text(data, "text", max_len=4000)
+    return created(tickets.summary_json(replies.note(ticket_number(ticket_id), text, principal.actor, clock.now())))
+
+
+@app.route("/tickets/{ticket_id}/preview", methods=["GET"])
+@staff()
+def preview_reply(principal, ticket_id):
+    template = query().get("template")
+    if not template:
+        raise BadRequest("template", "is required: a template id or name")
+    return replies.preview(ticket_number(ticket_id), principal.actor, clock.now(), template[:64])
 
 
 @app.route("/tickets/{ticket_id}/ack", methods=["POST"])

@@ -87,6 +87,29 @@ PATHS: dict = {
                     errors=(403, 409)),
         "get": _op("List people", 200, "PersonList", params=_LIST, errors=(400, 403)),
     },
+    "/auth/code": {"post": _op("Text a sign-in code to a staff phone (202 for any number; 3 per 15 minutes)",
+                               202, "CodeSent", body="CodeRequest", auth=False, errors=(429,))},
+    "/auth/session": {
+        "post": _op("Sign in with a phone and its code, or an API key: sets the session cookie", 200, "SignedIn",
+                    body="SignInInput", auth=False),
+        "get": _op("The signed-in person and the session's CSRF token", 200, "SignedIn"),
+        "delete": _op("Sign out: the session ends server-side", 200, None, auth=False),
+    },
+    "/console": {"get": _op("The staff console (HTML; signs in when there is no session)", 200, None, auth=False,
+                            ok_content={"text/html": {"schema": _STR}})},
+    "/console/{page}": {"get": _op("A page of the staff console: rota, people, templates, status, report", 200,
+                                   None, auth=False, params=[_path("page", "rota | people | templates | status | "
+                                                                   "report")],
+                                   ok_content={"text/html": {"schema": _STR}})},
+    "/console/tickets/{ticket_id}": {"get": _op("A ticket in the staff console", 200, None, auth=False,
+                                                params=[_path("ticket_id", "the ticket number")],
+                                                ok_content={"text/html": {"schema": _STR}})},
+    "/console.js": {"get": _op("The console's script (an ES module)", 200, None, auth=False,
+                               ok_content={"application/javascript": {"schema": _STR}})},
+    "/console.css": {"get": _op("The console's styles", 200, None, auth=False,
+                                ok_content={"text/css": {"schema": _STR}})},
+    "/team": {"get": _op("Colleagues by name and tier, for assigning and swaps (no phone numbers; any staff)",
+                         200, None, ok_content={"application/json": {"schema": {"type": "object"}}})},
     "/people/me": {"get": _op("The caller's own profile", 200, "Person")},
     "/people/{person_id}": {
         "get": _op("One person", 200, "Person", params=[_PERSON_ID], errors=(403, 404)),
@@ -114,6 +137,13 @@ PATHS: dict = {
     "/tickets/{ticket_id}/reopen": _ticket_action("Reopen a resolved or closed ticket"),
     "/tickets/{ticket_id}/pass-up": _ticket_action("Pass up one tier now, with a reason", "PassUpInput"),
     "/tickets/{ticket_id}/assign": _ticket_action("Give the ticket to a person", "AssignInput"),
+    "/tickets/{ticket_id}/notes": {"post": _op("An internal note: for staff only, never sent, never in the chat",
+                                               201, "Ticket", body="NoteInput", params=[_TICKET_ID],
+                                               errors=(404,))},
+    "/tickets/{ticket_id}/preview": {"get": _op("A template as this ticket's customer would read it (nothing sent)",
+                                                200, "Preview", params=[_TICKET_ID, _q("template", _STR,
+                                                                                      "a template id or name")],
+                                                errors=(400, 404))},
 }
 
 

@@ -154,9 +154,25 @@ class ChatMessageInput(_In):
     echo_id: str | None = Field(default=None, max_length=64, description="client id echoed back")
 
 
+class CodeRequest(_In):
+    phone: Phone
+
+
+class SignInInput(_In):
+    """A phone and the code it received, or an API key (scripts; the bootstrap admin's first set-up)."""
+
+    phone: Phone | None = None
+    code: str | None = Field(default=None, max_length=12, examples=["042917"])
+    api_key: str | None = Field(default=None, max_length=200)
+
+
+class NoteInput(_In):
+    text: str = Field(min_length=1, max_length=4000, description="for staff only: never sent, never in the chat")
+
+
 REQUESTS: tuple[type[BaseModel], ...] = (
     PersonInput, PersonPatch, TicketInput, ReplyInput, PassUpInput, AssignInput, TemplateInput, TemplatePatch,
-    RotaInput, OverrideInput, PolicyInput, ChatStart, ChatMessageInput)
+    RotaInput, OverrideInput, PolicyInput, ChatStart, ChatMessageInput, CodeRequest, SignInInput, NoteInput)
 
 
 def _path(loc: tuple) -> str:
@@ -225,6 +241,9 @@ class Ticket(_Out):
     resolved_at: str | None = None
     reopen_count: int = 0
     version: int | None = None
+    owner_name: str | None = Field(default=None, description="the owner's name, for people to read")
+    last_message: dict | None = Field(default=None, description='{"author", "text"}: the newest message, '
+                                                                "its first 140 characters")
 
 
 class Message(_Out):
@@ -485,8 +504,23 @@ class TwilioForm(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+class CodeSent(_Out):
+    sent: bool = Field(description="true for any number: nothing tells a stranger who is staff")
+
+
+class SignedIn(_Out):
+    person: dict
+    csrf: str = Field(description="send as X-CSRF-Token with every change made with the session cookie")
+
+
+class Preview(_Out):
+    text: str = Field(description="the template as this ticket's customer will read it")
+    segments: int
+
+
 RESPONSES: tuple[type[BaseModel], ...] = (
-    Error, Ticket, TicketDetail, TicketList, ReplyResult, Person, PersonCreated, PersonList, Rota, Override,
+    CodeSent, SignedIn, Preview, Error, Ticket, TicketDetail, TicketList, ReplyResult, Person, PersonCreated,
+    PersonList, Rota, Override,
     OnCall, Plan, RotaStats, ShiftRecords, Schedule, IcsToken, Policy, Status, ChatSession, ChatMessageCreated,
     ChatMessages, Template, TemplateList, MonthlyReport, TwilioForm)
 

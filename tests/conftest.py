@@ -190,6 +190,14 @@ def live_server():
     server.server.shutdown()
 
 
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium, one for the whole run (tests/browser.py)."""
+    from tests.browser import launch_chromium
+
+    yield from launch_chromium()
+
+
 @pytest.fixture
 def schedule(client):
     """Runs a scheduled handler as EventBridge would: schedule("page_sweep")."""

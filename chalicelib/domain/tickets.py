@@ -57,6 +57,7 @@ SURVEY_SENT = "survey_sent"
 SURVEY_ANSWERED = "survey_answered"
 SURVEY_COMMENT = "survey_comment"
 CUSTOMER_TOLD = "customer_told"
+NOTE = "note"  # staff only: never sent, never in the chat
 
 
 class NotAllowed(Exception):
@@ -99,6 +100,8 @@ class Ticket(Record):
     page_id: str | None = None  # the page of the latest urgent episode
     pages: int = 0  # urgent episodes paged so far
     seq: int = 0  # the last history number (messages and events)
+    last_author: str | None = None  # the newest message of a person, for lists (customer | agent)
+    last_text: str | None = None  # its first 140 characters
     version: int | None = None  # the stored version this value was read at (None: never stored)
 
     @property
@@ -186,6 +189,8 @@ class _Draft:
     def message(self, author: str, text: str, **attrs) -> Message:
         item = Message(f"msg#{self._next():09d}", author, text, self.now, **attrs)
         self.items.append(item)
+        if author != "system":  # lists show the last word of a person (the system's are in the conversation)
+            self.fields.update(last_author=author, last_text=text[:140])
         return item
 
     def change(self) -> Change:
@@ -313,6 +318,13 @@ def staff_replied(t: Ticket, text: str, actor: Actor, now: datetime, *, automate
     if awaiting:
         d.set(awaiting_confirmation=awaiting)
     d.event(MESSAGE_OUT, actor, template=template_id, automated=automated or None)
+    return d.change()
+
+
+def note(t: Ticket, text: str, actor: Actor, now: datetime) -> Change:
+    """An internal note: in the ticket's history for staff, never sent, never in the chat (any status)."""
+    d = _Draft(t, now)
+    d.event(NOTE, actor, text=text[:4000], author_name=actor.name)
     return d.change()
 
 

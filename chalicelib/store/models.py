@@ -96,6 +96,8 @@ class Ticket(Model):
     page_id = UnicodeAttribute(null=True)  # the page of the latest urgent episode
     pages = NumberAttribute(default=0)  # urgent episodes paged so far
     seq = NumberAttribute(default=0)  # last item sequence number (messages + events)
+    last_author = UnicodeAttribute(null=True)  # the newest message, for lists
+    last_text = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
     by_status = TicketsByStatus()

@@ -40,6 +40,20 @@ class ChatSession(Model):
     expires_at = TTLAttribute()
 
 
+class SignIn(Model):
+    """Staff signing in (API v1.2): the latest code sent to a phone ("code#<phone>": its hash and the
+    tries spent) and the sessions ("session#<token hash>": the person and the CSRF token)."""
+
+    Meta = _Meta("sign_in")
+    key = UnicodeAttribute(hash_key=True)
+    person_id = UnicodeAttribute()
+    secret_hash = UnicodeAttribute(null=True)  # a code's hash
+    tries = NumberAttribute(null=True)
+    csrf = UnicodeAttribute(null=True)  # a session's CSRF token (useless without the cookie)
+    created_at = UTCDateTimeAttribute(null=True)
+    expires_at = TTLAttribute()
+
+
 class Shift(Model):
     """What happened on the emergency phone: who held it from when to when (``end`` is None while
     they still hold it), whom the rota scheduled, and why (rota | override | untaken | correction).

@@ -18,12 +18,12 @@ from chalicelib.store.models import (
     Ticket,
     TicketItem,
 )
-from chalicelib.store.rare_models import ApiKey, ChatSession, Shift
+from chalicelib.store.rare_models import ApiKey, ChatSession, Shift, SignIn
 
 MODELS: list[type[Model]] = [Counter, Ticket, TicketItem, Person, ApiKey, IdempotencyKey, Setting, Contact,
-                             Outbound, Page, ChatSession, Limit, Template, OutboxItem, Shift]
+                             Outbound, Page, ChatSession, Limit, Template, OutboxItem, Shift, SignIn]
 TTL_ATTRIBUTES = {IdempotencyKey: "expires_at", Outbound: "expires_at", ChatSession: "expires_at",
-                  Limit: "expires_at", OutboxItem: "expires_at"}
+                  Limit: "expires_at", OutboxItem: "expires_at", SignIn: "expires_at"}
 
 
 # --- tables -------------------------------------------------------------------

@@ -134,7 +134,7 @@ def _change_with_notices(change, before: rules.Rotation | None, now: datetime, p
                 reader = ZoneInfo(person.timezone) if person.timezone else after.zone  # their own zone, named
                 text = texts.rota_changed(holder.name if holder else new[0], new[1], new[2], reader)
                 items.append(outbox.sms(person.phone, text, purpose="notice", now=now, person_id=pid,
-                                        key=f"rota-change#{now.isoformat()}#{new[1].isoformat()}#{pid}"))
+                                        key=f"rota-change#{now.isoformat()}#{new[0]}#{new[1].isoformat()}#{pid}"))
         try:
             store.transact([write] + [store.outbox_put(i) for i in items])
         except store.ConditionFailed:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib import outbox, store
+from chalicelib.domain import tickets as rules
 from chalicelib.domain.actors import Actor
 from chalicelib.domain.record import Record
 from chalicelib.domain.tickets import Message, Ticket
@@ -86,3 +87,17 @@ def answer(ticket_id: int, actor: Actor, now: datetime, *, text: str | None = No
     fx.dispatch(now)
     status, error = _status(fx.results.get(fx.reply_id) if fx.reply_id else None, ticket)
     return ReplyOutcome(ticket, message, status, error)
+
+
+def preview(ticket_id: int, actor: Actor, now: datetime, template: str) -> dict:
+    """A template as this ticket's customer would read it now (what Send with it would send)."""
+    found = templates.find(template)
+    if found is None:
+        raise UnknownTemplate(template)
+    text = templates.render(found, tickets.get(ticket_id), actor.name, now)
+    return {"text": text, "template_id": found.id, "segments": templates.segments(text)["segments"]}
+
+
+def note(ticket_id: int, text: str, actor: Actor, now: datetime) -> Ticket:
+    """An internal note on the ticket: staff read it in the history; it is never sent."""
+    return tickets.mutate(ticket_id, now, lambda t: rules.note(t, text, actor, now))[0]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from chalicelib import expectations, store, validate
 from chalicelib.domain.tickets import CHANNELS, STATUSES, TIER_CLOCK, Event, Message, Ticket
+from chalicelib.domain.tiers import UP_FOR_GRABS
 from chalicelib.errors import BadRequest, NotFound
 
 # --- reading ------------------------------------------------------------------
@@ -52,11 +53,17 @@ def list_json(q: dict, me: str | None = None) -> dict:
     items, last = store.query_tickets(
         status=status, owner=owner, tier=tier,
         channel=channel, limit=validate.query_int(q, "limit", maximum=100) or 50, cursor=cursor)
-    return {"items": [summary_json(t) for t in items], "next": store.encode_cursor(last, scope)}
+    names = owner_names()
+    return {"items": [summary_json(t, names) for t in items], "next": store.encode_cursor(last, scope)}
 
 
-def summary_json(t: Ticket) -> dict:
-    return {
+def owner_names() -> dict[str, str]:
+    """Person id → name, for lists people read (names, not ids); one read of the people per request."""
+    return {UP_FOR_GRABS: "up for grabs", **{p.id: p.name for p in store.all_people()}}
+
+
+def summary_json(t: Ticket, names: dict[str, str] | None = None) -> dict:
+    out = {
         "id": t.id,
         "status": t.status,
         "channel": t.channel,
@@ -74,6 +81,11 @@ def summary_json(t: Ticket) -> dict:
         "reopen_count": t.reopen_count or 0,
         "version": t.version,
     }
+    if names is not None:
+        out["owner_name"] = names.get(t.owner)
+    if t.last_text is not None:
+        out["last_message"] = {"author": t.last_author, "text": t.last_text}
+    return out
 
 
 def message_json(m: Message) -> dict:
@@ -102,7 +114,7 @@ def survey_json(t: Ticket) -> dict | None:
 
 def detail_json(t: Ticket) -> dict:
     messages, events = history(t.id)
-    out = summary_json(t)
+    out = summary_json(t, owner_names())
     out["survey"] = survey_json(t)
     out["messages"] = [message_json(m) for m in messages]
     out["events"] = [event_json(e) for e in events]

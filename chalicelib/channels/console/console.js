@@ -1,0 +1,458 @@
+// The Friday Night staff console: a client of the JSON API (the same routes scripts use), plain
+// ES module and Fetch, no framework. Every URL comes from where the page was served, so it works
+// under a stage path (".../api/console"). Customer text is only ever set as text, never as HTML.
+
+const BASE = location.pathname.replace(/\/console(\/.*)?$/, "");
+const ROUTE = location.pathname.slice(BASE.length + "/console".length) || "/";
+const state = { me: null, csrf: null, team: null, timer: null, skew: 0 };
+const now = () => Date.now() + state.skew;  // the server's clock (local mode may start on a Friday night)
+const $ = (id) => document.getElementById(id);
+
+// --- small helpers -------------------------------------------------------------------------
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+class ApiError extends Error {
+  constructor(status, message, field) { super(message); this.status = status; this.field = field; }
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (state.csrf && method !== "GET") headers["X-CSRF-Token"] = state.csrf;
+  const response = await fetch(BASE + path, {
+    method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const err = data.error || {};
+    if (response.status === 401 && !path.startsWith("/auth/")) { showSignIn(); }
+    throw new ApiError(response.status, err.message || `HTTP ${response.status}`, err.field);
+  }
+  return data;
+}
+
+function zone() {
+  return (state.me && state.me.timezone) || Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+// "Fri 04 Dec 22:10 CET": every time names its zone (the reader's own, or the one given).
+function when(iso, tz) {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat("en-GB", {
+    weekday: "short", day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit",
+    timeZone: tz || zone(), timeZoneName: "short",
+  }).format(new Date(iso));
+}
+
+function timeLeft(iso) {
+  if (!iso) return "no clock";
+  const minutes = Math.round((new Date(iso) - now()) / 60000);
+  const span = (m) => (m >= 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m} min`);
+  return minutes >= 0 ? `${span(minutes)} left` : `overdue ${span(-minutes)}`;
+}
+
+function say(where, message, kind) {
+  const box = typeof where === "string" ? $(where) : where;
+  if (!box) return;
+  box.textContent = message;
+  box.className = kind === "error" ? "note error" : "note ok";
+}
+
+function page(title, ...content) {
+  const main = $("main");
+  main.replaceChildren(el("h1", { text: title }), ...content);
+  document.title = `${title} · Friday Night`;
+}
+
+function link(path, text, attrs) {
+  return el("a", { href: BASE + path, ...(attrs || {}) }, text);
+}
+
+async function team() {
+  if (!state.team) state.team = (await api("GET", "/team")).items;
+  return state.team;
+}
+
+function every(ms, fn) {
+  clearInterval(state.timer);
+  state.timer = setInterval(() => { if (!document.hidden) fn().catch(() => {}); }, ms);
+}
+
+// --- signing in ----------------------------------------------------------------------------
+
+function showSignIn() {
+  clearInterval(state.timer);
+  $("nav").hidden = true;
+  const error = el("p", { id: "sign-in-error", role: "alert", class: "note" });
+  const phone = el("input", { id: "phone", name: "phone", type: "tel", autocomplete: "tel", required: true,
+    placeholder: "+4915112345678" });
+  const code = el("input", { id: "code", name: "code", inputmode: "numeric", autocomplete: "one-time-code",
+    pattern: "[0-9]{6}", maxlength: "6" });
+  const codeRow = el("div", { class: "field", hidden: true }, el("label", { for: "code" }, "Code"), code);
+  const submit = el("button", { type: "submit" }, "Send code");
+  const phoneForm = el("form", { id: "phone-form" },
+    el("div", { class: "field" }, el("label", { for: "phone" }, "Phone"), phone), codeRow, submit);
+  phoneForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      if (codeRow.hidden) {
+        await api("POST", "/auth/code", { phone: phone.value.trim() });
+        codeRow.hidden = false;
+        submit.textContent = "Sign in";
+        say(error, "If this phone belongs to someone on the team, a code is on its way by SMS.", "ok");
+        code.focus();
+      } else {
+        signedIn(await api("POST", "/auth/session", { phone: phone.value.trim(), code: code.value.trim() }));
+      }
+    } catch (e) { say(error, e.message, "error"); }
+  });
+  const key = el("input", { id: "api-key", name: "api_key", type: "password", autocomplete: "off" });
+  const keyForm = el("form", { id: "key-form" },
+    el("div", { class: "field" }, el("label", { for: "api-key" }, "API key"), key),
+    el("button", { type: "submit", class: "secondary" }, "Sign in with the key"));
+  keyForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try { signedIn(await api("POST", "/auth/session", { api_key: key.value.trim() })); }
+    catch (e) { say(error, e.message, "error"); }
+  });
+  page("Sign in", el("p", {}, "Your phone gets a 6-digit code by SMS."), phoneForm, error,
+    el("details", {}, el("summary", {}, "Sign in with an API key instead"), keyForm));
+  phone.focus();
+}
+
+function signedIn(answer) {
+  state.me = answer.person;
+  state.csrf = answer.csrf;
+  location.assign(location.pathname.endsWith("/console") || ROUTE === "/" ? BASE + "/console" : location.href);
+}
+
+async function signOut() {
+  await api("DELETE", "/auth/session").catch(() => {});
+  state.me = state.csrf = null;
+  location.assign(BASE + "/console");
+}
+
+function showNav() {
+  const admin = state.me.role === "admin";
+  const items = [["/console", "Inbox"], ["/console/rota", "On call"]];
+  if (admin) items.push(["/console/people", "People"], ["/console/templates", "Templates"],
+    ["/console/status", "Status"], ["/console/report", "Report"]);
+  const here = "/console" + (ROUTE === "/" ? "" : ROUTE);
+  const nav = $("nav");
+  nav.replaceChildren(...items.map(([path, name]) =>
+    link(path, name, here === path || (path === "/console" && ROUTE.startsWith("/tickets")) ?
+      { "aria-current": "page" } : {})),
+  el("span", { class: "who" }, state.me.name),
+  el("button", { type: "button", class: "link", onclick: signOut }, "Sign out"));
+  nav.hidden = false;
+}
+
+// --- the inbox -----------------------------------------------------------------------------
+
+const VIEWS = [["mine", "Mine"], ["urgent", "Urgent"], ["due", "Due soon"], ["all", "All"]];
+
+function inView(view, t) {
+  if (view === "mine") return t.owner === state.me.id;
+  if (view === "urgent") return t.priority === "urgent";
+  if (view === "due") return t.tier_due_at && new Date(t.tier_due_at) - now() < 2 * 3600 * 1000;
+  return true;
+}
+
+function order(a, b) {
+  if ((a.priority === "urgent") !== (b.priority === "urgent")) return a.priority === "urgent" ? -1 : 1;
+  const due = (t) => (t.tier_due_at ? new Date(t.tier_due_at).getTime() : Infinity);
+  return due(a) - due(b) || a.id - b.id;
+}
+
+async function inbox() {
+  const params = new URLSearchParams(location.search);
+  const view = VIEWS.some(([v]) => v === params.get("view")) ? params.get("view") : "all";
+  const tabs = el("nav", { class: "tabs", "aria-label": "Views" }, VIEWS.map(([v, name]) =>
+    el("a", { href: `?view=${v}`, "aria-current": v === view ? "page" : null }, name)));
+  const list = el("ol", { id: "tickets", class: "tickets", "aria-label": "Tickets" });
+  const live = el("p", { class: "muted", role: "status", id: "inbox-status" });
+  page("Inbox", tabs, live, list);
+  async function load() {
+    const [open, pending] = await Promise.all([api("GET", "/tickets?status=open&limit=100"),
+      api("GET", "/tickets?status=pending&limit=100")]);
+    const items = open.items.concat(pending.items).filter((t) => inView(view, t)).sort(order);
+    const focused = document.activeElement && document.activeElement.dataset.id;
+    list.replaceChildren(...items.map(row));
+    live.textContent = items.length ? `${items.length} ticket${items.length === 1 ? "" : "s"}` : "Nothing here.";
+    if (focused) { const again = list.querySelector(`a[data-id="${focused}"]`); if (again) again.focus(); }
+  }
+  await load();
+  every(5000, load);
+}
+
+function row(t) {
+  const customer = (t.customer && (t.customer.name || t.customer.contact)) || "unknown customer";
+  const last = t.last_message ? `${t.last_message.author}: ${t.last_message.text}` : "(no message yet)";
+  return el("li", { class: t.priority === "urgent" ? "urgent" : "" },
+    el("a", { href: `${BASE}/console/tickets/${t.id}`, "data-id": String(t.id) },
+      el("span", { class: "line" }, el("strong", {}, `#${t.id}`), " ",
+        t.priority === "urgent" ? el("span", { class: "badge" }, "urgent") : "",
+        ` ${customer} · ${t.channel} · ${t.owner_name || t.owner}`),
+      el("span", { class: "line last" }, last),
+      el("span", { class: "line muted" }, `${t.status} · tier ${t.tier} · ${timeLeft(t.tier_due_at)}`)));
+}
+
+// --- a ticket ------------------------------------------------------------------------------
+
+async function ticket(id) {
+  const [t, people, templates] = await Promise.all([api("GET", `/tickets/${id}`), team(),
+    api("GET", "/templates").then((d) => d.items).catch(() => [])]);
+  const result = el("p", { id: "result", role: "status", class: "note" });
+  const custZone = t.customer && t.customer.timezone;
+  const customer = (t.customer && (t.customer.name || t.customer.contact)) || "unknown customer";
+
+  const facts = el("p", { class: "facts" },
+    `${t.status} · ${t.priority} · tier ${t.tier} · ${t.owner_name || t.owner} · ${timeLeft(t.tier_due_at)}`,
+    el("br"), `${customer} (${t.channel})`,
+    custZone ? ` · their time now ${when(new Date(now()).toISOString(), custZone)}` : "");
+
+  const act = async (label, fn) => {
+    try { await fn(); } catch (e) { say(result, e.message, "error"); return; }
+    await ticket(id);  // the ticket as it is now, then the word that it worked (on the new page)
+    say("result", `${label}: done.`, "ok");
+  };
+  const reason = el("input", { id: "reason", name: "reason", maxlength: "500" });
+  const passForm = el("form", { class: "inline", hidden: true },
+    el("label", { for: "reason" }, "Reason for passing up"), reason,
+    el("button", { type: "submit" }, "Pass up now"));
+  passForm.addEventListener("submit", (ev) => { ev.preventDefault();
+    act("Passed up", () => api("POST", `/tickets/${id}/pass-up`, { reason: reason.value.trim() })); });
+  const assignee = el("select", { id: "assignee", name: "person" },
+    people.map((p) => el("option", { value: p.id, selected: p.id === t.owner }, `${p.name} (tier ${p.tier})`)));
+  const assignForm = el("form", { class: "inline" },
+    el("label", { for: "assignee" }, "Assign to"), assignee, el("button", { type: "submit", class: "secondary" }, "Assign"));
+  assignForm.addEventListener("submit", (ev) => { ev.preventDefault();
+    act("Assigned", () => api("POST", `/tickets/${id}/assign`, { person_id: assignee.value })); });
+  const actions = el("div", { class: "actions" },
+    el("button", { type: "button", id: "ack", onclick: () => act("Acknowledged", () => api("POST", `/tickets/${id}/ack`)) },
+      "Acknowledge"),
+    el("button", { type: "button", id: "resolve", onclick: () => act("Resolved", () => api("POST", `/tickets/${id}/resolve`)) },
+      "Resolve"),
+    el("button", { type: "button", class: "secondary", onclick: () => { passForm.hidden = false; reason.focus(); } },
+      "Pass up"));
+
+  const conversation = el("ol", { class: "conversation", "aria-label": "Conversation" },
+    t.messages.map((m) => el("li", { class: m.author },
+      el("span", { class: "who" }, m.author === "customer" ? customer : m.author === "agent" ? (m.author_name || "Agent") : "System"),
+      el("span", { class: "text" }, m.text),
+      el("span", { class: "at" }, when(m.at), custZone && m.author === "customer" ? ` · theirs ${when(m.at, custZone)}` : ""))));
+
+  const reply = replyForm(id, t, templates, result, () => ticket(id));
+  const noteText = el("textarea", { id: "note", name: "note", rows: "2", maxlength: "4000" });
+  const noteForm = el("form", {}, el("label", { for: "note" }, "Internal note (staff only, never sent)"), noteText,
+    el("button", { type: "submit", class: "secondary" }, "Add note"));
+  noteForm.addEventListener("submit", (ev) => { ev.preventDefault();
+    if (noteText.value.trim()) act("Note added", () => api("POST", `/tickets/${id}/notes`, { text: noteText.value.trim() })); });
+
+  const events = el("ol", { class: "events" }, t.events.map((e) => el("li", { class: e.type === "note" ? "note-event" : "" },
+    el("span", { class: "at" }, when(e.at)), ` ${e.type}`, e.type === "note" ? `: ${e.text} (${e.author_name || e.actor})` : "",
+    e.reason ? ` (${e.reason})` : "")));
+  const survey = t.survey ? el("p", {}, `Survey: ${t.survey.state}` + (t.survey.answer ? `, answered ${t.survey.answer}` : "")
+    + (t.survey.comment ? ` — “${t.survey.comment}”` : "")) : el("p", { class: "muted" }, "No survey yet.");
+
+  page(`#${t.id} ${t.subject || ""}`.trim(), facts, actions, passForm, assignForm, result,
+    el("h2", {}, "Conversation"), conversation, reply, el("h2", {}, "Notes and events"), noteForm, events,
+    el("h2", {}, "Survey"), survey);
+}
+
+function replyForm(id, t, templates, result, reload) {
+  const text = el("textarea", { id: "reply", name: "reply", rows: "3", maxlength: "1600", "aria-describedby": "reply-hint",
+    "aria-autocomplete": "list", "aria-controls": "template-list" });
+  const hint = el("p", { id: "reply-hint", class: "muted" }, "Type / for templates; what you see is what the customer reads.");
+  const choices = el("ul", { id: "template-list", role: "listbox", class: "choices", hidden: true, "aria-label": "Templates" });
+  let chosen = null;
+  async function choose(tpl) {
+    const preview = await api("GET", `/tickets/${id}/preview?template=${encodeURIComponent(tpl.id)}`);
+    chosen = { id: tpl.id, text: preview.text };
+    text.value = preview.text;
+    choices.hidden = true;
+    text.focus();
+  }
+  text.addEventListener("input", () => {
+    const typed = text.value.startsWith("/") ? text.value.slice(1).toLowerCase() : null;
+    if (typed === null) { choices.hidden = true; return; }
+    const matches = templates.filter((tpl) => tpl.name.toLowerCase().includes(typed)).slice(0, 8);
+    choices.replaceChildren(...matches.map((tpl, i) => el("li", { role: "option", tabindex: "-1", id: `tpl-${i}`,
+      onclick: () => choose(tpl), onkeydown: (ev) => { if (ev.key === "Enter") { ev.preventDefault(); choose(tpl); } } },
+      el("strong", {}, `/${tpl.name}`), ` ${tpl.body.slice(0, 60)}`)));
+    choices.hidden = matches.length === 0;
+  });
+  text.addEventListener("keydown", (ev) => {
+    if (ev.key === "ArrowDown" && !choices.hidden) { ev.preventDefault(); choices.firstChild.focus(); }
+    if (ev.key === "Enter" && !ev.shiftKey && !choices.hidden) { ev.preventDefault(); choices.firstChild.click(); }
+  });
+  const form = el("form", { id: "reply-form" }, el("label", { for: "reply" }, "Reply"), text, choices, hint,
+    el("button", { type: "submit" }, "Send"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = chosen && text.value === chosen.text ? { template: chosen.id } : { text: text.value.trim() };
+    if (!body.template && !body.text) return;
+    try {
+      const answer = await api("POST", `/tickets/${id}/reply`, body);
+      await reload();
+      const d = answer.delivery || {};
+      say("result", d.status === "failed" ? `Not delivered: ${d.error || "failed"}` : `Reply ${d.status || "stored"}.`,
+        d.status === "failed" ? "error" : "ok");
+    } catch (e) { say(result, e.message, "error"); }
+  });
+  return form;
+}
+
+// --- on call ---------------------------------------------------------------------------------
+
+async function rota() {
+  const admin = state.me.role === "admin";
+  const from = new Date(now());
+  const to = new Date(from.getTime() + 28 * 86400 * 1000);
+  const [oncall, schedule, people, plan, doc] = await Promise.all([
+    api("GET", "/oncall"), api("GET", `/rota/schedule?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`),
+    team(), api("GET", "/oncall/plan").catch(() => null), admin ? api("GET", "/rota").catch(() => null) : null]);
+  const name = (pid) => (people.find((p) => p.id === pid) || {}).name || pid;
+  const result = el("p", { id: "result", role: "status", class: "note" });
+  const holder = oncall.primary ? el("p", { class: "facts" },
+    el("strong", {}, oncall.primary.name), ` holds the phone until ${when(oncall.shift && oncall.shift.end)}`,
+    oncall.backup ? `; backup ${oncall.backup.name}` : "") : el("p", {}, "Nobody holds the phone.");
+  const shifts = el("ol", { class: "shifts", "aria-label": "Coming shifts" }, schedule.items.map((s) =>
+    el("li", { class: s.override ? "override" : "" }, el("strong", {}, name(s.person_id)),
+      ` ${when(s.start)} – ${when(s.end)}`, s.override ? el("span", { class: "badge" }, "override") : "")));
+  const parts = [holder, el("h2", {}, "Coming shifts"), shifts];
+  if (plan && plan.steps) {
+    parts.push(el("h2", {}, "Paging plan"), el("p", { class: "muted" }, "Who is paged if an urgent message came now:"),
+      el("ol", {}, plan.steps.filter((s) => s.round === 1).map((s) =>
+        el("li", {}, `${when(s.at)}: ${s.name || name(s.person_id)} by ${s.channel}`))));
+  }
+  if (admin && doc) {
+    const overrides = (doc.overrides || []).map((o) => el("li", {}, `${name(o.person_id)}: ${when(o.start)} – ${when(o.end)} `,
+      el("button", { type: "button", class: "secondary", onclick: async () => {
+        try { await api("DELETE", `/rota/overrides/${o.id}`); await rota(); say("result", "Override removed.", "ok"); }
+        catch (e) { say(result, e.message, "error"); } } }, `Remove override of ${name(o.person_id)}`)));
+    const who = el("select", { id: "override-person" }, people.map((p) => el("option", { value: p.id }, p.name)));
+    const start = el("input", { id: "override-start", type: "datetime-local", required: true });
+    const end = el("input", { id: "override-end", type: "datetime-local", required: true });
+    const form = el("form", { id: "override-form" },
+      el("div", { class: "field" }, el("label", { for: "override-person" }, "Person"), who),
+      el("div", { class: "field" }, el("label", { for: "override-start" }, `Start (${zoneName()})`), start),
+      el("div", { class: "field" }, el("label", { for: "override-end" }, `End (${zoneName()})`), end),
+      el("button", { type: "submit" }, "Add override"));
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        await api("POST", "/rota/overrides", { person_id: who.value, start: new Date(start.value).toISOString(),
+          end: new Date(end.value).toISOString() });
+        await rota();
+        say("result", "Override added.", "ok");
+      } catch (e) { say(result, e.message, "error"); }
+    });
+    parts.push(el("h2", {}, "Overrides"), overrides.length ? el("ul", {}, overrides) : el("p", { class: "muted" }, "None."),
+      el("h2", {}, "Add override"), form);
+  }
+  page("On call", result, ...parts);
+}
+
+function zoneName() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+// --- admin pages ---------------------------------------------------------------------------
+
+function table(caption, header, rows) {
+  return el("table", {}, el("caption", {}, caption),
+    el("thead", {}, el("tr", {}, header.map((h) => el("th", { scope: "col" }, h)))),
+    el("tbody", {}, rows.map((r) => el("tr", {}, r.map((c, i) => el("td", { "data-label": header[i] }, c))))));
+}
+
+async function people() {
+  const data = await api("GET", "/people");
+  page("People", table("The team", ["Name", "Role", "Tier", "Phone", "Zone"],
+    data.items.map((p) => [p.name, p.role, String(p.tier), p.phone || "", p.timezone])));
+}
+
+async function templatesPage() {
+  const month = new Date(now()).toISOString().slice(0, 7);
+  const [data, report] = await Promise.all([api("GET", "/templates"),
+    api("GET", `/reports/monthly?month=${month}`).catch(() => ({ templates: [] }))]);
+  const stats = Object.fromEntries((report.templates || []).map((s) => [s.template_id, s]));
+  const pct = (v) => (v === null || v === undefined ? "-" : `${Math.round(v * 100)} %`);
+  page("Templates", table("Templates and how they do this month", ["Name", "Answers automatically", "Uses", "Satisfaction", "Body"],
+    data.items.map((t) => [`/${t.name}`, t.auto ? "yes" : "no", String((stats[t.id] || {}).uses || 0),
+      pct((stats[t.id] || {}).satisfaction), t.body])));
+}
+
+async function status() {
+  const data = await api("GET", "/status");
+  const rows = Object.entries(data).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]);
+  page("Status", el("p", { class: data.ok ? "note ok" : "note error" }, data.ok ? "The engine is healthy." : "Something needs attention."),
+    table("The engine", ["What", "Value"], rows));
+  every(10000, status);
+}
+
+async function report() {
+  const month = new Date(now()).toISOString().slice(0, 7);
+  const data = await api("GET", `/reports/monthly?month=${month}`);
+  const o = data.overall || {};
+  page(`Report ${data.month}`, el("ul", {}, el("li", {}, `Resolved: ${o.resolved}`),
+    el("li", {}, `Tier breaches: ${o.tier_breaches}`)),
+  el("p", {}, el("a", { href: data.html_url }, "Open the whole report")));
+}
+
+// --- keys and start ----------------------------------------------------------------------
+
+function keys(ev) {
+  if (ev.target.closest("input, textarea, select") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  if (ev.key === "?") { const box = $("keys"); box.hidden = !box.hidden; if (!box.hidden) $("keys-close").focus(); return; }
+  if (ev.key === "Escape") { $("keys").hidden = true; return; }
+  const rows = Array.from(document.querySelectorAll("#tickets a"));
+  if ((ev.key === "j" || ev.key === "k") && rows.length) {
+    const at = rows.indexOf(document.activeElement);
+    const next = ev.key === "j" ? Math.min(rows.length - 1, at + 1) : Math.max(0, at - 1);
+    rows[at === -1 ? 0 : next].focus();
+    ev.preventDefault();
+  }
+  if (ev.key === "r" && $("reply")) { $("reply").focus(); ev.preventDefault(); }
+  if (ev.key === "e" && $("resolve")) { $("resolve").click(); ev.preventDefault(); }
+}
+
+async function start() {
+  document.addEventListener("keydown", keys);
+  $("keys-close").addEventListener("click", () => { $("keys").hidden = true; });
+  try {
+    const session = await api("GET", "/auth/session");
+    state.me = session.person;
+    state.csrf = session.csrf;
+    if (session.now) state.skew = new Date(session.now) - Date.now();
+  } catch (e) {
+    showSignIn();
+    return;
+  }
+  showNav();
+  const ticketMatch = ROUTE.match(/^\/tickets\/(\d+)$/);
+  const pages = { "/": inbox, "/rota": rota, "/people": people, "/templates": templatesPage, "/status": status,
+    "/report": report };
+  try {
+    if (ticketMatch) await ticket(ticketMatch[1]);
+    else await (pages[ROUTE] || inbox)();
+  } catch (e) {
+    if (e.status !== 401) page("Something went wrong", el("p", { role: "alert" }, e.message));
+  }
+}
+
+start();
