@@ -377,6 +377,35 @@ def team_names(principal):
                       for p in sorted(store.all_people(), key=lambda p: p.name)]}
 
 
+@app.route("/rota/swaps", methods=["POST"])
+@staff()
+def ask_swap(principal):
+    from chalicelib.usecases import oncall
+
+    data = body("SwapInput")
+    me = None if principal.actor.id == auth.BOOTSTRAP_ID else store.get_person(principal.actor.id)
+    return created(oncall.ask_swap(me, data, clock.now()))
+
+
+@app.route("/rota/swaps", methods=["GET"])
+@staff()
+def list_swaps(principal):
+    from chalicelib.usecases import oncall
+
+    return oncall.swaps_for(None if principal.actor.id == auth.BOOTSTRAP_ID else principal.actor.id, clock.now())
+
+
+@app.route("/rota/swaps/{swap_id}/accept", methods=["POST"])
+@staff()
+def accept_swap(principal, swap_id):
+    from chalicelib.usecases import oncall
+
+    me = store.get_person(principal.actor.id)
+    if me is None:
+        raise BadRequest("swap_id", "the bootstrap admin key is nobody: sign in as the colleague asked")
+    return oncall.accept_swap(me, clock.now(), swap_id=swap_id[:40])
+
+
 @app.route("/people/me", methods=["GET"])
 @staff()
 def my_profile(principal):

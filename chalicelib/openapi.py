@@ -108,6 +108,14 @@ PATHS: dict = {
                                ok_content={"application/javascript": {"schema": _STR}})},
     "/console.css": {"get": _op("The console's styles", 200, None, auth=False,
                                 ok_content={"text/css": {"schema": _STR}})},
+    "/rota/swaps": {
+        "post": _op("Ask a colleague to hold the phone for part of your shift: they get an SMS with a code; "
+                    "the override exists only once they accept (SMS YES <code>, or the accept route)", 201, None,
+                    body="SwapInput", errors=(404, 409)),
+        "get": _op("Swaps asked by or of the caller (every swap for the bootstrap admin)", 200, None),
+    },
+    "/rota/swaps/{swap_id}/accept": {"post": _op("Accept a swap asked of you: the override exists now", 200, None,
+                                                 params=[_path("swap_id", "the swap's id")], errors=(404, 409))},
     "/team": {"get": _op("Colleagues by name and tier, for assigning and swaps (no phone numbers; any staff)",
                          200, None, ok_content={"application/json": {"schema": {"type": "object"}}})},
     "/people/me": {"get": _op("The caller's own profile", 200, "Person")},

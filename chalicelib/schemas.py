@@ -166,13 +166,20 @@ class SignInInput(_In):
     api_key: str | None = Field(default=None, max_length=200)
 
 
+class SwapInput(_In):
+    person_id: str = Field(max_length=64, description="the colleague asked to hold the phone (see GET /team)")
+    start: str = Field(max_length=40, description="ISO 8601 with offset")
+    end: str = Field(max_length=40, description="ISO 8601 with offset")
+
+
 class NoteInput(_In):
     text: str = Field(min_length=1, max_length=4000, description="for staff only: never sent, never in the chat")
 
 
 REQUESTS: tuple[type[BaseModel], ...] = (
     PersonInput, PersonPatch, TicketInput, ReplyInput, PassUpInput, AssignInput, TemplateInput, TemplatePatch,
-    RotaInput, OverrideInput, PolicyInput, ChatStart, ChatMessageInput, CodeRequest, SignInInput, NoteInput)
+    RotaInput, OverrideInput, PolicyInput, ChatStart, ChatMessageInput, CodeRequest, SignInInput, NoteInput,
+    SwapInput)
 
 
 def _path(loc: tuple) -> str:

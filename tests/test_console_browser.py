@@ -144,6 +144,22 @@ def test_the_rota_an_override_and_the_admin_pages(chromium, proxy, api, twilio, 
     # Both changes told the people whose time on the phone moved (issue 21), each once.
     twilio.phone("+4915100000003").expect_sms("Rota changed: Chloe Martin holds").expect_sms("Rota changed: Ana")
     twilio.phone(ANA).expect_sms("Rota changed: Chloe Martin holds").expect_sms("Rota changed: Ana Lopez holds")
+    # Ask to swap: Ben accepts by SMS, and only then Saturday is his.
+    page.get_by_label("Colleague").select_option(label="Ben Okafor")
+    page.get_by_label(re.compile("^From")).fill("2026-11-21T09:00")
+    page.get_by_label(re.compile("^Until")).fill("2026-11-21T21:00")
+    page.get_by_role("button", name="Ask to swap").click()
+    expect(page.locator("#result")).to_contain_text("until then nothing changes")
+    expect(page.get_by_role("list", name="Swaps")).to_contain_text("(asked)")
+    code = re.search(r"YES (\d{4})", twilio.phone(BEN).expect_sms("asks you to hold").last["body"])[1]
+    assert api.get("/rota").json_body["overrides"] == []
+    twilio.sms(BEN, f"YES {code}")
+    twilio.phone(BEN).expect_sms("the swap is on").expect_sms("Rota changed: Ben Okafor holds")
+    twilio.phone(ANA).expect_sms("Rota changed: Ben Okafor holds")
+    page.reload()
+    expect(page.get_by_role("list", name="Swaps")).to_contain_text("(accepted)")
+    expect(page.get_by_role("list", name="Coming shifts").locator("li.override")).to_contain_text("Ben Okafor")
+    accessible(page, "on call with a swap")
     no_sideways_scroll(page)
     for name, heading in (("People", "People"), ("Templates", "Templates"), ("Status", "Status"),
                           ("Report", "Report 2026-11")):

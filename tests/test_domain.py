@@ -154,6 +154,7 @@ def test_every_staff_text_is_gsm7_and_a_page_is_one_segment():
         "take_thanks": [(start, end, berlin), (None, end, berlin)],
         "rota_changed": [("Bartholomew Featherstonehaugh", start, end, berlin)],
         "automation_confirmed": [(12345,)],
+        "swap_asked": [("Bartholomew Featherstonehaugh", start, end, berlin, "4821")],
     }
     functions = {n for n, f in inspect.getmembers(texts, inspect.isfunction)
                  if f.__module__ == texts.__name__ and not n.startswith("_") and n != "segments"}

@@ -153,3 +153,32 @@ def test_the_console_is_one_shell_with_strict_headers_and_cached_files(api):
     assert js.status_code == 200 and js.headers["ETag"]
     again = api.get("/console.js", key=None, headers={"If-None-Match": js.headers["ETag"]})
     assert again.status_code == 304 and not again.body
+
+
+def test_a_swap_counts_only_once_the_colleague_accepts_by_sms(api, twilio, team):
+    """Issue 22: an agent's override was 403 and there was no swap. Ana (holding the phone this week)
+    asks Ben for Saturday; nothing changes until Ben texts YES <code>; then both are told."""
+    saturday = "2026-11-21T12:00:00+01:00"
+    ask = {"person_id": team["ben"]["id"], "start": "2026-11-21T09:00:00+01:00", "end": "2026-11-21T21:00:00+01:00"}
+    r = api.post("/rota/swaps", ask, key=team["ana"]["api_key"])
+    assert r.status_code == 201, r.body
+    asked = twilio.phone(BEN).expect_sms("Ana Lopez asks you to hold the emergency phone from Sat 21 Nov 09:00 CET"
+                                         ).last["body"]
+    code = re.search(r"YES (\d{4})", asked)[1]
+    assert api.get(f"/oncall?at={saturday}").json_body["primary"]["name"] == "Ana Lopez"  # not yet
+    twilio.sms(BEN, "yes 0000" if code != "0000" else "yes 1111")
+    twilio.phone(BEN).expect_sms("no swap waits for your answer")
+    twilio.sms(BEN, f"YES {code}")
+    twilio.phone(BEN).expect_sms("the swap is on")
+    assert api.get(f"/oncall?at={saturday}").json_body["primary"]["name"] == "Ben Okafor"
+    twilio.phone(BEN).expect_sms("Rota changed: Ben Okafor holds the emergency phone from Sat 21 Nov 09:00 CET")
+    twilio.phone(ANA).expect_sms("Rota changed: Ben Okafor holds")
+    swaps = api.get("/rota/swaps", key=team["ben"]["api_key"]).json_body["items"]
+    assert [(s["status"], s["from"]["name"]) for s in swaps] == [("accepted", "Ana Lopez")]
+    # Accepted once: the same code again changes nothing; Chloe cannot give away a shift she does not hold.
+    twilio.sms(BEN, f"YES {code}")
+    twilio.phone(BEN).expect_sms("no swap waits")
+    r = api.post("/rota/swaps", {**ask, "person_id": team["ana"]["id"]}, key=team["chloe"]["api_key"])
+    assert r.status_code == 400 and r.json_body["error"]["field"] == "start"
+    assert len(api.get("/rota").json_body["overrides"]) == 1
+    twilio.inbox.clear()

@@ -37,7 +37,7 @@ CUSTOMER_HELP = "Friday Night support: text us your question and a person will a
 
 
 class Command(Record):
-    verb: str  # ACK | RES | ESC | SAY | WHO | HELP | TAKE | UNKNOWN
+    verb: str  # ACK | RES | ESC | SAY | WHO | HELP | TAKE | YES | UNKNOWN
     ticket: int | None = None
     text: str = ""
 
@@ -61,6 +61,9 @@ def parse_command(raw: str) -> Command:
         return Command("HELP")
     if upper == "TAKE":
         return Command("TAKE")
+    m = re.fullmatch(r"(?:YES|Y|OK)\s*(\d{4})", upper)
+    if m:
+        return Command("YES", text=m[1])  # accepts the swap a colleague asked for
     return Command("UNKNOWN")
 
 
@@ -161,6 +164,12 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: Person, sid: str | N
         return oncall.who(now, person)
     if cmd.verb == "TAKE":
         return handoff.take(person, now)
+    if cmd.verb == "YES":
+        try:
+            oncall.accept_swap(person, now, code=cmd.text)
+        except ApiError as err:
+            return f"{err.message}. Text WHO to see who holds the phone."
+        return f"Thank you - the swap is on (code {cmd.text}); you will get the new times in a moment."
     if cmd.verb == "HELP" or limits.take_for_number(intake.sender(person.phone).contact, rate.SORRY, now):
         return HELP_TEXT if cmd.verb == "HELP" else "Sorry, I didn't get that. " + HELP_TEXT
     return None  # junk beyond the hour's budget: silence, not a reply loop

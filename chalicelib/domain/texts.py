@@ -91,3 +91,9 @@ def rota_changed(holder_name: str, start: datetime, end: datetime, zone: tzinfo)
 def automation_confirmed(ticket_id: int) -> str:
     """To a customer who said YES to an automated answer."""
     return f"Great - glad that solved it! Ticket #{ticket_id} is resolved; just write again if you need us."
+
+
+def swap_asked(asker: str, start: datetime, end: datetime, zone: tzinfo, code: str) -> str:
+    """To a colleague asked to hold the emergency phone for a while (nothing changes until YES)."""
+    return (f"{asker} asks you to hold the emergency phone from {_when(start, zone)} until {_when(end, zone)}. "
+            f"Reply YES {code} to take it; nothing changes until you do.")

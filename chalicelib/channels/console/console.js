@@ -323,9 +323,10 @@ async function rota() {
   const admin = state.me.role === "admin";
   const from = new Date(now());
   const to = new Date(from.getTime() + 28 * 86400 * 1000);
-  const [oncall, schedule, people, plan, doc] = await Promise.all([
+  const [oncall, schedule, people, plan, doc, swaps] = await Promise.all([
     api("GET", "/oncall"), api("GET", `/rota/schedule?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`),
-    team(), api("GET", "/oncall/plan").catch(() => null), admin ? api("GET", "/rota").catch(() => null) : null]);
+    team(), api("GET", "/oncall/plan").catch(() => null), admin ? api("GET", "/rota").catch(() => null) : null,
+    api("GET", "/rota/swaps").catch(() => ({ items: [] }))]);
   const name = (pid) => (people.find((p) => p.id === pid) || {}).name || pid;
   const result = el("p", { id: "result", role: "status", class: "note" });
   const holder = oncall.primary ? el("p", { class: "facts" },
@@ -340,6 +341,7 @@ async function rota() {
       el("ol", {}, plan.steps.filter((s) => s.round === 1).map((s) =>
         el("li", {}, `${when(s.at)}: ${s.name || name(s.person_id)} by ${s.channel}`))));
   }
+  parts.push(el("h2", {}, "Swaps"), swapList(swaps.items, result), swapForm(people, result));
   if (admin && doc) {
     const overrides = (doc.overrides || []).map((o) => el("li", {}, `${name(o.person_id)}: ${when(o.start)} – ${when(o.end)} `,
       el("button", { type: "button", class: "secondary", onclick: async () => {
@@ -366,6 +368,38 @@ async function rota() {
       el("h2", {}, "Add override"), form);
   }
   page("On call", result, ...parts);
+}
+
+function swapList(items, result) {
+  if (!items.length) return el("p", { class: "muted" }, "No swaps asked by or of you.");
+  return el("ul", { "aria-label": "Swaps" }, items.map((s) => el("li", {},
+    `${s.from.name} → ${s.to.name}: ${when(s.start)} – ${when(s.end)} (${s.status})`,
+    s.status === "asked" && s.to.id === state.me.id ? el("button", { type: "button", onclick: async () => {
+      try { await api("POST", `/rota/swaps/${s.id}/accept`); await rota(); say("result", "Swap accepted: you hold the phone then.", "ok"); }
+      catch (e) { say(result, e.message, "error"); } } }, `Accept the swap from ${s.from.name}`) : "")));
+}
+
+function swapForm(people, result) {
+  const who = el("select", { id: "swap-with" }, people.filter((p) => p.id !== state.me.id)
+    .map((p) => el("option", { value: p.id }, p.name)));
+  const start = el("input", { id: "swap-start", type: "datetime-local", required: true });
+  const end = el("input", { id: "swap-end", type: "datetime-local", required: true });
+  const form = el("form", { id: "swap-form" },
+    el("p", { class: "muted" }, "Ask a colleague to hold the phone for part of your shift; it counts once they accept."),
+    el("div", { class: "field" }, el("label", { for: "swap-with" }, "Colleague"), who),
+    el("div", { class: "field" }, el("label", { for: "swap-start" }, `From (${zoneName()})`), start),
+    el("div", { class: "field" }, el("label", { for: "swap-end" }, `Until (${zoneName()})`), end),
+    el("button", { type: "submit" }, "Ask to swap"));
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("POST", "/rota/swaps", { person_id: who.value, start: new Date(start.value).toISOString(),
+        end: new Date(end.value).toISOString() });
+      await rota();
+      say("result", "Asked: they accept by SMS or here; until then nothing changes.", "ok");
+    } catch (e) { say(result, e.message, "error"); }
+  });
+  return form;
 }
 
 function zoneName() {
