@@ -76,6 +76,12 @@ def test_an_urgent_ticket_from_the_inbox_to_resolved_on_a_phone(chromium, proxy,
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "console-inbox.png"), full_page=True)
 
+    # A new text appears without a reload (the inbox polls; the contract says within 10 s).
+    twilio.sms("+4917700000042", "hello, is the shop open tomorrow?")
+    twilio.phone("+4917700000042").expect_sms("ticket #2")
+    expect(page.get_by_role("link", name=re.compile(r"^#2 "))).to_contain_text("is the shop open tomorrow",
+                                                                                timeout=10_000)
+    expect(page.locator("#tickets li").first).to_contain_text("#1")  # urgent first
     page.keyboard.press("j")
     expect(row).to_be_focused()
     page.keyboard.press("Enter")
