@@ -69,12 +69,17 @@ def contract_errors(event, get_response):
     if raw and len(raw) > config.MAX_BODY_BYTES:
         err = TooLarge(f"the body is {len(raw)} bytes; at most {config.MAX_BODY_BYTES} are accepted")
         return _error(err)
+    path = getattr(event, "path", "") or ""
     try:
         response = get_response(event)
     except ApiError as err:
+        if path.startswith("/twilio/") and (err.status == 409 or err.status >= 500):
+            return _webhook_busy(path, err.code)
         return _error(err)
     except Exception:  # noqa: BLE001 - the last line of defence: log, answer in shape
-        logger.exception("unhandled error", extra={"path": getattr(event, "path", "?")})
+        logger.exception("unhandled error", extra={"path": path or "?"})
+        if path.startswith("/twilio/"):
+            return _webhook_busy(path, "internal")
         return Response({"error": {"code": "internal", "message": "something went wrong on our side"}},
                         status_code=500)
     finally:
@@ -96,6 +101,25 @@ def _misconfigured(where: str) -> list[str]:
         _REPORTED.add(where)
         logger.error("configuration incomplete: refusing to run", extra={"missing": missing, "where": where})
     return missing
+
+
+def _webhook_busy(path: str, code: str) -> Response:
+    """Twilio never gets JSON (issue 23): a webhook that could not finish (the ticket busy beyond its
+    retries, a fault) answers 503 with empty TwiML, so Twilio calls the fallback URL, which tries
+    again; a fallback that cannot finish either tells the truth (the reconcile sweep stores the text
+    from Twilio's log, or pages for the missed call)."""
+    from chalicelib.channels import twilio_hooks
+
+    logger.warning("webhook could not finish", extra={"path": path, "code": code})
+    if path == "/twilio/sms/fallback":
+        return Response(twilio_hooks.messages_twiml([_STORED_LATER]), headers={"Content-Type": "text/xml"})
+    if path == "/twilio/voice/fallback":
+        return Response(twilio_hooks.sorry_call(), headers={"Content-Type": "text/xml"})
+    empty = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
+    return Response(empty, status_code=503, headers={"Content-Type": "text/xml", "Retry-After": "5"})
+
+
+_STORED_LATER = "Thanks - we have your message and a person will answer. No need to send it again."
 
 
 def _refuse_half_set(path: str) -> Response | None:
@@ -789,12 +813,14 @@ def twilio_sms_fallback():
     params = twilio_params("/twilio/sms/fallback")
     try:
         return twiml(sms.webhook(params, twilio_hooks.require(params, "MessageSid"), clock.now()))
-    except ApiError:
-        raise
+    except ApiError as err:
+        if err.status < 409:
+            raise
+        logger.warning("sms fallback could not finish: the reconcile sweep will store the message")
+        return twiml(twilio_hooks.messages_twiml([_STORED_LATER]))
     except Exception:  # noqa: BLE001 - the customer still gets the truth
         logger.exception("sms fallback failed too: the reconcile sweep will store the message")
-        return twiml(twilio_hooks.messages_twiml([
-            "Thanks - we have your message and a person will answer. No need to send it again."]))
+        return twiml(twilio_hooks.messages_twiml([_STORED_LATER]))
 
 
 @app.route("/twilio/voice/fallback", methods=["POST"], content_types=FORM)

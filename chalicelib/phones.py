@@ -71,3 +71,20 @@ def zone_of(e164: str | None) -> str | None:
     samples = [datetime(2026, m, 15, 12, tzinfo=timezone.utc) for m in (1, 4, 7, 10)]
     clocks = {tuple(s.astimezone(ZoneInfo(z)).utcoffset() for s in samples) for z in zones}
     return zones[0] if len(clocks) == 1 else None
+
+
+def costly(e164: str | None) -> bool:
+    """A number we never text on our own (issue 23, SMS pumping): premium-rate and shared-cost
+    numbers, and the non-geographic global ones (satellite +870/+881, international premium +979),
+    where an automatic reply is how fraudsters bill small companies."""
+    if not e164 or not e164.startswith("+"):
+        return False
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return True
+    kind = phonenumbers.number_type(number)
+    return (kind in (phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST)
+            or phonenumbers.region_code_for_number(number) == "001")

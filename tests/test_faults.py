@@ -418,3 +418,35 @@ def test_a_missed_take_killed_at_every_call_keeps_the_phone_held_once(api, twili
     assert n >= 5
     for k in range(1, n + 1):
         story(k)
+
+
+def test_a_ticket_busy_beyond_its_retries_answers_twilio_in_twiml_and_the_fallback_stores_the_text(
+        api, twilio, team, monkeypatch):
+    """Issue 23: on contention Twilio received a 409 in JSON (no TwiML, no fallback). Now the webhook
+    answers 503 with empty TwiML (Twilio calls the fallback URL), and the fallback stores it once."""
+    from chalicelib import store
+    from tests.fake_twilio import ACCOUNT_SID
+
+    twilio.sms(CUSTOMER, "hello, my order is late")
+    twilio.inbox.clear()
+    real_save = store.save_ticket
+
+    def busy(*args, **kwargs):
+        raise store.ConditionFailed("ticket version moved", tags={"ticket"})
+
+    monkeypatch.setattr(store, "save_ticket", busy)
+    monkeypatch.setattr(store, "backoff", lambda attempt: None)
+    params = {"MessageSid": "SM" + "b" * 32, "AccountSid": ACCOUNT_SID, "From": CUSTOMER, "To": twilio.support,
+              "Body": "it was due on Monday", "NumMedia": "0"}
+    r = twilio.post("/twilio/sms", params, replay=False)
+    assert r.status_code == 503 and r.headers["Content-Type"].startswith("text/xml")
+    assert r.body.decode().endswith("<Response/>")  # nothing told: the fallback answers
+    # The fallback, still busy: the truth (the reconcile sweep stores it from Twilio's log).
+    r = twilio.post("/twilio/sms/fallback", params, replay=False)
+    assert r.status_code == 200 and "we have your message" in r.body.decode()
+    monkeypatch.setattr(store, "save_ticket", real_save)
+    r = twilio.post("/twilio/sms/fallback", params, replay=False)  # a second fallback, now free
+    assert r.status_code == 200
+    texts = [m["text"] for m in api.get("/tickets/1").json_body["messages"] if m["author"] == "customer"]
+    assert texts == ["hello, my order is late", "it was due on Monday"]
+    twilio.inbox.clear()

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from chalicelib import store
 from chalicelib.store import models
 from tests.data import ANA, BEN, CHLOE, CUSTOMER, owner_phone
+from tests.fake_twilio import ACCOUNT_SID, new_sid
 
 
 def tickets_of(api):
@@ -192,3 +193,24 @@ def test_who_names_the_end_of_an_override_in_the_readers_own_zone(api, twilio, t
     twilio.phone(BEN).reply("who").expect("Chloe Martin holds the emergency phone until Thu 26 Nov 09:00 CET")
     assert api.patch(f"/people/{team['ben']['id']}", {"timezone": "Europe/Lisbon"}).status_code == 200
     twilio.phone(BEN).reply("who").expect("Chloe Martin holds the emergency phone until Thu 26 Nov 08:00 WET")
+
+
+def test_sms_pumping_costly_numbers_and_a_flood_of_strangers_are_stored_not_answered(api, twilio, team,
+                                                                                     monkeypatch):
+    """Issue 23: 200 different numbers texting once got 200 automatic replies, and premium-rate and
+    satellite numbers were answered like anyone (the SMS pumping pattern). Their texts are stored
+    (nothing lost); what we send on our own is capped."""
+    for costly in ("+449098790000", "+19005550123", "+4390012345678", "+979123456789", "+870773111632"):
+        r = twilio.post("/twilio/sms", {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT_SID, "From": costly,
+                                        "To": twilio.support, "Body": "hi", "NumMedia": "0"}, replay=False)
+        assert r.status_code == 200 and "<Message>" not in r.body.decode(), costly
+    assert len(tickets_of(api)) == 5
+    monkeypatch.setenv("FIRST_REPLIES_PER_HOUR", "3")
+    answered = 0
+    for i in range(6):
+        r = twilio.post("/twilio/sms", {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT_SID,
+                                        "From": f"+4917755500{i:02d}", "To": twilio.support, "Body": "hello",
+                                        "NumMedia": "0"}, replay=False)
+        answered += "<Message>" in r.body.decode()
+    assert answered == 3 and len(tickets_of(api)) == 11
+    twilio.inbox.clear()

@@ -25,6 +25,9 @@ PAGES = Limit("pages", 6, HOUR, "PAGES_PER_HOUR")  # per person; beyond it one b
 AUTO_REPLIES = Limit("auto", 5, HOUR, "AUTO_REPLY_LIMIT")  # automatic replies to one number
 SORRY = Limit("sorry", 5, HOUR)  # help texts for junk from a staff phone (GoAlert caps its "sorry" at 5)
 CHAT_STARTS = Limit("chat-start", 20, HOUR, "CHAT_STARTS_PER_HOUR")  # per client address
+# Automatic answers to numbers that never wrote before, all numbers together: 200 strangers texting
+# once is SMS pumping, not 200 customers (issue 23); beyond it their texts are stored, unanswered.
+FIRST_REPLIES = Limit("first-replies", 60, HOUR, "FIRST_REPLIES_PER_HOUR")
 SIGN_IN_CODES = Limit("sign-in-code", 3, timedelta(minutes=15))  # codes per phone (API v1.2)
 CHAT_MESSAGES = Limit("chat-msg", 20, MINUTE, "CHAT_MESSAGES_PER_MINUTE")  # per chat session
 

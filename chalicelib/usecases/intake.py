@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from chalicelib import expectations, limits, store
+from chalicelib import expectations, limits, phones, store
 from chalicelib.domain import contacts, conversation
 from chalicelib.domain import limits as rate
 from chalicelib.domain import tickets as rules
@@ -22,7 +22,7 @@ from chalicelib.domain.people import Person
 from chalicelib.domain.record import Record
 from chalicelib.domain.tickets import Ticket
 from chalicelib.effects import Effects
-from chalicelib.logs import logger
+from chalicelib.logs import logger, mask_phone
 from chalicelib.usecases import templates, tickets
 
 SETTLE_TRIES = 5  # a text racing another from the same number decides again, this often at most
@@ -60,6 +60,22 @@ def consent(contact: Contact, *, opted_out: bool) -> None:
     raise store.ConditionFailed("the contact is busy", tags={"contact"})
 
 
+def answerable(contact: Contact, now: datetime) -> bool:
+    """Whether we may text this number on our own (issue 23, SMS pumping): never a premium-rate,
+    shared-cost or satellite number; a number that never wrote before only within the hour's
+    budget for first answers (all numbers together). Their texts are stored either way."""
+    if phones.costly(contact.phone):
+        logger.warning("text from a costly number: stored, not answered", extra={"from": mask_phone(contact.phone)})
+        return False
+    if contact.version is not None:
+        return True  # a known customer: the per-number limit applies
+    if limits.take(rate.FIRST_REPLIES, "all", now):
+        return True
+    logger.warning("first-answer budget spent: a new number's text is stored, not answered (SMS pumping?)",
+                   extra={"from": mask_phone(contact.phone)})
+    return False
+
+
 def expectation(ticket: Ticket, now: datetime, *, paged: bool = False) -> str:
     """The acknowledgement a customer gets: ticket number and when to expect an answer."""
     return expectations.acknowledgement(ticket.id, now=now, urgent=ticket.is_urgent, paged=paged,
@@ -84,8 +100,8 @@ class _Ack:
     """The customer's contact, decided inside the message's transaction: which ticket is current,
     and whether this text gets an acknowledgement (domain.contacts.wrote_on)."""
 
-    def __init__(self, contact: Contact, now: datetime, render: Callable[[list[str]], str]):
-        self.contact, self.now, self.render = contact, now, render
+    def __init__(self, contact: Contact, now: datetime, render: Callable[[list[str]], str], answerable: bool = True):
+        self.contact, self.now, self.render, self.answerable = contact, now, render, answerable
         self.uses, self.send, self.new = 0, False, False
         self.fx: Effects | None = None
 
@@ -95,7 +111,8 @@ class _Ack:
             self.contact = store.get_contact(self.contact.phone)
         self.contact, self.send = contacts.wrote_on(
             self.contact, ticket.id, self.now, finished=ticket.status in rules.FINISHED,
-            newly_urgent=self.newly_urgent(ticket), allowed=limits.allowed(rate.AUTO_REPLIES))
+            newly_urgent=self.newly_urgent(ticket),
+            allowed=limits.allowed(rate.AUTO_REPLIES) if self.answerable else 0)
         return [store.contact_write(self.contact)]
 
     def newly_urgent(self, ticket: Ticket) -> bool:
@@ -113,7 +130,7 @@ def text_message(contact: Contact, body: str, media: list[str], sid: str, key: s
                  now: datetime, render: Callable[[list[str]], str]) -> str:
     """A customer's text, exactly once per provider id: joins their current ticket (or reopens a
     recent one), else opens one; the answer (`render`ed texts) is stored with it for retries."""
-    ack = _Ack(contact, now, render)
+    ack = _Ack(contact, now, render, answerable(contact, now))
     try:
         ticket, is_new, fx = _join_or_open(ack, contact.phone, body, media, sid, key, current, now)
     except store.AlreadyDone:
@@ -122,7 +139,7 @@ def text_message(contact: Contact, body: str, media: list[str], sid: str, key: s
     fx.dispatch(now)  # the page (if any) is committed with the message; now try to send it
     answer = None
     try:
-        if is_new and not ack.newly_urgent(ticket) and not ack.contact.opted_out:
+        if is_new and not ack.newly_urgent(ticket) and not ack.contact.opted_out and ack.answerable:
             automated = automate(ticket, body, now)
             if automated is not None:
                 answer = render([automated])
