@@ -153,6 +153,27 @@ def test_an_override_in_the_past_corrects_the_records_and_says_who(api, twilio, 
 
 
 
+def test_an_override_from_the_open_records_start_until_later_is_one_whole_change(api, twilio, team, clock_at,
+                                                                                 schedule):
+    """Issue 23: an override starting where the open shift record starts answered 500 (the correction
+    deleted and put the same item in one transaction) after the rota had already changed. Now the
+    rota, the records and the notices are one transaction, and it works."""
+    schedule("handoff_sweep")  # Ana's open record from Fri 20 Nov 18:00 CET
+    clock_at.advance(hours=3)
+    r = api.post("/rota/overrides", {"person_id": team["ben"]["id"], "start": "2026-11-20T18:00:00+01:00",
+                                     "end": "2026-11-22T18:00:00+01:00"})
+    assert r.status_code == 201, r.body
+    assert api.get("/oncall").json_body["primary"]["name"] == "Ben Okafor"
+    items = api.get("/rota/shifts?from=2026-11-20T00:00:00Z&to=2026-11-23T00:00:00Z").json_body["items"]
+    assert [(s["person_id"], s["how"], s["end"] is None) for s in items][:1] == [
+        (team["ben"]["id"], "correction", False)]
+    clock_at.advance(minutes=1)
+    items = api.get("/rota/shifts?from=2026-11-20T00:00:00Z&to=2026-11-23T00:00:00Z").json_body["items"]
+    assert (items[-1]["person_id"], items[-1]["how"], items[-1]["end"]) == (team["ben"]["id"], "override", None)
+    twilio.phone(BEN).expect_sms("Rota changed: Ben Okafor holds")  # both told, with the change
+    twilio.phone(ANA).expect_sms("Rota changed: Ben Okafor holds")
+
+
 def test_an_override_tells_the_people_whose_time_on_the_phone_it_moves(api, twilio, team, clock_at):
     """Issue 21: POST /rota/overrides gave 201 and no text; Ana never heard she lost the weekend."""
     from tests.data import ANA, BEN, CHLOE

@@ -5,6 +5,7 @@ writes the stored documents and shapes the answers of the API.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import re
@@ -118,7 +119,7 @@ def _moved(before: rules.Rotation | None, after: rules.Rotation, now: datetime,
 
 
 def _change_with_notices(change, before: rules.Rotation | None, now: datetime, people: dict,
-                         window: tuple[datetime, datetime] | None = None) -> dict:
+                         window: tuple[datetime, datetime] | None = None, extra: list | None = None) -> dict:
     """The rota's change and the texts it causes — to everyone whose time on the phone it moves, in
     their own zone — in one transaction (retried on a lost race)."""
     for _ in range(3):
@@ -136,7 +137,7 @@ def _change_with_notices(change, before: rules.Rotation | None, now: datetime, p
                 items.append(outbox.sms(person.phone, text, purpose="notice", now=now, person_id=pid,
                                         key=f"rota-change#{now.isoformat()}#{new[0]}#{new[1].isoformat()}#{pid}"))
         try:
-            store.transact([write] + [store.outbox_put(i) for i in items])
+            store.transact([write] + list(extra or []) + [store.outbox_put(i) for i in items])
         except store.ConditionFailed:
             continue
         store.forget_setting("rota")
@@ -194,10 +195,13 @@ def add_override(body: dict, now: datetime, actor_id: str | None = None) -> dict
         return doc
 
     people = {p.id: p for p in store.all_people()}
-    _change_with_notices(change, rules.from_document(_doc()), now, people, window=(start, end))
+    correction = []
+    if start < now:  # the past is corrected in the same transaction as the rota (issue 23: never half)
+        after = rules.from_document(change(copy.deepcopy(_doc())))
+        correction = shifts.correction_writes(person_id, start.astimezone(timezone.utc), end.astimezone(timezone.utc),
+                                              actor_id or "admin", now, override_id=override["id"], rot=after)
+    _change_with_notices(change, rules.from_document(_doc()), now, people, window=(start, end), extra=correction)
     if start < now:
-        shifts.correct(person_id, start.astimezone(timezone.utc), end.astimezone(timezone.utc),
-                       actor_id or "admin", now, override_id=override["id"])
         override["correction"] = True
     return override
 

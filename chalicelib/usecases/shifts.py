@@ -100,12 +100,23 @@ def correct(person_id: str, start: datetime, end: datetime, admin_id: str, now: 
             override_id: str | None = None) -> None:
     """An admin says who really held the phone in [start, end) of the past: the records there are
     replaced (cut at the edges), in one transaction, and the new one names the admin."""
+    writes = correction_writes(person_id, start, end, admin_id, now, override_id=override_id)
+    if writes:
+        store.transact(writes)
+
+
+def correction_writes(person_id: str, start: datetime, end: datetime, admin_id: str, now: datetime,
+                      override_id: str | None = None, rot: rules.Rotation | None = None) -> list:
+    """correct()'s writes, for the caller's transaction (an override into the past commits them with
+    the rota's change: never one without the other). `rot`: the rota as it will be (who holds the
+    phone from now on). A record replaced at the same start is overwritten, not deleted and put
+    again (DynamoDB refuses two operations on one item in a transaction: issue 23)."""
     end = min(end, now)
     if end <= start:
-        return
+        return []
     records = store.shifts_between(start, end)
     if not records:
-        return  # nothing was recorded there (before the rota began): nothing to correct
+        return []  # nothing was recorded there (before the rota began): nothing to correct
     start = max(start, records[0].start)
     writes, tail = [], None
     for s in records:
@@ -115,16 +126,18 @@ def correct(person_id: str, start: datetime, end: datetime, admin_id: str, now: 
         else:
             writes.append(store.delete_shift_write(s))
         if s_end is None and end == now:
-            rot = settings.current_rota()  # the open record goes on as the rota (with this override) says
+            rot = rot or settings.current_rota()  # the open record goes on as the rota (with this override) says
             tail = store.new_shift(end, now=now, **_who(rot, now)) if rot else None
         elif s_end is None or s_end > end:
             tail = store.new_shift(end, s.person_id, now, end=s_end, scheduled_id=s.scheduled_id, how=s.how,
                                    override_id=s.override_id, took_at=s.took_at, corrected_by=s.corrected_by)
-    writes.append(store.replace_shift_write(store.new_shift(start, person_id, now, end=end, how="correction",
-                                                            override_id=override_id, corrected_by=admin_id)))
+    puts = [store.new_shift(start, person_id, now, end=end, how="correction", override_id=override_id,
+                            corrected_by=admin_id)]
     if tail is not None and tail.start != start:
-        writes.append(store.replace_shift_write(tail))
-    store.transact(writes)
+        puts.append(tail)
+    replaced = {p.start for p in puts}
+    writes = [w for w, s in zip(writes, records, strict=True) if not (w.op == "delete" and s.start in replaced)]
+    return writes + [store.replace_shift_write(p) for p in puts]
 
 
 def held(start: datetime, end: datetime, now: datetime, zone) -> dict[str, dict]:

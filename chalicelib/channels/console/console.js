@@ -189,7 +189,14 @@ async function inbox() {
   async function load() {
     const [open, pending] = await Promise.all([api("GET", "/tickets?status=open&limit=100"),
       api("GET", "/tickets?status=pending&limit=100")]);
-    const items = open.items.concat(pending.items).filter((t) => inView(view, t)).sort(order);
+    // Two lists read one after the other: a ticket that moved between them meanwhile is in both.
+    // Keep one row per ticket, the newest version.
+    const newest = new Map();
+    for (const t of open.items.concat(pending.items)) {
+      const seen = newest.get(t.id);
+      if (!seen || (t.version || 0) > (seen.version || 0)) newest.set(t.id, t);
+    }
+    const items = [...newest.values()].filter((t) => inView(view, t)).sort(order);
     const focused = document.activeElement && document.activeElement.dataset.id;
     list.replaceChildren(...items.map(row));
     live.textContent = items.length ? `${items.length} ticket${items.length === 1 ? "" : "s"}` : "Nothing here.";
