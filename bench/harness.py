@@ -9,7 +9,7 @@ os.environ.update({
     "TABLE_PREFIX": "bench-", "ADMIN_API_KEY": "bench-admin-key", "FRIDAY_STAGE": "test",
     "SUPPORT_NUMBER": "+4930901820", "EMERGENCY_NUMBER": "+4930901821",
     "PUBLIC_BASE_URL": "https://friday.example/api", "TWILIO_AUTH_TOKEN": "bench-token",
-    "PAGES_PER_HOUR": "1000", "AUTO_REPLY_LIMIT": "1000",  # measure the path, not the storm guards
+    "PAGES_PER_HOUR": "1000", "AUTO_REPLY_LIMIT": "1000", "AUTO_REPLY_BUDGET": "100000",  # the path, not the guards
 })
 os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
 os.environ.pop("TWILIO_ACCOUNT_SID", None)

@@ -75,6 +75,12 @@ def public_base_url() -> str:
     return _get("PUBLIC_BASE_URL").rstrip("/")
 
 
+def customer_countries() -> frozenset[str]:
+    """ISO countries we text on our own (CUSTOMER_COUNTRIES, e.g. "DE,AT,FR"); empty: every country
+    (customers write from anywhere). Twilio's geo permissions should say the same."""
+    return frozenset(c.strip().upper() for c in _get("CUSTOMER_COUNTRIES").split(",") if c.strip())
+
+
 def default_phone_region() -> str:
     """ISO country assumed for numbers written without +country code."""
     return _get("DEFAULT_PHONE_REGION", "DE").upper()

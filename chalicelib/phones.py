@@ -74,9 +74,10 @@ def zone_of(e164: str | None) -> str | None:
 
 
 def costly(e164: str | None) -> bool:
-    """A number we never text on our own (issue 23, SMS pumping): premium-rate and shared-cost
-    numbers, and the non-geographic global ones (satellite +870/+881, international premium +979),
-    where an automatic reply is how fraudsters bill small companies."""
+    """A number we never text on our own (issue 23, SMS pumping): premium-rate, shared-cost and
+    unknown number types, the non-geographic global ones (satellite +870/+881, international
+    premium +979), where an automatic reply is how fraudsters bill small companies, and countries
+    outside CUSTOMER_COUNTRIES when it is set."""
     if not e164 or not e164.startswith("+"):
         return False
     import phonenumbers
@@ -85,6 +86,8 @@ def costly(e164: str | None) -> bool:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return True
-    kind = phonenumbers.number_type(number)
-    return (kind in (phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST)
-            or phonenumbers.region_code_for_number(number) == "001")
+    kind, region = phonenumbers.number_type(number), phonenumbers.region_code_for_number(number)
+    served = config.customer_countries()
+    return (kind in (phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST,
+                     phonenumbers.PhoneNumberType.UNKNOWN)
+            or region == "001" or bool(served and region not in served))

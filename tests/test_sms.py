@@ -205,7 +205,7 @@ def test_sms_pumping_costly_numbers_and_a_flood_of_strangers_are_stored_not_answ
                                         "To": twilio.support, "Body": "hi", "NumMedia": "0"}, replay=False)
         assert r.status_code == 200 and "<Message>" not in r.body.decode(), costly
     assert len(tickets_of(api)) == 5
-    monkeypatch.setenv("FIRST_REPLIES_PER_HOUR", "3")
+    monkeypatch.setenv("AUTO_REPLY_BUDGET", "3")
     answered = 0
     for i in range(6):
         r = twilio.post("/twilio/sms", {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT_SID,
@@ -213,4 +213,12 @@ def test_sms_pumping_costly_numbers_and_a_flood_of_strangers_are_stored_not_answ
                                         "NumMedia": "0"}, replay=False)
         answered += "<Message>" in r.body.decode()
     assert answered == 3 and len(tickets_of(api)) == 11
+    # A company that serves Germany and Austria only answers nobody else on its own.
+    monkeypatch.setenv("CUSTOMER_COUNTRIES", "DE, AT")
+    monkeypatch.setenv("AUTO_REPLY_BUDGET", "100")
+    for number, answers in (("+33612345678", False), ("+4366412345678", True)):
+        r = twilio.post("/twilio/sms", {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT_SID, "From": number,
+                                        "To": twilio.support, "Body": "bonjour", "NumMedia": "0"}, replay=False)
+        assert ("<Message>" in r.body.decode()) is answers, number
+    assert len(tickets_of(api)) == 13
     twilio.inbox.clear()

@@ -27,7 +27,8 @@ SORRY = Limit("sorry", 5, HOUR)  # help texts for junk from a staff phone (GoAle
 CHAT_STARTS = Limit("chat-start", 20, HOUR, "CHAT_STARTS_PER_HOUR")  # per client address
 # Automatic answers to numbers that never wrote before, all numbers together: 200 strangers texting
 # once is SMS pumping, not 200 customers (issue 23); beyond it their texts are stored, unanswered.
-FIRST_REPLIES = Limit("first-replies", 60, HOUR, "FIRST_REPLIES_PER_HOUR")
+# (A known customer's automatic texts are capped per number: AUTO_REPLIES.)
+FIRST_REPLIES = Limit("first-replies", 100, HOUR, "AUTO_REPLY_BUDGET")
 SIGN_IN_CODES = Limit("sign-in-code", 3, timedelta(minutes=15))  # codes per phone (API v1.2)
 CHAT_MESSAGES = Limit("chat-msg", 20, MINUTE, "CHAT_MESSAGES_PER_MINUTE")  # per chat session
 
