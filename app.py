@@ -68,6 +68,9 @@ def contract_errors(event, get_response):
     raw = event.raw_body if event is not None else b""
     if raw and len(raw) > config.MAX_BODY_BYTES:
         err = TooLarge(f"the body is {len(raw)} bytes; at most {config.MAX_BODY_BYTES} are accepted")
+        if (getattr(event, "path", "") or "").startswith("/twilio/"):  # Twilio gets TwiML, always
+            return Response('<?xml version="1.0" encoding="UTF-8"?><Response/>', status_code=413,
+                            headers={"Content-Type": "text/xml"})
         return _error(err)
     path = getattr(event, "path", "") or ""
     try:

@@ -222,3 +222,18 @@ def test_sms_pumping_costly_numbers_and_a_flood_of_strangers_are_stored_not_answ
         assert ("<Message>" in r.body.decode()) is answers, number
     assert len(tickets_of(api)) == 13
     twilio.inbox.clear()
+
+
+def test_a_body_longer_than_twilio_sends_is_cut_and_an_oversized_webhook_gets_twiml(api, twilio, team):
+    """Issue 23: webhook bodies were stored whole up to 64 KB (Twilio's own limit is 1,600
+    characters); above it the answer was JSON, not TwiML."""
+    long = "x" * 5000
+    r = twilio.post("/twilio/sms", {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT_SID, "From": CUSTOMER,
+                                    "To": twilio.support, "Body": long, "NumMedia": "0"}, replay=False)
+    assert r.status_code == 200
+    [stored] = [m["text"] for m in api.get("/tickets/1").json_body["messages"] if m["author"] == "customer"]
+    assert stored == "x" * 1600 + " [cut: longer than an SMS can be]"
+    huge = twilio.post("/twilio/sms", {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT_SID, "From": CUSTOMER,
+                                       "To": twilio.support, "Body": "y" * 70_000, "NumMedia": "0"}, replay=False)
+    assert huge.status_code == 413 and huge.headers["Content-Type"].startswith("text/xml")
+    twilio.inbox.clear()
