@@ -25,6 +25,42 @@ DEFAULTS = {
 }
 
 
+def _serialise_dynamodb_calls() -> None:
+    """One DynamoDB call at a time, as each real DynamoDB call is atomic: moto's server is not
+    (a transaction that fails restores a table copy without a lock, so concurrent webhooks lost
+    texts: issue 23). Local mode only; a deployed Lambda talks to DynamoDB itself."""
+    import botocore.endpoint
+
+    lock = threading.Lock()
+    send = botocore.endpoint.Endpoint._send
+
+    def serialised(self, request):
+        with lock:
+            return send(self, request)
+
+    botocore.endpoint.Endpoint._send = serialised
+
+
+def _deeper_listen_queue() -> None:
+    """socketserver listens with a queue of 5: a burst of webhooks (Twilio sends them in parallel)
+    found the door shut (connection reset). A real API Gateway queues them; so does this, for 128."""
+    from chalice.local import ThreadedHTTPServer
+
+    ThreadedHTTPServer.request_queue_size = 128
+
+
+def _quiet_access_log() -> None:
+    """The access log names method, path and status, never the query string (calendar tokens and
+    report signatures travel there: issue 23)."""
+    from chalice.local import ChaliceRequestHandler
+
+    def log_request(self, code="-", size="-"):
+        method, _, rest = self.requestline.partition(" ")
+        self.log_message('"%s %s" %s', method, rest.split(" ")[0].split("?")[0], code)
+
+    ChaliceRequestHandler.log_request = log_request
+
+
 def _env(port: int) -> dict[str, str]:
     """Fills unset variables with development defaults; returns what it chose."""
     chosen = {}
@@ -166,6 +202,9 @@ def main() -> int:
     for person, key in seeded:
         print(f"  demo {person['role']:5} {person['name']:<13} {person['phone']}  key {key}", flush=True)
 
+    _serialise_dynamodb_calls()
+    _deeper_listen_queue()
+    _quiet_access_log()
     stop = threading.Event()
     _scheduler(app, stop, float(os.environ.get("SCHEDULE_TICK_SECONDS", "60")))
     _no_route_in_contract_shape()
