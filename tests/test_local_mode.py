@@ -124,6 +124,22 @@ def test_the_test_sms_script_says_in_one_line_when_nobody_listens(capsys, monkey
     assert len(err.splitlines()) == 1 and f"cannot reach http://127.0.0.1:{port}/twilio/sms" in err
 
 
+def _make_run(start: str) -> tuple[int, dict, subprocess.Popen]:
+    """`make run` as a newcomer starts it (no deployment settings), on a free port, from `start`;
+    returns once it serves."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "TWILIO_", "ADMIN_", "PUBLIC_", "TABLE_", "FRIDAY_", "SUPPORT_",
+                                "EMERGENCY_"))}
+    env.update(PORT=str(port), PYTHONUNBUFFERED="1", START=start)
+    proc = subprocess.Popen([sys.executable, "-m", "scripts.run_local"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and "Serving on" not in proc.stdout.readline():
+        assert proc.poll() is None, "make run stopped"
+    return port, env, proc
+
+
 def _walkthrough() -> tuple[str, list[tuple[str, list[str]]]]:
     """The README's walk-through: its `make run` line, then each command with the answers the
     README promises for it (`# -> "..."` lines; "..." stands for words left out)."""
@@ -147,17 +163,8 @@ def test_the_readme_walkthrough_plays_top_to_bottom_and_tells_the_truth():
     walk-through as written against `make run` and checks what each step promises."""
     start_line, commands = _walkthrough()
     assert start_line.startswith("START=") and "make run" in start_line
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "TWILIO_", "ADMIN_", "PUBLIC_", "TABLE_", "FRIDAY_", "SUPPORT_",
-                                "EMERGENCY_"))}
-    env.update(PORT=str(port), PYTHONUNBUFFERED="1", START=start_line.split()[0].split("=", 1)[1])
-    proc = subprocess.Popen([sys.executable, "-m", "scripts.run_local"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    port, env, proc = _make_run(start_line.split()[0].split("=", 1)[1])
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline and "Serving on" not in proc.stdout.readline():
-            assert proc.poll() is None, "make run stopped"
         outputs = []
         for command, promised in commands:
             command = command.replace("localhost:8000", f"localhost:{port}")
@@ -206,17 +213,8 @@ def test_concurrent_webhooks_against_make_run_store_every_text_once_and_the_log_
     from scripts.sms import post_signed
 
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "local-auth-token")  # make run's development default
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "TWILIO_", "ADMIN_", "PUBLIC_", "TABLE_", "FRIDAY_", "SUPPORT_",
-                                "EMERGENCY_"))}
-    env.update(PORT=str(port), PYTHONUNBUFFERED="1", START="2026-12-04T22:00+01:00")
-    proc = subprocess.Popen([sys.executable, "-m", "scripts.run_local"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    port, _, proc = _make_run("2026-12-04T22:00+01:00")
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline and "Serving on" not in proc.stdout.readline():
-            assert proc.poll() is None, "make run stopped"
         base = f"http://127.0.0.1:{port}"
         sent = [(f"+49177123450{n:02d}", f"text {i} from {n}") for i in range(5) for n in range(20)]
 
