@@ -41,6 +41,19 @@ def _serialise_dynamodb_calls() -> None:
     botocore.endpoint.Endpoint._send = serialised
 
 
+def one_request_per_thread() -> None:
+    """Chalice keeps the request being answered on the app object (`app.current_request`): right in
+    Lambda, where a process answers one event at a time, wrong in chalice's threaded local server.
+    Two fetches of one page at once (the console asks for open and pending tickets together) read
+    each other's query strings. Local mode keeps it per thread, so each request reads its own."""
+    from chalice.app import Chalice
+
+    slot = threading.local()
+    for name in ("current_request", "lambda_context"):
+        setattr(Chalice, name, property(lambda self, n=name: getattr(slot, n, None),
+                                        lambda self, value, n=name: setattr(slot, n, value)))
+
+
 def _deeper_listen_queue() -> None:
     """socketserver listens with a queue of 5: a burst of webhooks (Twilio sends them in parallel)
     found the door shut (connection reset). A real API Gateway queues them; so does this, for 128."""
@@ -203,6 +216,7 @@ def main() -> int:
         print(f"  demo {person['role']:5} {person['name']:<13} {person['phone']}  key {key}", flush=True)
 
     _serialise_dynamodb_calls()
+    one_request_per_thread()
     _deeper_listen_queue()
     _quiet_access_log()
     stop = threading.Event()

@@ -181,13 +181,29 @@ def live_server():
 
     from chalice.local import LocalDevServer
 
+    from scripts.run_local import one_request_per_thread
+
     config = Client(app, stage_name="test")._chalice_config
     server = LocalDevServer(app, config, "127.0.0.1", 0)
+    one_request_per_thread()  # as make run: a page's parallel fetches each read their own request
+    # moto's in-process mock is not thread-safe either; real DynamoDB is atomic per call, and so is
+    # this: one call at a time, as make run does with its server.
+    from botocore.client import BaseClient
+
+    lock = threading.RLock()
+    call = BaseClient._make_api_call
+
+    def one_at_a_time(self, *args, **kwargs):
+        with lock:
+            return call(self, *args, **kwargs)
+
+    BaseClient._make_api_call = one_at_a_time
     thread = threading.Thread(target=server.server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server.server_address[:2]
     yield f"http://{host}:{port}"
     server.server.shutdown()
+    BaseClient._make_api_call = call
 
 
 @pytest.fixture(scope="session")

@@ -142,6 +142,23 @@ def test_the_rota_an_override_and_the_admin_pages(chromium, proxy, api, twilio, 
     page.get_by_role("button", name="Add override").click()
     expect(page.locator("#result")).to_have_text("Override added.")
     expect(page.get_by_role("list", name="Coming shifts").locator("li.override")).to_contain_text("Chloe Martin")
+    # The week as a calendar in the reader's zone, Monday first, the override marked on its day:
+    # Saturday 09:00-21:00 is Chloe's, the rest of the day Ana's (hers since Friday 18:00).
+    calendar = page.get_by_role("list", name="Calendar (Europe/Berlin)")
+    days = calendar.locator(":scope > li")
+    expect(days).to_have_count(7)
+    expect(days.first).to_contain_text("Mon 16 Nov")
+    saturday = days.filter(has_text="Sat 21 Nov")
+    expect(saturday.locator("li.override")).to_have_text("09:00–21:00 Chloe Martinoverride")
+    expect(saturday).to_contain_text("00:00–09:00 Ana Lopez")
+    expect(saturday).to_contain_text("21:00–24:00 Ana Lopez")
+    expect(days.filter(has_text="Fri 20 Nov")).to_contain_text("18:00–24:00 Ana Lopez")
+    calendar.screenshot(path=str(SHOTS / "console-calendar.png"))
+    page.get_by_role("link", name="Month").click()
+    expect(page.get_by_role("list", name="Calendar (Europe/Berlin)").locator(":scope > li")).to_have_count(35)
+    no_sideways_scroll(page)
+    accessible(page, "on call, a month")
+    page.get_by_role("link", name="Week").click()
     [override] = api.get("/rota").json_body["overrides"]
     assert (override["start"], override["end"]) == ("2026-11-21T08:00:00+00:00", "2026-11-21T20:00:00+00:00")
     page.get_by_role("button", name="Remove override of Chloe Martin").click()
@@ -189,12 +206,38 @@ def test_an_agent_sees_no_admin_pages_and_the_console_is_small(chromium, proxy, 
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     sizes = []
-    page.on("response", lambda r: sizes.append(len(r.body())) if r.request.resource_type in (
+    page.on("response", lambda r: sizes.append(len(r.body())) if r.status == 200 and r.request.resource_type in (
         "document", "script", "stylesheet") else None)
+    twilio.sms(CUSTOMER, "the invoice address is wrong")
+    twilio.sms("+4917700000042", "is the shop open tomorrow?")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    twilio.phone("+4917700000042").expect_sms("ticket #2")
     sign_in(page, twilio, proxy, BEN)
     nav = page.get_by_role("navigation", name="Console")
     expect(nav.get_by_role("link", name="On call")).to_be_visible()
     assert nav.get_by_role("link", name="People").count() == 0
     assert sum(sizes) <= 100_000, sizes  # the first load, everything the page needs
+    # On a desktop the list and the ticket share the screen: opening one keeps the other.
+    tickets = page.get_by_role("list", name="Tickets")
+    expect(tickets.get_by_role("link")).to_have_count(2)
+    page.keyboard.press("j")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=re.compile(r"^#1\b"))).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/api/console/tickets/1$"))
+    expect(tickets.get_by_role("link", name=re.compile(r"^#1 "))).to_have_attribute("aria-current", "true")
+    tickets.get_by_role("link", name=re.compile(r"^#2 ")).click()
+    expect(page.get_by_role("heading", name=re.compile(r"^#2\b"))).to_be_visible()
+    expect(page.get_by_role("list", name="Conversation")).to_contain_text("is the shop open tomorrow?")
+    box = lambda name: page.get_by_role("region", name=name, exact=True).bounding_box()  # noqa: E731
+    assert box("Ticket list")["x"] + box("Ticket list")["width"] <= box("Ticket")["x"]  # side by side
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.locator("#result")).to_have_text("Acknowledged: done.")
+    accessible(page, "list and detail")
+    page.go_back()
+    expect(page.get_by_role("heading", name=re.compile(r"^#1\b"))).to_be_visible()
+    page.reload()  # a deep link on a desktop opens in the same layout
+    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^#1\b"))).to_be_visible()
+    page.screenshot(path=str(SHOTS / "console-desktop.png"))
     context.close()
     twilio.inbox.clear()

@@ -73,9 +73,20 @@ function say(where, message, kind) {
 }
 
 function page(title, ...content) {
-  const main = $("main");
-  main.replaceChildren(el("h1", { text: title }), ...content);
+  // On a desktop the inbox and a ticket share the screen (list and detail): the ticket goes to
+  // the detail pane under an h2, the list keeps the page's one h1.
+  const detail = $("pane-detail");
+  (detail || $("main")).replaceChildren(el(detail ? "h2" : "h1", { text: title, class: detail ? "title" : null }), ...content);
   document.title = `${title} · Friday Night`;
+}
+
+const WIDE = window.matchMedia("(min-width: 64rem)");
+
+function split() {
+  $("main").replaceChildren(el("div", { class: "split" },
+    el("section", { id: "pane-list", class: "pane-list", "aria-label": "Ticket list" }),
+    el("section", { id: "pane-detail", class: "pane-detail", "aria-label": "Ticket" },
+      el("p", { class: "muted" }, "Choose a ticket on the left (j / k, Enter)."))));
 }
 
 function link(path, text, attrs) {
@@ -182,10 +193,22 @@ async function inbox() {
   const params = new URLSearchParams(location.search);
   const view = VIEWS.some(([v]) => v === params.get("view")) ? params.get("view") : "all";
   const tabs = el("nav", { class: "tabs", "aria-label": "Views" }, VIEWS.map(([v, name]) =>
-    el("a", { href: `?view=${v}`, "aria-current": v === view ? "page" : null }, name)));
+    el("a", { href: `${BASE}/console?view=${v}`, "aria-current": v === view ? "page" : null }, name)));
   const list = el("ol", { id: "tickets", class: "tickets", "aria-label": "Tickets" });
   const live = el("p", { class: "muted", role: "status", id: "inbox-status" });
-  page("Inbox", tabs, live, list);
+  const pane = $("pane-list");
+  if (pane) {
+    pane.replaceChildren(el("h1", {}, "Inbox"), tabs, live, list);
+    list.addEventListener("click", (ev) => {
+      const a = ev.target.closest("a[data-id]");
+      if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
+      ev.preventDefault();
+      history.pushState(null, "", a.href);
+      openTicket(a.dataset.id);
+    });
+  } else {
+    page("Inbox", tabs, live, list);
+  }
   async function load() {
     const [open, pending] = await Promise.all([api("GET", "/tickets?status=open&limit=100"),
       api("GET", "/tickets?status=pending&limit=100")]);
@@ -199,11 +222,19 @@ async function inbox() {
     const items = [...newest.values()].filter((t) => inView(view, t)).sort(order);
     const focused = document.activeElement && document.activeElement.dataset.id;
     list.replaceChildren(...items.map(row));
+    const shown = (location.pathname.match(/\/tickets\/(\d+)$/) || [])[1];
+    for (const a of list.querySelectorAll("a[data-id]")) if (a.dataset.id === shown) a.setAttribute("aria-current", "true");
     live.textContent = items.length ? `${items.length} ticket${items.length === 1 ? "" : "s"}` : "Nothing here.";
     if (focused) { const again = list.querySelector(`a[data-id="${focused}"]`); if (again) again.focus(); }
   }
+  state.refreshList = load;
   await load();
   every(5000, load);
+}
+
+async function openTicket(id) {
+  try { await ticket(id); } catch (e) { if (e.status !== 401) page("Something went wrong", el("p", { role: "alert" }, e.message)); }
+  if (state.refreshList) state.refreshList().catch(() => {});
 }
 
 function row(t) {
@@ -235,6 +266,7 @@ async function ticket(id) {
   const act = async (label, fn) => {
     try { await fn(); } catch (e) { say(result, e.message, "error"); return; }
     await ticket(id);  // the ticket as it is now, then the word that it worked (on the new page)
+    if (state.refreshList) state.refreshList().catch(() => {});
     say("result", `${label}: done.`, "ok");
   };
   const reason = el("input", { id: "reason", name: "reason", maxlength: "500" });
@@ -328,8 +360,10 @@ function replyForm(id, t, templates, result, reload) {
 
 async function rota() {
   const admin = state.me.role === "admin";
-  const from = new Date(now());
-  const to = new Date(from.getTime() + 28 * 86400 * 1000);
+  const range = new URLSearchParams(location.search).get("range") === "month" ? "month" : "week";
+  const days = calendarDays(range === "month" ? 35 : 7);
+  const from = new Date(Math.min(days[0].start, now()));
+  const to = new Date(Math.max(days[days.length - 1].end, now() + 28 * 86400 * 1000));
   const [oncall, schedule, people, plan, doc, swaps] = await Promise.all([
     api("GET", "/oncall"), api("GET", `/rota/schedule?from=${encodeURIComponent(from.toISOString())}&to=${encodeURIComponent(to.toISOString())}`),
     team(), api("GET", "/oncall/plan").catch(() => null), admin ? api("GET", "/rota").catch(() => null) : null,
@@ -339,10 +373,14 @@ async function rota() {
   const holder = oncall.primary ? el("p", { class: "facts" },
     el("strong", {}, oncall.primary.name), ` holds the phone until ${when(oncall.shift && oncall.shift.end)}`,
     oncall.backup ? `; backup ${oncall.backup.name}` : "") : el("p", {}, "Nobody holds the phone.");
-  const shifts = el("ol", { class: "shifts", "aria-label": "Coming shifts" }, schedule.items.map((s) =>
+  const coming = schedule.items.filter((s) => new Date(s.end) > now()).slice(0, 12);
+  const shifts = el("ol", { class: "shifts", "aria-label": "Coming shifts" }, coming.map((s) =>
     el("li", { class: s.override ? "override" : "" }, el("strong", {}, name(s.person_id)),
       ` ${when(s.start)} – ${when(s.end)}`, s.override ? el("span", { class: "badge" }, "override") : "")));
-  const parts = [holder, el("h2", {}, "Coming shifts"), shifts];
+  const ranges = el("nav", { class: "tabs", "aria-label": "Calendar range" }, [["week", "Week"], ["month", "Month"]].map(
+    ([r, label]) => el("a", { href: `${BASE}/console/rota?range=${r}`, "aria-current": r === range ? "page" : null }, label)));
+  const parts = [holder, el("h2", {}, "Calendar"), ranges, calendar(days, schedule.items, name, range),
+    el("h2", {}, "Coming shifts"), shifts];
   if (plan && plan.steps) {
     parts.push(el("h2", {}, "Paging plan"), el("p", { class: "muted" }, "Who is paged if an urgent message came now:"),
       el("ol", {}, plan.steps.filter((s) => s.round === 1).map((s) =>
@@ -375,6 +413,53 @@ async function rota() {
       el("h2", {}, "Add override"), form);
   }
   page("On call", result, ...parts);
+}
+
+// --- the calendar: days in the reader's zone, each with who holds the phone when -------------
+
+const formats = new Map();
+function format(options) {  // one formatter per kind and zone: the calendar asks thousands of times
+  const key = JSON.stringify([zone(), options]);
+  if (!formats.has(key)) formats.set(key, new Intl.DateTimeFormat(options.locale || "en-GB", { timeZone: zone(), ...options }));
+  return formats.get(key);
+}
+const dayKey = (t) => format({ locale: "en-CA", year: "numeric", month: "2-digit", day: "2-digit" }).format(t);
+const clockTime = (t) => format({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(t);
+
+// The days of this week (from Monday) or of five weeks, in the reader's zone. A day's bounds are
+// found by stepping in hours, so a 23- or 25-hour day (the clocks change) is still one day.
+function calendarDays(count) {
+  const weekday = (t) => format({ weekday: "short" }).format(t);
+  let t = now();
+  while (weekday(t) !== "Mon") t -= 12 * 3600 * 1000;  // half days: a short day is never jumped over
+  const startOf = (ms) => { const key = dayKey(ms); let s = ms - (ms % 60000);
+    while (dayKey(s - 60000) === key) s -= 15 * 60000;  // quarter hours: every zone's midnight is on one
+    while (dayKey(s) !== key) s += 60000;
+    return s; };
+  const days = [];
+  let start = startOf(t);
+  for (let i = 0; i < count; i += 1) {
+    const next = startOf(start + 26 * 3600 * 1000);
+    days.push({ key: dayKey(start), start, end: next });
+    start = next;
+  }
+  return days;
+}
+
+function calendar(days, shifts, name, range) {
+  const today = dayKey(now());
+  const label = (ms) => format({ weekday: "short", day: "2-digit", month: "short" }).format(ms);
+  return el("ol", { class: `calendar ${range}`, "aria-label": `Calendar (${zone()})` }, days.map((d) => {
+    const on = shifts.filter((s) => new Date(s.start) < d.end && new Date(s.end) > d.start);
+    return el("li", { class: d.key === today ? "day today" : "day", "aria-current": d.key === today ? "date" : null },
+      el("span", { class: "date" }, label(d.start)),
+      el("ul", {}, on.map((s) => {
+        const a = Math.max(new Date(s.start), d.start);
+        const b = Math.min(new Date(s.end), d.end);
+        return el("li", { class: s.override ? "override" : "" }, `${clockTime(a)}–${b === d.end ? "24:00" : clockTime(b)} `,
+          el("strong", {}, name(s.person_id)), s.override ? el("span", { class: "badge" }, "override") : "");
+      })));
+  }));
 }
 
 function swapList(items, result) {
@@ -488,8 +573,17 @@ async function start() {
   const ticketMatch = ROUTE.match(/^\/tickets\/(\d+)$/);
   const pages = { "/": inbox, "/rota": rota, "/people": people, "/templates": templatesPage, "/status": status,
     "/report": report };
+  const listAndDetail = WIDE.matches && (ticketMatch || !pages[ROUTE] || ROUTE === "/");
+  if (listAndDetail) {
+    split();
+    window.addEventListener("popstate", () => {
+      const m = location.pathname.match(/\/tickets\/(\d+)$/);
+      if (m) openTicket(m[1]); else location.reload();
+    });
+  }
   try {
-    if (ticketMatch) await ticket(ticketMatch[1]);
+    if (listAndDetail) { await inbox(); if (ticketMatch) await openTicket(ticketMatch[1]); }
+    else if (ticketMatch) await ticket(ticketMatch[1]);
     else await (pages[ROUTE] || inbox)();
   } catch (e) {
     if (e.status !== 401) page("Something went wrong", el("p", { role: "alert" }, e.message));
