@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 STAGE ?= dev
 
-.PHONY: run test package bench lint clean install chromium pictures
+.PHONY: run test package bench lint clean install chromium pictures catalogues
 
 install: $(STAMP)
 
@@ -41,6 +41,11 @@ pictures: $(STAMP) $(CHROMIUM)
 ## make package — CloudFormation/SAM with the tables into dist/
 package: $(STAMP)
 	$(BIN)/python -m scripts.package --stage $(STAGE) --out dist
+
+## make catalogues — extract the customer texts into chalicelib/locale/customers.pot, update each
+## language's .po, compile the .mo files (tests/test_words.py fails when they are behind the code)
+catalogues: $(STAMP)
+	$(BIN)/python -m scripts.catalogues
 
 ## make bench — benchmarks; prints figures (see docs/benchmarks.md)
 bench: $(STAMP)

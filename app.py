@@ -238,7 +238,10 @@ def chat_page():
 
     # Same origin only (scripts, styles, requests), no inline script; framed on the company's own
     # site by widget.js. The greeting says what is true now (out of hours: when we answer).
-    return Response(webchat.page(expectations.chat_greeting(clock.now())), headers={
+    from chalicelib.domain import words
+
+    lang = words.from_accept_language(app.current_request.headers.get("accept-language"))
+    return Response(webchat.page(expectations.chat_greeting(clock.now(), lang), lang or words.business()), headers={
         "Content-Type": "text/html; charset=utf-8", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
         **_PAGE_HEADERS,
         "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
@@ -512,6 +515,21 @@ def note_ticket(principal, ticket_id):
     validate.unknown_fields(data, {"text"})
     text = validate.text(data, "text", max_len=4000)
     return created(tickets.summary_json(replies.note(ticket_number(ticket_id), text, principal.actor, clock.now())))
+
+
+@app.route("/tickets/{ticket_id}/language", methods=["PUT"])
+@staff()
+def set_ticket_language(principal, ticket_id):
+    """The customer's language (API v1.2): staff who know better than the detector set it."""
+    from chalicelib.domain import words
+    from chalicelib.usecases import intake
+
+    data = body("LanguageInput")
+    validate.unknown_fields(data, {"language"})
+    lang = words.supported(validate.text(data, "language", max_len=35))
+    if lang is None:
+        raise BadRequest("language", f"must be one of {', '.join(words.LANGUAGES)}")
+    return tickets.summary_json(intake.set_language(ticket_number(ticket_id), lang, principal.actor, clock.now()))
 
 
 @app.route("/tickets/{ticket_id}/preview", methods=["GET"])

@@ -209,6 +209,9 @@ def main() -> int:
         webhooks(http)
         sweeps()
     import_cost()
+    from bench import languages
+
+    print("\n" + languages.report())
     return 0
 
 

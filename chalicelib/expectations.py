@@ -12,15 +12,33 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from chalicelib import config, phones
+from chalicelib.domain import words
 from chalicelib.domain.tickets import CLOSED, PENDING, RESOLVED
+from chalicelib.domain.words import translate, translate_ctx
+
+
+def N_(msgid: str) -> str:  # noqa: N802 - gettext's marker: extracted into the catalogue, translated later
+    return msgid
 
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_URGENT = r"\b(urgent|emergency)\b"  # compiled on first use (re's cache): cold start
+
+
+def _urgent() -> str:
+    """URGENT, EMERGENCY and the word each language's texts ask for (DRINGEND): compiled on first
+    use (re's cache), at cold start nothing."""
+    names = {"urgent", "emergency"} | {w.lower() for w in words.answer_words("URGENT")}
+    return r"\b(" + "|".join(sorted(map(re.escape, names))) + r")\b"
 
 
 def is_urgent(text: str | None) -> bool:
-    """API.md: a message containing the word URGENT or EMERGENCY, any case."""
-    return bool(text and re.search(_URGENT, text, re.IGNORECASE))
+    """API.md: a message containing the word URGENT or EMERGENCY (or the customer's language's word
+    for it, which their acknowledgement names), any case."""
+    return bool(text and re.search(_urgent(), text, re.IGNORECASE))
+
+
+def language(ticket) -> str:
+    """The language the ticket's customer is written in (API v1.2): theirs, else the business one."""
+    return words.supported(getattr(ticket, "language", None)) or words.business()
 
 
 def _hours() -> tuple[set[int], time, time]:
@@ -67,55 +85,85 @@ def customer_zone(ticket) -> ZoneInfo:
     return zone()
 
 
-def when(now: datetime, reader: ZoneInfo | None = None) -> str:
-    """'Mon 09:00 CET': the next opening in the reader's zone (the business zone if unknown), which
-    the text names."""
-    opening = next_opening(now).astimezone(reader or zone())
-    return opening.strftime("%a %H:%M %Z")
+def when(now: datetime, reader: ZoneInfo | None = None, lang: str | None = None) -> str:
+    """'Mon 09:00 CET', 'Mo. 09:00 CET': the next opening in the reader's zone (the business zone if
+    unknown), which the text names, in the reader's language."""
+    return words.when(next_opening(now), reader or zone(), lang)
+
+
+# The acknowledgement: (without a name, with the customer's first name), whole sentences each.
+_ACK = {
+    "open": (N_("Thanks - this is ticket #{ticket}. We're on it and a person will answer shortly."),
+             N_("Hi {name}, thanks - this is ticket #{ticket}. We're on it and a person will answer shortly.")),
+    "paged": (N_("Thanks - this is ticket #{ticket}. It's after hours, and the on-call person has been paged now."),
+              N_("Hi {name}, thanks - this is ticket #{ticket}. It's after hours, and the on-call person has "
+                 "been paged now.")),
+    "paging": (N_("Thanks - this is ticket #{ticket}. It's after hours; we're reaching the on-call person now."),
+               N_("Hi {name}, thanks - this is ticket #{ticket}. It's after hours; we're reaching the on-call "
+                  "person now.")),
+    "sms": (N_("Thanks - this is ticket #{ticket}. We'll answer by {when}; reply {urgent} if it can't wait."),
+            N_("Hi {name}, thanks - this is ticket #{ticket}. We'll answer by {when}; reply {urgent} if it "
+               "can't wait.")),
+    "webchat": (N_("Thanks - this is ticket #{ticket}. We'll answer by {when}; write {urgent} if it can't wait."),
+                N_("Hi {name}, thanks - this is ticket #{ticket}. We'll answer by {when}; write {urgent} if it "
+                   "can't wait.")),
+}
 
 
 def acknowledgement(ticket_id: int, *, now: datetime, urgent: bool, paged: bool, name: str | None = None,
-                    channel: str = "sms", reader: ZoneInfo | None = None) -> str:
-    """The personal first answer: the ticket number and when to expect a reply."""
-    hello = f"Hi {name.split()[0]}, thanks" if name else "Thanks"
-    head = f"{hello} - this is ticket #{ticket_id}."
+                    channel: str = "sms", reader: ZoneInfo | None = None, lang: str | None = None) -> str:
+    """The personal first answer: the ticket number and when to expect a reply, in the customer's
+    language and zone."""
     if is_business_hours(now):
-        return f"{head} We're on it and a person will answer shortly."
-    if urgent and paged:
-        return f"{head} It's after hours, and the on-call person has been paged now."
-    if urgent:
-        return f"{head} It's after hours; we're reaching the on-call person now."
-    verb = "write" if channel == "webchat" else "reply"
-    return f"{head} We'll answer by {when(now, reader)}; {verb} URGENT if it can't wait."
+        kind = "open"
+    elif urgent:
+        kind = "paged" if paged else "paging"
+    else:
+        kind = "webchat" if channel == "webchat" else "sms"
+    plain, named = _ACK[kind]
+    first = name.split()[0] if name and name.split() else None
+    values = {"ticket": ticket_id, "name": first, "when": "", "urgent": urgent_word(lang)}
+    if kind in ("sms", "webchat"):
+        values["when"] = when(now, reader, lang)
+    return translate(lang, named if first else plain, **values)
 
 
-def still_trying(ticket_id: int) -> str:
+def urgent_word(lang: str | None) -> str:
+    """The word that makes a message urgent, as the customer's texts name it (URGENT, DRINGEND)."""
+    return translate_ctx(lang, "keyword", "URGENT").split(",")[0].strip()
+
+
+def still_trying(ticket_id: int, lang: str | None = None) -> str:
     """To the customer of an urgent ticket nobody has acknowledged after a while: the truth, once."""
-    return (f"Ticket #{ticket_id}: we are still trying to reach the person on call and keep trying. "
-            f"Reply here to add anything.")
+    return translate(lang, "Ticket #{ticket}: we are still trying to reach the person on call and keep trying. "
+                     "Reply here to add anything.", ticket=ticket_id)
 
 
-def chat_greeting(now: datetime) -> str:
+def chat_greeting(now: datetime, lang: str | None = None) -> str:
     """The chat page before a conversation starts: the truth about now (the zone is named)."""
     if is_business_hours(now):
-        return "A real person will answer — usually within minutes."
-    return f"We're closed now; a person will answer by {when(now)}. Write URGENT if it can't wait."
+        return translate_ctx(lang, "chat", "A real person will answer - usually within minutes.")
+    return translate_ctx(lang, "chat", "We're closed now; a person will answer by {when}. "
+                                       "Write {urgent} if it can't wait.",
+                   when=when(now, lang=lang), urgent=urgent_word(lang))
 
 
 def chat_status(ticket, now: datetime) -> str:
     """The chat page's header once a conversation runs: what the customer may expect now, from the
-    ticket as it is (urgent and paged, acknowledged, resolved), in the customer's zone."""
+    ticket as it is (urgent and paged, acknowledged, resolved), in the customer's zone and language."""
+    lang = language(ticket) if ticket is not None else None
     if ticket is None or ticket.status == CLOSED:
-        return "This conversation has ended. Start a new chat if you need us."
-    head = f"Ticket #{ticket.id}"
+        return translate_ctx(lang, "chat", "This conversation has ended. Start a new chat if you need us.")
+    n = ticket.id
     if ticket.status == RESOLVED:
-        return f"{head} is resolved. Just write again if you need us."
+        return translate_ctx(lang, "chat", "Ticket #{ticket} is resolved. Just write again if you need us.", ticket=n)
     if ticket.is_urgent and ticket.acked_at is not None:
-        return f"{head} is urgent and the person on call has it."
+        return translate_ctx(lang, "chat", "Ticket #{ticket} is urgent and the person on call has it.", ticket=n)
     if ticket.is_urgent:
-        return f"{head} is urgent: we are reaching the person on call."
+        return translate_ctx(lang, "chat", "Ticket #{ticket} is urgent: we are reaching the person on call.", ticket=n)
     if ticket.status == PENDING:
-        return f"{head}: we are waiting for your answer."
+        return translate_ctx(lang, "chat", "Ticket #{ticket}: we are waiting for your answer.", ticket=n)
     if is_business_hours(now):
-        return f"{head}: a person will answer shortly."
-    return f"{head}: we'll answer by {when(now, customer_zone(ticket))}. Write URGENT if it can't wait."
+        return translate_ctx(lang, "chat", "Ticket #{ticket}: a person will answer shortly.", ticket=n)
+    return translate_ctx(lang, "chat", "Ticket #{ticket}: we'll answer by {when}. Write {urgent} if it can't wait.",
+                   ticket=n, when=when(now, customer_zone(ticket), lang), urgent=urgent_word(lang))

@@ -148,6 +148,9 @@ PATHS: dict = {
     "/tickets/{ticket_id}/notes": {"post": _op("An internal note: for staff only, never sent, never in the chat",
                                                201, "Ticket", body="NoteInput", params=[_TICKET_ID],
                                                errors=(404,))},
+    "/tickets/{ticket_id}/language": {"put": _op("The customer's language, from now on (staff know better than "
+                                                 "the detector)", 200, "Ticket", body="LanguageInput",
+                                                 params=[_TICKET_ID], errors=(400, 404))},
     "/tickets/{ticket_id}/preview": {"get": _op("A template as this ticket's customer would read it (nothing sent)",
                                                 200, "Preview", params=[_TICKET_ID, _q("template", _STR,
                                                                                       "a template id or name")],

@@ -94,6 +94,8 @@ class TemplateInput(_In):
     category: str | None = Field(default=None, max_length=40)
     keywords: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(default=None, max_length=30)
     auto: bool | None = None
+    bodies: dict[Literal["en", "de", "fr", "ro"], str] | None = Field(
+        default=None, description="a body per language (v1.2); the customer's is used, else `body`")
 
 
 class TemplatePatch(_In):
@@ -102,6 +104,8 @@ class TemplatePatch(_In):
     category: str | None = Field(default=None, max_length=40)
     keywords: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(default=None, max_length=30)
     auto: bool | None = None
+    bodies: dict[Literal["en", "de", "fr", "ro"], str] | None = Field(
+        default=None, description="a body per language (v1.2); the customer's is used, else `body`")
 
 
 class Handoff(_In):
@@ -147,6 +151,9 @@ class ChatStart(_In):
     contact: Phone | None = None
     timezone: str | None = Field(default=None, max_length=64,
                                  description="the customer's IANA zone (the chat page sends the browser's)")
+    language: str | None = Field(default=None, max_length=35,
+                                 description="BCP 47 (the chat page sends the browser's); one we do not write: "
+                                             "the business language")
 
 
 class ChatMessageInput(_In):
@@ -176,9 +183,14 @@ class NoteInput(_In):
     text: str = Field(min_length=1, max_length=4000, description="for staff only: never sent, never in the chat")
 
 
+class LanguageInput(_In):
+    language: Literal["en", "de", "fr", "ro"] = Field(description="what the customer is written in from now on")
+
+
 REQUESTS: tuple[type[BaseModel], ...] = (
     PersonInput, PersonPatch, TicketInput, ReplyInput, PassUpInput, AssignInput, TemplateInput, TemplatePatch,
     RotaInput, OverrideInput, PolicyInput, ChatStart, ChatMessageInput, CodeRequest, SignInInput, NoteInput,
+    LanguageInput,
     SwapInput)
 
 
@@ -241,6 +253,7 @@ class Ticket(_Out):
     owner: str = Field(description="person id, or 'up-for-grabs'")
     customer: Customer
     subject: str | None = None
+    language: str | None = Field(default=None, description="what the customer is written in (v1.2)")
     created_at: str
     updated_at: str
     tier_due_at: str | None = None
@@ -484,6 +497,7 @@ class Template(_Out):
     category: str | None = None
     keywords: list[str] = []
     auto: bool = False
+    bodies: dict[str, str] = {}
     sms: SmsCount | None = None
     created_at: str | None = None
     updated_at: str | None = None

@@ -33,7 +33,7 @@ def test_the_november_report(api, twilio, team, clock_at, schedule):
     api.post("/tickets/1/resolve", key=ben["api_key"])  # no survey: one a week per customer
     # T2: Ben passes it up, Chloe resolves in 4 h, the customer says NO and how to do better.
     clock_at.set(at(3, 10))
-    twilio.sms(B, "refund please")
+    twilio.sms(B, "refund please, I paid twice")
     twilio.phone(B).expect_sms("ticket #2")
     twilio.phone(owner_phone(api, 2)).expect_sms("#2 is yours now")
     clock_at.set(at(3, 11))
@@ -54,7 +54,7 @@ def test_the_november_report(api, twilio, team, clock_at, schedule):
     tickets.tier_sweep(clock_at.now)
     # T4: an urgent text on Saturday night pages Ana (the holder), she ACKs in 5 minutes and resolves.
     clock_at.set(at(21, 22))
-    twilio.sms(D, "URGENT site down")
+    twilio.sms(D, "URGENT our site is down")
     twilio.phone(D).expect_sms("ticket #4")
     clock_at.set(at(21, 22, 5))
     twilio.phone(ANA).expect_sms("URGENT #4").reply("ACK 4").expect("Acknowledged")

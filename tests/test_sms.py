@@ -31,7 +31,8 @@ def test_the_expectation_is_in_the_customers_own_zone_when_the_number_tells_it(a
     from a country of many zones (the US) gets the business zone, named — never a guess."""
     bucharest, new_york = "+40721234567", "+12025550123"
     twilio.sms(bucharest, "buna, comanda mea nu a ajuns")  # Friday 23:00 in Bucharest
-    twilio.phone(bucharest).expect_sms("We'll answer by Mon 10:00 EET; reply URGENT")
+    # In Romanian (their first text is), by Monday 10:00 in their zone, named.
+    twilio.phone(bucharest).expect_sms("Raspundem pana lun. 10:00 EET; raspundeti URGENT")
     twilio.sms(new_york, "hi, where is my order?")
     twilio.phone(new_york).expect_sms("We'll answer by Mon 09:00 CET; reply URGENT")
     assert api.get("/tickets/1").json_body["customer"]["timezone"] == "Europe/Bucharest"
@@ -64,7 +65,7 @@ def test_a_retried_webhook_has_the_effect_of_one(api, twilio, team):
     from tests.fake_twilio import ACCOUNT_SID
 
     params = {"MessageSid": "SM" + "a" * 32, "AccountSid": ACCOUNT_SID, "From": CUSTOMER, "To": "+4930901820",
-              "Body": "hello", "NumMedia": "0"}
+              "Body": "hello, where is my order?", "NumMedia": "0"}
     for _ in range(3):
         r = twilio.post("/twilio/sms", params, replay=False)
         assert r.status_code == 200 and "ticket #1" in r.body.decode()
@@ -74,7 +75,7 @@ def test_a_retried_webhook_has_the_effect_of_one(api, twilio, team):
 
 
 def test_forged_or_unsigned_webhooks_are_403_and_store_nothing(api, twilio, team):
-    params = {"MessageSid": "SM" + "b" * 32, "From": CUSTOMER, "Body": "hello", "NumMedia": "0"}
+    params = {"MessageSid": "SM" + "b" * 32, "From": CUSTOMER, "Body": "hello, where is my order?", "NumMedia": "0"}
     assert twilio.post("/twilio/sms", params, signature=None).status_code == 403
     assert twilio.post("/twilio/sms", params, signature="forged").status_code == 403
     signed_other = twilio.sign("https://friday.example/api/twilio/sms", {**params, "Body": "other"})
@@ -84,7 +85,7 @@ def test_forged_or_unsigned_webhooks_are_403_and_store_nothing(api, twilio, team
 
 
 def test_blank_form_values_are_kept_for_the_signature(api, twilio, team):
-    r = twilio.post("/twilio/sms", {"MessageSid": "SM" + "c" * 32, "From": CUSTOMER, "Body": "hi",
+    r = twilio.post("/twilio/sms", {"MessageSid": "SM" + "c" * 32, "From": CUSTOMER, "Body": "hi, where is my order?",
                                     "NumMedia": "0", "ToCity": "", "FromState": ""})
     assert r.status_code == 200 and "ticket #1" in r.body.decode()
 
@@ -127,7 +128,7 @@ def test_junk_from_staff_gets_the_help_text_a_few_times_an_hour(api, twilio, tea
 
 
 def test_stop_is_honoured_until_start(api, twilio, team):
-    twilio.sms(CUSTOMER, "hello")
+    twilio.sms(CUSTOMER, "hello, where is my order?")
     twilio.phone(CUSTOMER).expect_sms("ticket #1")
     twilio.sms(CUSTOMER, "STOP")
     # The truth, not "Sent": the reply is stored, and Ben hears why it did not go out.
@@ -148,7 +149,7 @@ def test_mms_media_urls_are_stored_on_the_message(api, twilio, team):
 def test_automatic_replies_are_capped_per_number_per_hour(api, twilio, team, clock_at, monkeypatch):
     monkeypatch.setenv("AUTO_REPLY_LIMIT", "2")
     for i in range(4):
-        twilio.sms(CUSTOMER, f"message {i}")
+        twilio.sms(CUSTOMER, f"where is my order {i}?")
         api.post("/tickets/1/resolve") if i < 3 else None
         clock_at.advance(minutes=11)
     # message 0 opens, 1..3 reopen (each a new burst) but only 2 replies an hour go out;
@@ -158,7 +159,7 @@ def test_automatic_replies_are_capped_per_number_per_hour(api, twilio, team, clo
 
 
 def test_status_callbacks_only_move_forward(api, twilio, team):
-    twilio.sms(CUSTOMER, "hello")
+    twilio.sms(CUSTOMER, "hello, where is my order?")
     twilio.phone(CUSTOMER).expect_sms("ticket #1")
     api.post("/tickets/1/reply", {"text": "on it"})
     twilio.phone(CUSTOMER).expect_sms("on it")
@@ -202,14 +203,16 @@ def test_sms_pumping_costly_numbers_and_a_flood_of_strangers_are_stored_not_answ
     (nothing lost); what we send on our own is capped."""
     for costly in ("+449098790000", "+19005550123", "+4390012345678", "+979123456789", "+870773111632"):
         r = twilio.post("/twilio/sms", {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT_SID, "From": costly,
-                                        "To": twilio.support, "Body": "hi", "NumMedia": "0"}, replay=False)
+                                        "To": twilio.support, "Body": "hi, where is my order?", "NumMedia": "0"},
+                    replay=False)
         assert r.status_code == 200 and "<Message>" not in r.body.decode(), costly
     assert len(tickets_of(api)) == 5
     monkeypatch.setenv("AUTO_REPLY_BUDGET", "3")
     answered = 0
     for i in range(6):
         r = twilio.post("/twilio/sms", {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT_SID,
-                                        "From": f"+4917755500{i:02d}", "To": twilio.support, "Body": "hello",
+                                        "From": f"+4917755500{i:02d}", "To": twilio.support,
+                  "Body": "hello, where is my order?",
                                         "NumMedia": "0"}, replay=False)
         answered += "<Message>" in r.body.decode()
     assert answered == 3 and len(tickets_of(api)) == 11

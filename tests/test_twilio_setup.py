@@ -33,7 +33,8 @@ def test_both_numbers_get_the_five_urls_once(twilio):
 
 
 def test_the_fallback_urls_answer(api, twilio, team):
-    r = twilio.post("/twilio/sms/fallback", {"MessageSid": "SM" + "7" * 32, "From": CUSTOMER, "Body": "hello?",
+    r = twilio.post("/twilio/sms/fallback", {"MessageSid": "SM" + "7" * 32, "From": CUSTOMER,
+                                                      "Body": "hello, anyone there?",
                                              "NumMedia": "0"}, replay=False)
     assert r.status_code == 200 and "ticket #1" in r.body.decode()
     r = twilio.post("/twilio/voice/fallback", {"CallSid": "CA" + "7" * 32, "From": CUSTOMER}, replay=False)

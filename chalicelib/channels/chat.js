@@ -126,6 +126,7 @@
     ev.preventDefault();
     var body = { name: $("name").value.trim() };
     try { var zone = Intl.DateTimeFormat().resolvedOptions().timeZone; if (zone) body.timezone = zone; } catch (e) { /* no zone: the business zone, named */ }
+    if (navigator.language) body.language = navigator.language;  // the browser's: what the customer reads in
     if ($("contact").value.trim()) body.contact = $("contact").value.trim();
     $("start-error").textContent = "";
     api("POST", "/chat/sessions", body).then(function (data) {

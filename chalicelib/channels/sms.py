@@ -14,10 +14,11 @@ from datetime import datetime
 from chalicelib import lazy, limits, phones
 from chalicelib.channels import twilio_hooks
 from chalicelib.domain import limits as rate
-from chalicelib.domain import texts
+from chalicelib.domain import texts, words
 from chalicelib.domain.contacts import Contact
 from chalicelib.domain.people import Person
 from chalicelib.domain.record import Record
+from chalicelib.domain.words import translate
 from chalicelib.errors import ApiError
 from chalicelib.logs import logger, mask_phone
 from chalicelib.usecases import intake, replies, surveys, tickets
@@ -33,7 +34,6 @@ START_WORDS = {"START", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO"}
 
 HELP_TEXT = texts.HELP  # GSM-7 only (tests/test_domain.py counts it)
-CUSTOMER_HELP = "Friday Night support: text us your question and a person will answer. Reply STOP to opt out."
 
 
 class Command(Record):
@@ -103,6 +103,10 @@ def webhook(params: dict, sid: str, now: datetime) -> str:
     if word in STOP_WORDS | START_WORDS | HELP_WORDS or (word == "YES" and contact.opted_out):
         return twilio_hooks.once(key, now, lambda: twilio_hooks.messages_twiml(
             _keyword(contact, word, now)), fallback=twilio_hooks.sorry_sms())
+    chosen = words.keywords().get(word)
+    if chosen is not None:  # DEUTSCH, FRANCAIS, ROMANA, ENGLISH: answered in the new language
+        return twilio_hooks.once(key, now, lambda: twilio_hooks.messages_twiml(
+            _language(contact, before, chosen, now)), fallback=twilio_hooks.sorry_sms())
     if surveys.expects_answer(before, body, now):
         # A survey answer or a YES to an automated answer goes on that ticket and opens nothing.
         def closing() -> str:
@@ -115,14 +119,25 @@ def webhook(params: dict, sid: str, now: datetime) -> str:
     return intake.text_message(contact, body, media, sid, key, before, now, twilio_hooks.messages_twiml)
 
 
+def _language(contact: Contact, current, lang: str, now: datetime) -> list[str]:
+    contact = intake.choose_language(contact, lang, current, tickets.CUSTOMER, now)
+    if contact.opted_out or not limits.take_for_number(contact, rate.AUTO_REPLIES, now):
+        return []
+    return [translate(lang, "OK - we will write to you in English from now on.")]
+
+
 def _keyword(contact: Contact, word: str, now: datetime) -> list[str]:
+    lang = words.supported(contact.language) or words.of_country(phones.country(contact.phone))
     if word in STOP_WORDS:
         intake.consent(contact, opted_out=True)
         return []  # the carrier confirms STOP itself; a second message would be noise
     if word in START_WORDS or (word == "YES" and contact.opted_out):
         intake.consent(contact, opted_out=False)
-        return ["You're subscribed again to Friday Night support messages."]
-    return [CUSTOMER_HELP] if limits.take_for_number(contact, rate.AUTO_REPLIES, now) else []
+        return [translate(lang, "You're subscribed again to Friday Night support messages.")]
+    if not limits.take_for_number(contact, rate.AUTO_REPLIES, now):
+        return []
+    return [translate(lang, "Friday Night support: text us your question and a person will answer. "
+                            "Reply STOP to opt out.")]
 
 
 def _num_media(params: dict) -> int:

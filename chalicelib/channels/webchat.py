@@ -8,9 +8,11 @@ from pathlib import Path
 _HERE = Path(__file__).parent
 
 
-def page(greeting: str) -> str:
-    """The page, with the truth about now before a chat starts (escaped: it is text)."""
-    return (_HERE / "chat.html").read_text(encoding="utf-8").replace("{{greeting}}", html.escape(greeting))
+def page(greeting: str, lang: str = "en") -> str:
+    """The page, with the truth about now before a chat starts (escaped: it is text), in the
+    visitor's language (the page's `lang`, which screen readers follow)."""
+    return ((_HERE / "chat.html").read_text(encoding="utf-8").replace("{{greeting}}", html.escape(greeting))
+            .replace('<html lang="en">', f'<html lang="{html.escape(lang)}">'))
 
 
 def script() -> str:

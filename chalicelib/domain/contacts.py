@@ -25,6 +25,7 @@ class Contact(Record):
     budgets: dict | None = None  # {"auto": [window, count], "sorry": [window, count]} (domain.limits)
     last_survey_at: datetime | None = None
     person_id: str | None = None  # set when the number is a staff member's
+    language: str | None = None  # the customer's, once decided (chosen, detected, their country's)
     version: int | None = None  # the stored version this value was read at (None: never stored)
 
 

@@ -11,12 +11,30 @@ import os
 import re
 from datetime import datetime, timedelta
 
-Q1 = "Did this answer your question? Reply YES or NO"
-Q2 = "Sorry to hear that. How could we do better? (we have reopened your ticket)"
-THANKS = "Thank you for your answer!"
-THANKS_COMMENT = "Thank you - we'll use this to do better."
-_YES = {"YES", "Y", "YEP", "YEAH", "JA", "OUI", "SI", "👍"}
-_NO = {"NO", "N", "NOPE", "NEIN", "NON", "👎"}
+from chalicelib.domain import words
+from chalicelib.domain.words import translate, translate_ctx
+
+_YES = {"YES", "Y", "YEP", "YEAH", "SI", "👍"}  # and every language's words for it (the catalogues)
+_NO = {"NO", "N", "NOPE", "👎"}
+
+
+def q1(lang: str | None) -> str:
+    """The first question, naming the customer's own words for yes and no (JA or NEIN)."""
+    yes, no = (translate_ctx(lang, "keyword", w).split(",")[0].strip() for w in ("YES", "NO"))
+    return translate(lang, "Did this answer your question? Reply {yes} or {no}", yes=yes, no=no)
+
+
+def q2(lang: str | None) -> str:
+    return translate(lang, "Sorry to hear that. How could we do better? (we have reopened your ticket)")
+
+
+def thanks(lang: str | None) -> str:
+    return translate(lang, "Thank you for your answer!")
+
+
+def thanks_comment(lang: str | None) -> str:
+    return translate(lang, "Thank you - we'll use this to do better.")
+
 
 
 def window() -> timedelta:
@@ -29,7 +47,8 @@ def period() -> timedelta:
 
 def yes_no(text: str) -> str | None:
     word = re.sub(r"[^\w👍👎]", "", (text or "").strip().upper())
-    return "yes" if word in _YES else "no" if word in _NO else None
+    return ("yes" if word in _YES | words.answer_words("YES") else
+            "no" if word in _NO | words.answer_words("NO") else None)
 
 
 def should_ask(*, opened_by: str, survey_state: str | None, channel: str, phone: str | None,

@@ -15,4 +15,5 @@ class Template(Record):
     category: str | None = None
     keywords: tuple = ()
     auto: bool = False
+    bodies: dict | None = None  # a body per language ({"de": "...", "fr": "..."}); `body` for the rest
     version: int | None = None  # the stored version this value was read at (None: never stored)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 
-GSM7 = frozenset("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§"
-                 "¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€")
+from chalicelib.domain.words import GSM7, translate
+
 _GSM7_EXTENDED = frozenset("^{}\\[~]|€")  # two septets each
 
 HELP = ("Friday Night commands: ACK 42 takes ticket 42; RES 42 resolves; ESC 42 passes it up a tier; "
@@ -88,9 +88,11 @@ def rota_changed(holder_name: str, start: datetime, end: datetime, zone: tzinfo)
             f"until {_when(end, zone)}. Text WHO any time.")
 
 
-def automation_confirmed(ticket_id: int) -> str:
-    """To a customer who said YES to an automated answer."""
-    return f"Great - glad that solved it! Ticket #{ticket_id} is resolved; just write again if you need us."
+def automation_confirmed(ticket_id: int, lang: str | None = None) -> str:
+    """To a customer who said YES to an automated answer (in their language: the catalogue's)."""
+    return translate(lang, "Great - glad that solved it! Ticket #{ticket} is resolved; "
+                           "just write again if you need us.",
+               ticket=ticket_id)
 
 
 def swap_asked(asker: str, start: datetime, end: datetime, zone: tzinfo, code: str) -> str:

@@ -58,6 +58,7 @@ SURVEY_ANSWERED = "survey_answered"
 SURVEY_COMMENT = "survey_comment"
 CUSTOMER_TOLD = "customer_told"
 NOTE = "note"  # staff only: never sent, never in the chat
+LANGUAGE_SET = "language_set"  # the customer's language changed (their keyword, or staff)
 
 
 class NotAllowed(Exception):
@@ -80,6 +81,7 @@ class Ticket(Record):
     customer_name: str | None = None
     customer_contact: str | None = None  # E.164 phone, or chat session id
     customer_timezone: str | None = None  # IANA, when the customer told it (the chat page's browser)
+    language: str | None = None  # what the customer is written in (API v1.2); None: the business language
     contact_key: str | None = None  # "<channel-kind>#<contact>": who the customer is
     subject: str | None = None
     tier_entered_at: datetime | None = None
@@ -259,12 +261,14 @@ def open_ticket(ticket_id: int, *, channel: str, now: datetime, owner: str, rule
                 actor: Actor = CUSTOMER, priority: str = "normal", customer_name: str | None = None,
                 contact: str | None = None, contact_key: str | None = None, text: str | None = None,
                 media: list[str] | None = None, provider_id: str | None = None,
-                quiet_until: datetime | None = None, customer_timezone: str | None = None) -> Change:
+                quiet_until: datetime | None = None, customer_timezone: str | None = None,
+                language: str | None = None) -> Change:
     """A new ticket in tier 1 with its owner; the first message goes with it. A chat nobody has
     written in yet waits on the quiet clock (it pages nobody; closed at `quiet_until`)."""
     blank = Ticket(id=ticket_id, status=OPEN, channel=channel, owner=UP_FOR_GRABS, created_at=now, updated_at=now,
                    priority=priority, customer_name=customer_name, customer_contact=contact,
                    contact_key=contact_key, subject=subject_of(text), customer_timezone=customer_timezone,
+                   language=language,
                    opened_by=actor.id if actor is not CUSTOMER else "customer")
     d = _Draft(blank, now)
     d.event(CREATED, actor, channel=channel, priority=priority)
@@ -325,6 +329,16 @@ def note(t: Ticket, text: str, actor: Actor, now: datetime) -> Change:
     """An internal note: in the ticket's history for staff, never sent, never in the chat (any status)."""
     d = _Draft(t, now)
     d.event(NOTE, actor, text=text[:4000], author_name=actor.name)
+    return d.change()
+
+
+def language_set(t: Ticket, language: str, actor: Actor, now: datetime) -> Change:
+    """What the customer is written in from now on (their SMS keyword, or staff who know better)."""
+    if t.language == language:
+        return Change(t)
+    d = _Draft(t, now)
+    d.set(language=language)
+    d.event(LANGUAGE_SET, actor, language=language, before=t.language)
     return d.change()
 
 

@@ -73,6 +73,7 @@ class Ticket(Model):
     customer_name = UnicodeAttribute(null=True)
     customer_contact = UnicodeAttribute(null=True)  # E.164 phone, or chat session id
     customer_timezone = UnicodeAttribute(null=True)  # IANA, when the customer told it
+    language = UnicodeAttribute(null=True)  # the customer's (API v1.2): what their texts are written in
     contact_key = UnicodeAttribute(null=True)  # "<channel-kind>#<contact>": who the customer is
     subject = UnicodeAttribute(null=True)
     list_pk = UnicodeAttribute(default="ticket")
@@ -198,6 +199,7 @@ class Contact(Model):
     budgets = JSONAttribute(null=True)  # {"auto": [window, count], "sorry": [window, count]}
     last_survey_at = UTCDateTimeAttribute(null=True)
     person_id = UnicodeAttribute(null=True)  # set when the number is a staff member's
+    language = UnicodeAttribute(null=True)  # the customer's language, once decided (API v1.2)
     version = VersionAttribute()
 
 
@@ -287,6 +289,7 @@ class Template(Model):
     category = UnicodeAttribute(null=True)
     keywords = ListAttribute(of=UnicodeAttribute, default=list)
     auto = BooleanAttribute(default=False)
+    bodies = JSONAttribute(null=True)  # a body per language (API v1.2)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     version = VersionAttribute()

@@ -194,13 +194,14 @@ _TEMPLATE_FIELDS = ("id", "name", "body", "created_at", "updated_at", "category"
 
 
 def _template(m: Template) -> DomainTemplate:
-    return DomainTemplate(keywords=tuple(m.keywords or ()), auto=bool(m.auto),
+    return DomainTemplate(keywords=tuple(m.keywords or ()), auto=bool(m.auto), bodies=m.bodies or None,
                           version=int(m.version) if m.version is not None else None,
                           **{f: getattr(m, f) for f in _TEMPLATE_FIELDS})
 
 
 def _template_model(t: DomainTemplate) -> Template:
-    m = Template(keywords=list(t.keywords), auto=t.auto, **{f: getattr(t, f) for f in _TEMPLATE_FIELDS})
+    m = Template(keywords=list(t.keywords), auto=t.auto, bodies=t.bodies or None,
+                 **{f: getattr(t, f) for f in _TEMPLATE_FIELDS})
     if t.version is not None:
         m.version = t.version  # the save is conditional on it
     return m

@@ -37,7 +37,7 @@ from chalicelib.store.models import (
 _DUE_PK = {TIER_CLOCK: "due", QUIET_CLOCK: "quiet"}
 _CLOCK = {v: k for k, v in _DUE_PK.items()}
 _SAME = ("id", "status", "channel", "priority", "tier", "owner", "customer_name", "customer_contact",
-         "customer_timezone",
+         "customer_timezone", "language",
          "contact_key", "subject", "created_at", "updated_at", "tier_entered_at", "tier_due_at",
          "acked_at", "acked_by", "resolved_at", "resolved_by", "opened_by", "survey_state",
          "survey_expires_at", "survey_answer", "survey_comment", "awaiting_confirmation", "page_id",
@@ -285,7 +285,8 @@ def release(key: str) -> None:
 def _contact(m: Contact) -> DomainContact:
     return DomainContact(phone=m.phone, opted_out=bool(m.opted_out), current_ticket=_int(m.current_ticket),
                          last_ack_at=m.last_ack_at, last_ack_ticket=_int(m.last_ack_ticket), budgets=m.budgets,
-                         last_survey_at=m.last_survey_at, person_id=m.person_id, version=_int(m.version))
+                         last_survey_at=m.last_survey_at, person_id=m.person_id, language=m.language,
+                         version=_int(m.version))
 
 
 def _int(value) -> int | None:
@@ -295,7 +296,7 @@ def _int(value) -> int | None:
 def _contact_model(c: DomainContact) -> Contact:
     m = Contact(phone=c.phone, opted_out=c.opted_out, current_ticket=c.current_ticket, last_ack_at=c.last_ack_at,
                 last_ack_ticket=c.last_ack_ticket, budgets=c.budgets, last_survey_at=c.last_survey_at,
-                person_id=c.person_id)
+                person_id=c.person_id, language=c.language)
     if c.version is not None:
         m.version = c.version
     return m

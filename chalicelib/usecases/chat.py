@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from chalicelib import expectations, limits, store, validate
 from chalicelib.domain import limits as rate
+from chalicelib.domain import words
 from chalicelib.domain.chat import Session
 from chalicelib.domain.tickets import CLOSED
 from chalicelib.effects import Effects
@@ -32,10 +33,12 @@ def _hash(token: str) -> str:
 
 
 def start(body: dict, client_ip: str, now: datetime) -> dict:
-    validate.unknown_fields(body, {"name", "contact", "timezone"})
+    validate.unknown_fields(body, {"name", "contact", "timezone", "language"})
     name = validate.text(body, "name", max_len=80)
     contact = validate.phone(body, "contact", required=False)
     zone = validate.timezone(body, "timezone", required=False)
+    lang = validate.text(body, "language", required=False, max_len=35)  # BCP 47: the browser's, or chosen
+    lang = words.supported(lang)  # one we do not write: the business language
     if not limits.take(rate.CHAT_STARTS, client_ip, now):
         raise TooManyRequests("too many chats from this address; try again within the hour")
     session_id = "cs_" + secrets.token_urlsafe(12)
@@ -43,6 +46,7 @@ def start(body: dict, client_ip: str, now: datetime) -> dict:
     # The first words the customer reads (their expectation, in their zone) are the conversation's first.
     ticket = tickets.open_ticket(channel="webchat", now=now, contact=contact, contact_key=f"chat#{session_id}",
                                  customer_name=name, quiet_until=now + SESSION_TTL, customer_timezone=zone,
+                                 language=lang,
                                  told=lambda t: [intake.expectation(t, now)])
     store.create_chat_session(Session(id=session_id, token_hash=_hash(token), ticket_id=ticket.id, name=name,
                                       contact=contact, created_at=now, expires_at=now + SESSION_TTL))

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from chalicelib import expectations, limits, phones, store
-from chalicelib.domain import contacts, conversation
+from chalicelib import expectations, language, limits, phones, store
+from chalicelib.domain import contacts, conversation, words
 from chalicelib.domain import limits as rate
 from chalicelib.domain import tickets as rules
 from chalicelib.domain.contacts import Contact
@@ -60,6 +60,39 @@ def consent(contact: Contact, *, opted_out: bool) -> None:
     raise store.ConditionFailed("the contact is busy", tags={"contact"})
 
 
+def choose_language(contact: Contact, lang: str, current: Ticket | None, actor, now: datetime) -> Contact:
+    """The customer's language from now on, on their contact and on their open ticket (an SMS keyword
+    like DEUTSCH, or staff setting it): their next texts, survey and notices are written in it. The
+    contact and the ticket change in one transaction."""
+    phone = contact.phone
+
+    def contact_too(_: Ticket) -> list:  # each try: the contact as it is now
+        return [store.contact_write(store.get_contact(phone).replace(language=lang))]
+
+    for _ in range(3):
+        try:
+            if current is not None and current.is_active and current.language != lang:
+                tickets.mutate(current.id, now, lambda t: rules.language_set(t, lang, actor, now), extra=contact_too)
+            else:
+                store.save_contact(contact.replace(language=lang))
+            return contact.replace(language=lang)
+        except store.ConditionFailed:
+            contact = store.get_contact(contact.phone)
+    raise store.ConditionFailed("the contact is busy", tags={"contact"})
+
+
+def set_language(ticket_id: int, lang: str, actor, now: datetime) -> Ticket:
+    """Staff set the customer's language (they know better than the detector): on the ticket, and on
+    the customer's number so their next ticket starts in it."""
+    ticket = tickets.get(ticket_id)
+    phone = ticket.customer_contact if (ticket.contact_key or "").startswith("phone#") else None
+    if phone:
+        choose_language(store.get_contact(phone), lang, ticket if ticket.is_active else None, actor, now)
+        if ticket.is_active:
+            return tickets.get(ticket_id)
+    return tickets.mutate(ticket_id, now, lambda t: rules.language_set(t, lang, actor, now))[0]
+
+
 def answerable(contact: Contact, now: datetime) -> bool:
     """Whether we may text this number on our own (issue 23, SMS pumping): never a premium-rate,
     shared-cost or satellite number; a number that never wrote before only within the hour's
@@ -76,11 +109,20 @@ def answerable(contact: Contact, now: datetime) -> bool:
     return False
 
 
+def language_of(contact: Contact, first_text: str | None) -> str | None:
+    """The customer's language (API v1.2, in its order): what they chose or we decided before (kept
+    on the contact), else their first message's when it is clear, else their number's country's;
+    None leaves the business language. The detector loads only here: a known contact never does."""
+    return (words.supported(contact.language) or language.detect(first_text)
+            or words.of_country(phones.country(contact.phone)))
+
+
 def expectation(ticket: Ticket, now: datetime, *, paged: bool = False) -> str:
     """The acknowledgement a customer gets: ticket number and when to expect an answer."""
     return expectations.acknowledgement(ticket.id, now=now, urgent=ticket.is_urgent, paged=paged,
                                         name=ticket.customer_name, channel=ticket.channel,
-                                        reader=expectations.customer_zone(ticket))
+                                        reader=expectations.customer_zone(ticket),
+                                        lang=expectations.language(ticket))
 
 
 def automate(ticket: Ticket, text: str, now: datetime) -> str | None:
@@ -90,7 +132,7 @@ def automate(ticket: Ticket, text: str, now: datetime) -> str | None:
     if template is None:
         return None
     answer = templates.render(template, ticket, "", now)
-    full = f"{answer}\n{templates.CONFIRM} (ticket #{ticket.id})"
+    full = f"{answer}\n{templates.confirm_line(ticket)}"
     tickets.reply(ticket.id, full, tickets.SYSTEM, now, template_id=template.id, automated=True,
                   awaiting=template.id, deliver=False)
     return full
@@ -100,8 +142,9 @@ class _Ack:
     """The customer's contact, decided inside the message's transaction: which ticket is current,
     and whether this text gets an acknowledgement (domain.contacts.wrote_on)."""
 
-    def __init__(self, contact: Contact, now: datetime, render: Callable[[list[str]], str], answerable: bool = True):
-        self.contact, self.now, self.render, self.answerable = contact, now, render, answerable
+    def __init__(self, contact: Contact, now: datetime, render: Callable[[list[str]], str], answerable: bool = True,
+                 lang: str | None = None):
+        self.contact, self.now, self.render, self.answerable, self.lang = contact, now, render, answerable, lang
         self.uses, self.send, self.new = 0, False, False
         self.fx: Effects | None = None
 
@@ -113,6 +156,8 @@ class _Ack:
             self.contact, ticket.id, self.now, finished=ticket.status in rules.FINISHED,
             newly_urgent=self.newly_urgent(ticket),
             allowed=limits.allowed(rate.AUTO_REPLIES) if self.answerable else 0)
+        if self.contact.language is None and self.lang is not None:
+            self.contact = self.contact.replace(language=self.lang)  # kept: the next text needs no detector
         return [store.contact_write(self.contact)]
 
     def newly_urgent(self, ticket: Ticket) -> bool:
@@ -130,7 +175,7 @@ def text_message(contact: Contact, body: str, media: list[str], sid: str, key: s
                  now: datetime, render: Callable[[list[str]], str]) -> str:
     """A customer's text, exactly once per provider id: joins their current ticket (or reopens a
     recent one), else opens one; the answer (`render`ed texts) is stored with it for retries."""
-    ack = _Ack(contact, now, render, answerable(contact, now))
+    ack = _Ack(contact, now, render, answerable(contact, now), lang=language_of(contact, body))
     try:
         ticket, is_new, fx = _join_or_open(ack, contact.phone, body, media, sid, key, current, now)
     except store.AlreadyDone:
@@ -178,6 +223,7 @@ def _join_or_open(ack: _Ack, phone: str, body: str, media: list[str], sid: str, 
                                          text=body, media=media, provider_id=sid,
                                          priority=rules.URGENT if urgent else "normal",
                                          page_reason="urgent sms", fx=fx, extra=ack.writes, claim_key=key,
+                                         language=ack.lang,
                                          answer=ack.answer, told=ack.texts)
         except store.ConditionFailed as exc:
             if "contact" not in exc.tags:

@@ -230,7 +230,7 @@ def _tell_customer(step: Step, now: datetime) -> list | None:
     ticket = store.get_ticket(page.ticket_id)
     if ticket is None or not ticket.is_active or (ticket.acked_at is not None and ticket.acked_at >= page.created_at):
         return None
-    text = expectations.still_trying(page.ticket_id)
+    text = expectations.still_trying(page.ticket_id, expectations.language(ticket))
     change = ticket_rules.told(ticket, text, now, what="still trying to reach the person on call")
     item = outbox.sms(page.customer, text, purpose="notice", now=now, key=f"still#{page.id}", ticket_id=page.ticket_id)
     step.writes.append(store.outbox_put(item))

@@ -13,7 +13,7 @@ from datetime import datetime
 from chalicelib import expectations
 from chalicelib.domain import conversation
 from chalicelib.domain import tickets as rules
-from chalicelib.domain.surveys import Q1, Q2, THANKS, THANKS_COMMENT, period, should_ask, window, yes_no  # noqa: F401 - the rules, re-exported for callers
+from chalicelib.domain.surveys import period, q1, q2, should_ask, thanks, thanks_comment, window, yes_no  # noqa: F401 - the rules, re-exported for callers
 from chalicelib.domain.tickets import Ticket
 from chalicelib.usecases import tickets
 

@@ -12,15 +12,24 @@ import string
 from datetime import datetime
 
 from chalicelib import expectations, store, validate
+from chalicelib.domain import words
 from chalicelib.domain.templates import Template
 from chalicelib.domain.texts import segments  # noqa: F401 - the counter, re-exported
 from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.words import translate, translate_ctx
 from chalicelib.errors import BadRequest, Conflict, NotFound
 
 PLACEHOLDERS = {"first_name", "ticket", "agent", "eta"}
 _ETA_AFTER_A_PREPOSITION = re.compile(r"\b(?:by|until|before)\s+(?=\{eta\})", re.IGNORECASE)
-FIELDS = {"name", "body", "category", "keywords", "auto"}
-CONFIRM = "Reply YES if this solved it, or tell us more and a person will take over."
+FIELDS = {"name", "body", "category", "keywords", "auto", "bodies"}
+
+
+def confirm_line(ticket: Ticket) -> str:
+    """Under an automatic answer: how to say it solved it, in the customer's language."""
+    lang = expectations.language(ticket)
+    yes = translate_ctx(lang, "keyword", "YES").split(",")[0].strip()
+    return translate(lang, "Reply {yes} if this solved it, or tell us more and a person will take over. "
+                           "(ticket #{ticket})", yes=yes, ticket=ticket.id)
 
 
 def _check_body(body: str) -> None:
@@ -47,6 +56,8 @@ def _fields(body: dict, template: Template | None) -> dict:
     if "body" in body or template is None:
         out["body"] = validate.text(body, "body", max_len=1600)
         _check_body(out["body"])
+    if "bodies" in body:
+        out["bodies"] = _bodies(body["bodies"])
     if "category" in body:
         out["category"] = validate.text(body, "category", required=False, max_len=40)
     if "keywords" in body:
@@ -62,6 +73,22 @@ def _fields(body: dict, template: Template | None) -> dict:
     if auto and not out.get("keywords", template.keywords if template else ()):
         raise BadRequest("keywords", "an automatic template needs keywords to match first messages")
     return out
+
+
+def _bodies(value) -> dict | None:
+    """{"de": "...", "fr": "..."}: a body per language we write (API v1.2), each checked as `body`."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise BadRequest("bodies", 'must be an object of language to body, like {"de": "Hallo {first_name}"}')
+    out = {}
+    for lang, text in value.items():
+        if words.supported(lang) != lang:
+            raise BadRequest("bodies", f"{str(lang)[:10]!r} is not a language we write: use one of "
+                                       f"{', '.join(words.LANGUAGES)}")
+        out[lang] = validate.text({"bodies": text}, "bodies", max_len=1600)
+        _check_body(out[lang])
+    return out or None
 
 
 def create(body: dict, now: datetime) -> Template:
@@ -115,14 +142,18 @@ def _sample(body: str) -> str:
 
 
 def render(template: Template, ticket: Ticket, agent_name: str, now: datetime) -> str:
-    first = (ticket.customer_name or "").split()[0] if ticket.customer_name else "there"
-    eta = ("shortly" if expectations.is_business_hours(now)
-           else f"by {expectations.when(now, expectations.customer_zone(ticket))}")
+    """The template as this customer reads it: the body in their language when it has one, its
+    placeholders in their language and zone."""
+    lang = expectations.language(ticket)
+    first = ((ticket.customer_name or "").split() or [None])[0] or translate_ctx(lang, "template", "there")
+    eta = (translate_ctx(lang, "template", "shortly") if expectations.is_business_hours(now)
+           else translate_ctx(lang, "template", "by {when}",
+                              when=expectations.when(now, expectations.customer_zone(ticket), lang)))
     # {ticket} is the bare number (contract v1.1): "ticket #{ticket}" must not read "##5". {eta} is
     # a phrase of its own: a template stored before that rule reads "by {eta}", never "by by".
-    body = _ETA_AFTER_A_PREPOSITION.sub("", template.body)
-    return body.format(first_name=first, ticket=str(ticket.id),
-                                agent=agent_name.split()[0] if agent_name else "the team", eta=eta)
+    body = _ETA_AFTER_A_PREPOSITION.sub("", (template.bodies or {}).get(lang) or template.body)
+    agent = agent_name.split()[0] if agent_name else translate_ctx(lang, "template", "the team")
+    return body.format(first_name=first, ticket=str(ticket.id), agent=agent, eta=eta)
 
 
 def match(text: str) -> Template | None:
@@ -144,5 +175,6 @@ def list_json() -> dict:
 
 def template_json(t: Template) -> dict:
     return {"id": t.id, "name": t.name, "body": t.body, "category": t.category, "keywords": list(t.keywords or []),
-            "auto": bool(t.auto), "sms": segments(_sample(t.body)), "created_at": t.created_at.isoformat(),
+            "auto": bool(t.auto), "sms": segments(_sample(t.body)), "bodies": dict(t.bodies or {}),
+            "created_at": t.created_at.isoformat(),
             "updated_at": t.updated_at.isoformat()}

@@ -73,6 +73,7 @@ def summary_json(t: Ticket, names: dict[str, str] | None = None) -> dict:
         "customer": {"name": t.customer_name, "contact": t.customer_contact,
                      "timezone": expectations.customer_zone(t).key},
         "subject": t.subject,
+        "language": expectations.language(t),
         "created_at": t.created_at.isoformat(),
         "updated_at": t.updated_at.isoformat(),
         "tier_due_at": t.tier_due_at.isoformat() if t.tier_due_at and t.clock == TIER_CLOCK else None,

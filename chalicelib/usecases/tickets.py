@@ -67,9 +67,10 @@ def _survey(t: Ticket, now: datetime, fx: Effects) -> Change:
     change = rules.survey_asked(t, now, now + survey_rules.window())
     if contact is not None:
         fx.writes.append(store.contact_write(contacts.surveyed(contact, t.id, now)))
-        fx.send(outbox.sms(phone, survey_rules.Q1, purpose="survey", now=now, ticket_id=t.id,
+        question = survey_rules.q1(expectations.language(t))
+        fx.send(outbox.sms(phone, question, purpose="survey", now=now, ticket_id=t.id,
                            key=f"survey#{t.id}#{t.seq}"))
-        change = change.then(rules.told(change.ticket, survey_rules.Q1, now))
+        change = change.then(rules.told(change.ticket, question, now))
     return change
 
 
@@ -136,7 +137,7 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
                 extra: Callable[[Ticket], list] | None = None, claim_key: str | None = None,
                 answer: Callable[[Ticket], str] | None = None, quiet_until: datetime | None = None,
                 event: tuple[str, dict] | None = None, told: Callable[[Ticket], list[str]] | None = None,
-                customer_timezone: str | None = None) -> Ticket:
+                customer_timezone: str | None = None, language: str | None = None) -> Ticket:
     """Opens a ticket in tier 1 with an owner; the first message goes with it (and `event`, e.g.
     the call that opened it).
 
@@ -156,7 +157,8 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
         change = rules.open_ticket(number, channel=channel, now=now, owner=owner, rules=tier_rules, actor=actor,
                                    priority=priority, customer_name=customer_name, contact=contact,
                                    contact_key=contact_key, text=text, media=media, provider_id=provider_id,
-                                   quiet_until=quiet_until, customer_timezone=customer_timezone)
+                                   quiet_until=quiet_until, customer_timezone=customer_timezone,
+                                   language=language)
         if event is not None:
             change = change.then(rules.record(change.ticket, event[0], actor, now, **event[1]))
         if priority == "urgent" and page_reason:
@@ -293,13 +295,14 @@ def resolve(ticket_id: int, actor: Actor, now: datetime, *, survey: bool = True,
 def confirm_automated(ticket_id: int, now: datetime, *, say: bool = True) -> tuple[Ticket, str]:
     """The customer said YES to an automated answer: resolved by the automation. The customer's
     closing text (`say`: they can be texted) is stored with it, as the system's message."""
-    text = texts.automation_confirmed(ticket_id)
+    said = [""]
 
     def decide(t: Ticket) -> Change:
+        said[0] = text = texts.automation_confirmed(ticket_id, expectations.language(t))
         change = rules.resolve(t, CUSTOMER, now, automation=t.awaiting_confirmation)
         return change.then(rules.told(change.ticket, text, now)) if say and change.items else change
 
-    return mutate(ticket_id, now, decide)[0], text
+    return mutate(ticket_id, now, decide)[0], said[0]
 
 
 def survey_answer(ticket_id: int, now: datetime, *, yes: bool, say: bool = True) -> tuple[Ticket, str]:
@@ -308,9 +311,11 @@ def survey_answer(ticket_id: int, now: datetime, *, yes: bool, say: bool = True)
     the second question) is stored with it."""
     tier_rules = tiers.rules()
     fx = Effects()
-    text = survey_rules.THANKS if yes else survey_rules.Q2
+    said = [""]
 
     def decide(t: Ticket) -> Change:
+        lang = expectations.language(t)
+        said[0] = text = survey_rules.thanks(lang) if yes else survey_rules.q2(lang)
         change = rules.survey_answered(t, now, tier_rules, yes=yes)
         if change.has(rules.REOPENED):
             change = change.then(_tell_owner(change.ticket, CUSTOMER, now, fx, new=True))
@@ -318,23 +323,24 @@ def survey_answer(ticket_id: int, now: datetime, *, yes: bool, say: bool = True)
 
     ticket, _ = mutate(ticket_id, now, decide, fx=fx)
     fx.dispatch(now)
-    return ticket, text
+    return ticket, said[0]
 
 
 def survey_comment(ticket_id: int, now: datetime, comment: str, *, say: bool = True) -> tuple[Ticket, str]:
     """How we could do better: a customer message, forwarded like any other to whoever works it;
     the thank-you is stored with it."""
     fx = Effects()
-    text = survey_rules.THANKS_COMMENT
+    said = [""]
 
     def decide(t: Ticket) -> Change:
+        said[0] = text = survey_rules.thanks_comment(expectations.language(t))
         change = rules.survey_commented(t, now, comment)
         change = change.then(_forward(change.ticket, first_message(change), comment, now, fx))
         return change.then(rules.told(change.ticket, text, now)) if say else change
 
     ticket, _ = mutate(ticket_id, now, decide, fx=fx)
     fx.dispatch(now)
-    return ticket, text
+    return ticket, said[0]
 
 
 def set_pending(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
