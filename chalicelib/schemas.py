@@ -45,6 +45,7 @@ class PersonInput(_In):
     role: Role | None = None
     tier: int | None = Field(default=None, ge=1, le=10)
     timezone: Zone | None = None
+    language: Literal["en", "de", "fr", "ro"] | None = Field(default=None, description="v1.2: theirs")
 
 
 class PersonPatch(_In):
@@ -53,6 +54,7 @@ class PersonPatch(_In):
     role: Role | None = None
     tier: int | None = Field(default=None, ge=1, le=10)
     timezone: Zone | None = None
+    language: Literal["en", "de", "fr", "ro"] | None = Field(default=None, description="v1.2: theirs")
 
     @model_validator(mode="after")
     def _something(self):
@@ -316,6 +318,7 @@ class Person(_Out):
     role: Role
     tier: int
     timezone: str
+    language: str | None = None
     created_at: str | None = None
 
 

@@ -232,6 +232,10 @@ def test_an_agent_sees_no_admin_pages_and_the_console_is_small(chromium, proxy, 
     assert box("Ticket list")["x"] + box("Ticket list")["width"] <= box("Ticket")["x"]  # side by side
     page.get_by_role("button", name="Acknowledge").click()
     expect(page.locator("#result")).to_have_text("Acknowledged: done.")
+    page.get_by_label("The customer's language").select_option(label="Deutsch")
+    page.get_by_role("button", name="Set language").click()
+    expect(page.locator("#result")).to_have_text("Language set: done.")
+    assert api.get("/tickets/2").json_body["language"] == "de"
     accessible(page, "list and detail")
     page.go_back()
     expect(page.get_by_role("heading", name=re.compile(r"^#1\b"))).to_be_visible()

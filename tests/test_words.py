@@ -222,3 +222,10 @@ def test_staff_texts_stay_in_english_and_customers_in_theirs(api, twilio, team, 
     twilio.phone(ANA).expect_sms("URGENT #1")
     assert api.get("/tickets/1").json_body["priority"] == "urgent"  # DRINGEND is URGENT in German
 
+
+def test_people_have_a_language(api, team):
+    made = api.post("/people", {"name": "Dora Weber", "phone": "+4915100000009", "language": "de"}).json_body
+    assert made["language"] == "de"
+    assert api.get("/people").json_body["items"][0]["language"] == "en"  # the business language by default
+    r = api.patch(f"/people/{made['id']}", {"language": "tlh"})
+    assert r.status_code == 400 and r.json_body["error"]["field"] == "language"

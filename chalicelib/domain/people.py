@@ -16,6 +16,7 @@ class Person(Record):
     phone: str | None = None  # E.164
     tier: int = 1
     timezone: str = "Europe/Berlin"
+    language: str | None = None  # API v1.2: theirs (de, en, …); None: the business language
     key_hash: str | None = None  # their API key, stored only as its hash
     version: int | None = None  # the stored version this value was read at (None: never stored)
 

@@ -156,6 +156,7 @@ class Person(Model):
     role = UnicodeAttribute()  # admin | agent
     tier = NumberAttribute(default=1)
     timezone = UnicodeAttribute(default="Europe/Berlin")
+    language = UnicodeAttribute(null=True)
     key_hash = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     version = VersionAttribute()

@@ -36,7 +36,7 @@ rare = lazy.module("chalicelib.store.rare_models")  # ApiKey: staff routes only,
 # --- people and keys ----------------------------------------------------------
 
 
-_PERSON_FIELDS = ("id", "name", "role", "created_at", "phone", "timezone", "key_hash")
+_PERSON_FIELDS = ("id", "name", "role", "created_at", "phone", "timezone", "language", "key_hash")
 
 
 def _person(m: Person) -> DomainPerson:

@@ -5,11 +5,12 @@ import secrets
 from datetime import datetime
 
 from chalicelib import auth, store, validate
+from chalicelib.domain import words
 from chalicelib.domain.people import Person
 from chalicelib.errors import BadRequest, Conflict, NotFound
 from chalicelib.usecases import tickets, tiers
 
-FIELDS = {"name", "phone", "role", "tier", "timezone"}
+FIELDS = {"name", "phone", "role", "tier", "timezone", "language"}
 
 
 def _check_phone_free(phone: str | None, person_id: str | None = None) -> None:
@@ -30,11 +31,17 @@ def create(body: dict, now: datetime) -> tuple[Person, str]:
         role=validate.choice(body, "role", auth.ROLES, required=False, default="agent"),
         tier=validate.integer(body, "tier", required=False, minimum=1, maximum=10, default=1),
         timezone=validate.timezone(body, "timezone", required=False, default="Europe/Berlin"),
+        language=_language(body),
         created_at=now,
         key_hash=auth.hash_key(key),
     )
     _check_phone_free(person.phone)
     return store.create_person(person, now), key
+
+
+def _language(body: dict) -> str | None:
+    """A person's language (API v1.2): one we write, e.g. "de"; absent or null: the business one."""
+    return validate.choice(body, "language", words.LANGUAGES, required=False)
 
 
 def name_of(person_id: str | None) -> str | None:
@@ -65,6 +72,8 @@ def update(person_id: str, body: dict) -> Person:
         changes["tier"] = validate.integer(body, "tier", minimum=1, maximum=10)
     if "timezone" in body:
         changes["timezone"] = validate.timezone(body, "timezone")
+    if "language" in body:
+        changes["language"] = _language(body)
     if "role" in body:
         changes["role"] = validate.choice(body, "role", auth.ROLES)
     try:
@@ -111,7 +120,8 @@ def list_json(q: dict) -> dict:
 
 def person_json(p: Person, api_key: str | None = None) -> dict:
     out = {"id": p.id, "name": p.name, "phone": p.phone, "role": p.role, "tier": p.tier,
-           "timezone": p.timezone, "created_at": p.created_at.isoformat()}
+           "timezone": p.timezone, "language": p.language or words.business(),
+           "created_at": p.created_at.isoformat()}
     if api_key:
         out["api_key"] = api_key
     return out

@@ -281,6 +281,14 @@ async function ticket(id) {
     el("label", { for: "assignee" }, "Assign to"), assignee, el("button", { type: "submit", class: "secondary" }, "Assign"));
   assignForm.addEventListener("submit", (ev) => { ev.preventDefault();
     act("Assigned", () => api("POST", `/tickets/${id}/assign`, { person_id: assignee.value })); });
+  const LANGS = [["en", "English"], ["de", "Deutsch"], ["fr", "Français"], ["ro", "Română"]];
+  const lang = el("select", { id: "language", name: "language" },
+    LANGS.map(([code, label]) => el("option", { value: code, selected: code === t.language }, label)));
+  const langForm = el("form", { class: "inline" },
+    el("label", { for: "language" }, "The customer's language"), lang,
+    el("button", { type: "submit", class: "secondary" }, "Set language"));
+  langForm.addEventListener("submit", (ev) => { ev.preventDefault();
+    act("Language set", () => api("PUT", `/tickets/${id}/language`, { language: lang.value })); });
   const actions = el("div", { class: "actions" },
     el("button", { type: "button", id: "ack", onclick: () => act("Acknowledged", () => api("POST", `/tickets/${id}/ack`)) },
       "Acknowledge"),
@@ -308,7 +316,7 @@ async function ticket(id) {
   const survey = t.survey ? el("p", {}, `Survey: ${t.survey.state}` + (t.survey.answer ? `, answered ${t.survey.answer}` : "")
     + (t.survey.comment ? ` — “${t.survey.comment}”` : "")) : el("p", { class: "muted" }, "No survey yet.");
 
-  page(`#${t.id} ${t.subject || ""}`.trim(), facts, actions, passForm, assignForm, result,
+  page(`#${t.id} ${t.subject || ""}`.trim(), facts, actions, passForm, assignForm, langForm, result,
     el("h2", {}, "Conversation"), conversation, reply, el("h2", {}, "Notes and events"), noteForm, events,
     el("h2", {}, "Survey"), survey);
 }
