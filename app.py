@@ -31,7 +31,8 @@ validate = lazy.module("chalicelib.validate")
 twilio_hooks = lazy.module("chalicelib.channels.twilio_hooks")
 auth = lazy.module("chalicelib.auth")  # staff routes only: Twilio's webhooks are checked by signature
 FORM = ["application/x-www-form-urlencoded"]  # Twilio's webhooks
-_PAGE_HEADERS = {"X-Content-Type-Options": "nosniff"}  # pages and scripts are what they say they are
+# Every page and script (issue 23): it is what it says it is, and it tells no other site where it was read.
+_PAGE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer"}
 
 app = Chalice(app_name="friday-night")
 app.api.binary_types = []  # every answer here is text (JSON, TwiML, HTML)
@@ -244,9 +245,10 @@ def chat_page():
     return Response(webchat.page(expectations.chat_greeting(clock.now(), lang), lang or words.business()), headers={
         "Content-Type": "text/html; charset=utf-8", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
         **_PAGE_HEADERS,
+        # Framed by the widget on the company's own site: only there when WIDGET_ORIGINS names it.
         "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
                                    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; "
-                                   "form-action 'self'"})
+                                   f"form-action 'self'; frame-ancestors {config.frame_ancestors()}"})
 
 
 # --- signing in and the staff console (API v1.2) --------------------------------------------
@@ -492,6 +494,19 @@ def open_ticket(principal):
 @staff()
 def get_ticket(principal, ticket_id):
     return tickets.detail_json(tickets.get(ticket_number(ticket_id)))
+
+
+@app.route("/tickets/{ticket_id}/messages", methods=["GET"])
+@staff()
+def ticket_messages(principal, ticket_id):
+    """Earlier messages of a long conversation (issue 23): the ticket shows the newest 50."""
+    return tickets.older_json(ticket_number(ticket_id), "messages", query())
+
+
+@app.route("/tickets/{ticket_id}/events", methods=["GET"])
+@staff()
+def ticket_events(principal, ticket_id):
+    return tickets.older_json(ticket_number(ticket_id), "events", query())
 
 
 @app.route("/tickets/{ticket_id}/reply", methods=["POST"])

@@ -75,6 +75,24 @@ def public_base_url() -> str:
     return _get("PUBLIC_BASE_URL").rstrip("/")
 
 
+def frame_ancestors() -> str:
+    """Who may frame the chat page (CSP frame-ancestors): the origins in WIDGET_ORIGINS
+    ("https://shop.example, https://www.shop.example"), the app itself always; unset: any site (the
+    widget works wherever it is pasted). An entry that is not an origin is left out, loudly."""
+    raw = _get("WIDGET_ORIGINS").strip()
+    if not raw or raw == "*":
+        return "*"
+    origins = []
+    for entry in raw.split(","):
+        entry = entry.strip().rstrip("/")
+        if re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", entry):
+            origins.append(entry)
+        elif entry:
+            logger.warning("WIDGET_ORIGINS: not an origin (scheme://host[:port]), left out",
+                           extra={"entry": entry[:80]})
+    return " ".join(["'self'", *origins])
+
+
 def customer_countries() -> frozenset[str]:
     """ISO countries we text on our own (CUSTOMER_COUNTRIES, e.g. "DE,AT,FR"); empty: every country
     (customers write from anywhere). Twilio's geo permissions should say the same."""

@@ -20,9 +20,25 @@ def take(limit: Limit, subject: str, now: datetime) -> bool:
     return store.spend(f"{limit.name}#{subject}", allowed(limit), now, limit.per)
 
 
+def used(limit: Limit, subject: str, now: datetime) -> int:
+    """How much of `subject`'s allowance the window containing `now` has used."""
+    return store.spent(f"{limit.name}#{subject}", now, limit.per)
+
+
 def take_write(limit: Limit, subject: str, now: datetime) -> store.Write:
     """take() as one write of a transaction (ConditionFailed tag "budget" when it is gone)."""
     return store.budget_write(f"{limit.name}#{subject}", allowed(limit), now, limit.per)
+
+
+def take_together(*takes: tuple[Limit, str, datetime]) -> Limit | None:
+    """Several allowances spent in one transaction (one round trip), all or none: each is (limit,
+    subject, the time that picks its window). The first limit that is gone, else None."""
+    try:
+        store.transact([store.budget_write(f"{limit.name}#{subject}", allowed(limit), at, limit.per, tag=limit.name)
+                        for limit, subject, at in takes])
+        return None
+    except store.ConditionFailed as exc:
+        return next((limit for limit, _, _ in takes if limit.name in exc.tags), takes[0][0])
 
 
 def take_on_contact(contact: Contact, limit: Limit, now: datetime) -> Contact | None:

@@ -134,8 +134,15 @@ PATHS: dict = {
             _q("channel", {"enum": ["sms", "voice", "webchat"]}), *_LIST]),
         "post": _op("Open a ticket for a customer (staff-opened)", 201, "TicketDetail", body="TicketInput"),
     },
-    "/tickets/{ticket_id}": {"get": _op("A ticket with its messages and events", 200, "TicketDetail",
+    "/tickets/{ticket_id}": {"get": _op("A ticket with its newest 50 messages and events (`older`: a cursor "
+                                        "for each list's earlier page)", 200, "TicketDetail",
                                         params=[_TICKET_ID], errors=(400, 404))},
+    "/tickets/{ticket_id}/messages": {"get": _op("A ticket's messages, newest page first; `next` pages back "
+                                                 "(start from the ticket's `older.messages`)", 200, "MessageList",
+                                                 params=[_TICKET_ID, *_LIST], errors=(400, 404))},
+    "/tickets/{ticket_id}/events": {"get": _op("A ticket's events, newest page first; `next` pages back "
+                                               "(start from the ticket's `older.events`)", 200, "EventList",
+                                               params=[_TICKET_ID, *_LIST], errors=(400, 404))},
     "/tickets/{ticket_id}/reply": _ticket_action("Answer the customer over the ticket's channel",
                                                  "ReplyInput", ok="ReplyResult"),
     "/tickets/{ticket_id}/ack": _ticket_action("Acknowledge: stops paging, the caller becomes owner"),

@@ -300,10 +300,26 @@ class Survey(_Out):
     expires_at: str | None = None
 
 
+class Older(BaseModel):
+    messages: str | None = Field(description="cursor of the messages before these (null: none)")
+    events: str | None = Field(description="cursor of the events before these (null: none)")
+
+
 class TicketDetail(Ticket):
-    messages: list[Message]
-    events: list[Event]
+    messages: list[Message] = Field(description="the newest 50, oldest first")
+    events: list[Event] = Field(description="the newest 50, oldest first")
+    older: Older | None = None
     survey: Survey | None = None
+
+
+class MessageList(BaseModel):
+    items: list[Message]
+    next: str | None
+
+
+class EventList(BaseModel):
+    items: list[Event]
+    next: str | None
 
 
 class TicketList(BaseModel):

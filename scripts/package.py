@@ -101,6 +101,15 @@ def watch(stage: str) -> dict:
             Dimensions=[{"Name": "service", "Value": "friday-night-engine"}],
             Statistic="Sum", Period=300, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
             TreatMissingData="notBreaching"),
+        # SMS pumping (issue 23): new numbers beyond AUTO_REPLY_BUDGET in an hour. An hour's period, so
+        # a flood is one alarm (and one OK when it ends), not one per text.
+        "AutoReplyBudgetAlarm": alarm(
+            "The hour's budget of automatic answers to new numbers is spent (SMS pumping?): their texts open "
+            "tickets unanswered; see GET /status and Twilio's geo permissions",
+            Namespace="FridayNight", MetricName="AutoReplyBudgetSpent",
+            Dimensions=[{"Name": "service", "Value": "friday-night-engine"}],
+            Statistic="Sum", Period=3600, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="notBreaching"),
     }
     for fn in FUNCTIONS:
         res[f"{fn}ErrorsAlarm"] = alarm(

@@ -89,6 +89,9 @@ def test_the_engine_is_watched(packaged):
         assert config["FunctionName"] == {"Ref": fn}
         assert config["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["FailedRuns", "Arn"]}
     assert alarms["FailedRunsAlarm"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    budget = alarms["AutoReplyBudgetAlarm"]  # SMS pumping: one alarm an hour at most
+    assert (budget["Namespace"], budget["MetricName"]) == ("FridayNight", "AutoReplyBudgetSpent")
+    assert budget["Period"] == 3600
     assert res["AlarmSms"]["Condition"] == "HasAlarmPhone" and res["AlarmSms"]["Properties"]["Protocol"] == "sms"
     assert res["AlarmEmailSubscription"]["Properties"]["Protocol"] == "email"
     policy = json.loads((ROOT / ".chalice" / "policy-prod.json").read_text())

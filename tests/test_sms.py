@@ -240,3 +240,27 @@ def test_a_body_longer_than_twilio_sends_is_cut_and_an_oversized_webhook_gets_tw
                                        "To": twilio.support, "Body": "y" * 70_000, "NumMedia": "0"}, replay=False)
     assert huge.status_code == 413 and huge.headers["Content-Type"].startswith("text/xml")
     twilio.inbox.clear()
+
+
+def test_two_hundred_strangers_in_a_burst_cost_the_budget_and_one_alarm(api, twilio, team, capsys):
+    """Issue 23, SMS pumping: 200 numbers that never wrote before, each texting once, in one hour.
+    Every text opens a ticket (nothing lost), AUTO_REPLY_BUDGET (default 100) of them are answered,
+    the rest are stored silently; the metric behind the admins' alarm is recorded, /status says
+    so, and a customer's urgent text still pages the holder."""
+    answered = 0
+    for i in range(200):
+        r = twilio.post("/twilio/sms", {"MessageSid": new_sid("SM"), "AccountSid": ACCOUNT_SID,
+                                        "From": f"+49177666{i:04d}", "To": twilio.support,
+                                        "Body": "hello, where is my order please?", "NumMedia": "0"}, replay=False)
+        assert r.status_code == 200
+        answered += "<Message>" in r.body.decode()
+    assert answered == 100
+    first = api.get("/tickets?limit=100").json_body
+    assert len(first["items"]) + len(api.get(f"/tickets?limit=100&cursor={first['next']}").json_body["items"]) == 200
+    emf = [line for line in capsys.readouterr().out.splitlines() if "AutoReplyBudgetSpent" in line]
+    assert len(emf) == 100  # one count per unanswered text: the hour's Sum is what the alarm watches
+    status = api.get("/status").json_body["first_answers"]
+    assert status["used_this_hour"] == 100 and status["spent"] is True and status["budget_per_hour"] == 100
+    twilio.sms("+4917766699999", "URGENT our payment page is down")  # pages are never blocked by it
+    twilio.phone(ANA).expect_sms("URGENT")
+    twilio.inbox.clear()

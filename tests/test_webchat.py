@@ -1,6 +1,8 @@
 """Web chat API: sessions, isolation, the cursor, staff replies, urgency."""
 from __future__ import annotations
 
+import re
+
 from chalicelib.store import rare_models
 from tests.data import ANA, BEN
 
@@ -138,10 +140,72 @@ def test_pages_carry_their_security_headers(api, team):
     chat = api.get("/chat", key=None)
     assert chat.headers["X-Content-Type-Options"] == "nosniff"
     assert "default-src 'self'" in chat.headers["Content-Security-Policy"]
-    assert "frame-ancestors" not in chat.headers["Content-Security-Policy"]  # the widget frames it elsewhere
+    assert "frame-ancestors *" in chat.headers["Content-Security-Policy"]  # the widget frames it anywhere
     assert api.get("/widget.js", key=None).headers["X-Content-Type-Options"] == "nosniff"
     report = api.get("/reports/monthly.html?month=2026-11")
     assert report.status_code == 200
     assert "frame-ancestors 'none'" in report.headers["Content-Security-Policy"]
     assert "script-src" not in report.headers["Content-Security-Policy"]  # default-src 'none': no script runs
     assert report.headers["X-Frame-Options"] == "DENY" and report.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_long_conversation_comes_a_page_at_a_time(api, team, monkeypatch):
+    """Issue 23: a ticket shows its newest 50 messages and events; older ones are a cursor away, so
+    an answer never grows with the conversation (25 long chat messages were 49 KB; hours of them
+    passed Lambda's 6 MB)."""
+    monkeypatch.setenv("CHAT_MESSAGES_PER_MINUTE", "1000")
+    s = start(api)
+    for i in range(64):
+        assert say(api, s, f"line {i:02d} " + "x" * 1990).status_code == 201
+    t = api.get(f"/tickets/{s['ticket_id']}").json_body
+    texts = [m["text"][:7] for m in t["messages"]]
+    assert len(texts) == 50 and texts[-1] == "line 63" and texts == sorted(texts)  # the newest, oldest first
+    assert len(api.get(f"/tickets/{s['ticket_id']}").body) < 120_000
+    seen, cursor = texts, t["older"]["messages"]
+    while cursor:
+        page = api.get(f"/tickets/{s['ticket_id']}/messages?cursor={cursor}&limit=10").json_body
+        seen, cursor = [m["text"][:7] for m in page["items"]] + seen, page["next"]
+    customer = [x for x in seen if x.startswith("line")]
+    assert customer == [f"line {i:02d}" for i in range(64)]  # every one, once, in order
+    assert t["older"]["events"] is None or api.get(
+        f"/tickets/{s['ticket_id']}/events?cursor={t['older']['events']}").status_code == 200
+    other = start(api, name="Someone Else")
+    r = api.get(f"/tickets/{other['ticket_id']}/messages?cursor={t['older']['messages']}")
+    assert r.status_code == 400 and r.json_body["error"]["field"] == "cursor"  # a cursor of another ticket
+    assert api.get("/tickets/999/messages").status_code == 404
+
+
+def test_a_chat_session_has_a_length(api, team, monkeypatch, clock_at):
+    monkeypatch.setenv("CHAT_MESSAGES_PER_SESSION", "4")
+    s = start(api)
+    codes = []
+    for i in range(6):
+        clock_at.advance(minutes=1)  # slow enough for the per-minute limit
+        codes.append(say(api, s, f"message {i}").status_code)
+    assert codes == [201, 201, 201, 201, 429, 429]
+    r = say(api, s, "still there?")
+    assert "start a new chat" in r.json_body["error"]["message"]
+    assert len([m for m in api.get(f"/tickets/{s['ticket_id']}").json_body["messages"]
+                if m["author"] == "customer"]) == 4
+
+
+def test_every_page_and_script_carries_its_headers_and_only_the_shop_frames_the_chat(api, team, monkeypatch):
+    """Issue 23: security headers on every HTML and JS answer; frames refused except /chat, which
+    only the origins in WIDGET_ORIGINS may frame (default: any)."""
+    html = ["/chat", "/console", "/console/rota", "/console/tickets/1", "/reports/monthly.html?month=2026-11"]
+    scripts = ["/chat.js", "/widget.js", "/console.js", "/console.css"]
+    for path in html + scripts:
+        r = api.get(path, key="default" if path.startswith("/reports") else None)
+        assert r.status_code == 200, path
+        assert r.headers["X-Content-Type-Options"] == "nosniff", path
+        assert r.headers["Referrer-Policy"] == "no-referrer", path
+        if path in html:
+            csp = r.headers["Content-Security-Policy"]
+            scripts_from = re.search(r"script-src ([^;]*)", csp)
+            assert "unsafe-inline" not in (scripts_from.group(1) if scripts_from else "") and "default-src" in csp, path
+            assert "frame-ancestors" in csp, path
+            if path != "/chat":
+                assert "frame-ancestors 'none'" in csp and r.headers["X-Frame-Options"] == "DENY", path
+    monkeypatch.setenv("WIDGET_ORIGINS", "https://shop.example, https://www.shop.example/, javascript:alert(1)")
+    csp = api.get("/chat", key=None).headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://shop.example https://www.shop.example" in csp and "javascript" not in csp

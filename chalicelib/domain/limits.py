@@ -31,6 +31,9 @@ CHAT_STARTS = Limit("chat-start", 20, HOUR, "CHAT_STARTS_PER_HOUR")  # per clien
 FIRST_REPLIES = Limit("first-replies", 100, HOUR, "AUTO_REPLY_BUDGET")
 SIGN_IN_CODES = Limit("sign-in-code", 3, timedelta(minutes=15))  # codes per phone (API v1.2)
 CHAT_MESSAGES = Limit("chat-msg", 20, MINUTE, "CHAT_MESSAGES_PER_MINUTE")  # per chat session
+# In all, per chat session (issue 23: one conversation must not grow without bound). Counted in the
+# window of the session's start, which is as long as a session lives: one window per session.
+CHAT_SESSION = Limit("chat-session", 300, timedelta(days=7), "CHAT_MESSAGES_PER_SESSION")
 
 
 def window(limit: Limit, now: datetime) -> int:

@@ -143,12 +143,12 @@ def postpone_page(page_id: str, page_key: str, until: datetime, now: datetime) -
                 Page.id.exists() & (Page.status == PAGE_OPEN) & (Page.key == page_key))
 
 
-def budget_write(key: str, limit: int, now: datetime, window: timedelta) -> Write:
-    """One unit of a fixed-window budget, inside a transaction (tag "budget" when it is spent)."""
+def budget_write(key: str, limit: int, now: datetime, window: timedelta, tag: str = "budget") -> Write:
+    """One unit of a fixed-window budget, inside a transaction (`tag` when it is spent)."""
     seconds = int(window.total_seconds())
     slot = int(now.timestamp()) // seconds
     return Write("update", Limit(key=f"{key}#{slot}"), Limit.count.does_not_exist() | (Limit.count < limit),
-                 actions=[Limit.count.add(1), Limit.expires_at.set(now + 2 * window)], tag="budget")
+                 actions=[Limit.count.add(1), Limit.expires_at.set(now + 2 * window)], tag=tag)
 
 
 def due_pages(now: datetime, limit: int = 100) -> list[DomainPage]:
@@ -313,6 +313,15 @@ def get_chat_session(session_id: str, now: datetime) -> Session | None:
     if m.expires_at <= now:
         return None
     return Session(ticket_id=int(m.ticket_id), **{f: getattr(m, f) for f in _SESSION_FIELDS})
+
+
+def spent(key: str, now: datetime, window: timedelta) -> int:
+    """How much of `key`'s budget the window containing `now` has used (one GetItem)."""
+    slot = int(now.timestamp()) // int(window.total_seconds())
+    try:
+        return int(Limit.get(f"{key}#{slot}", consistent_read=True).count or 0)
+    except DoesNotExist:
+        return 0
 
 
 def spend(key: str, limit: int, now: datetime, window: timedelta) -> bool:

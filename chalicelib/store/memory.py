@@ -61,6 +61,13 @@ class MemoryTickets:
                  if (prefix is None or sk.startswith(prefix)) and (after is None or sk > after)]
         return items[:limit] if limit else items
 
+    def ticket_items_newest(self, ticket_id: int, prefix: str, before: str | None,
+                            limit: int) -> tuple[list[Message | Event], str | None]:
+        rows = [i for sk, i in sorted(self.items.get(ticket_id, {}).items())
+                if sk.startswith(prefix) and (before is None or sk < before)]
+        older = rows[-limit].id if len(rows) > limit else None
+        return rows[-limit:], older
+
     def open_counts(self, person_ids: list[str]) -> dict[str, int]:
         return {pid: max(0, self.counters.get(f"open#{pid}", 0)) for pid in person_ids}
 

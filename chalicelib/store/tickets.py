@@ -152,6 +152,17 @@ def ticket_items(ticket_id: int, prefix: str | None = None, after: str | None = 
                                                consistent_read=True)]
 
 
+def ticket_items_newest(ticket_id: int, prefix: str, before: str | None,
+                        limit: int) -> tuple[list[Message | Event], str | None]:
+    """The newest `limit` items under `prefix` older than the sort key `before` (all when None), in
+    sort-key order, and the sort key to page on when older ones remain (else None); one Query."""
+    cond = TicketItem.sk.between(prefix, before) if before else TicketItem.sk.startswith(prefix)
+    rows = [m for m in TicketItem.query(ticket_id, range_key_condition=cond, scan_index_forward=False,
+                                        limit=limit + 2, consistent_read=True) if m.sk != before][:limit + 1]
+    older = rows[limit - 1].sk if len(rows) > limit else None
+    return [_item(m) for m in reversed(rows[:limit])], older
+
+
 def query_tickets(*, status: str | None = None, owner: str | None = None,
                   tier: int | None = None, channel: str | None = None,
                   limit: int = 50, cursor: dict | None = None) -> tuple[list[DomainTicket], dict | None]:

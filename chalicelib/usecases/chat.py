@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from chalicelib import expectations, limits, store, validate
 from chalicelib.domain import limits as rate
@@ -24,7 +24,7 @@ from chalicelib.effects import Effects
 from chalicelib.errors import BadRequest, NotFound, TooManyRequests, Unauthorized
 from chalicelib.usecases import intake, surveys, tickets
 
-SESSION_TTL = timedelta(days=7)
+SESSION_TTL = rate.CHAT_SESSION.per  # the per-session limit counts in one window as long
 _CURSOR = re.compile(r"\d{1,9}")  # the sequence number of the last message seen: URL-safe
 
 
@@ -68,7 +68,11 @@ def post(session: Session, body: dict, now: datetime) -> dict:
     validate.unknown_fields(body, {"text", "echo_id"})
     text = validate.text(body, "text", max_len=2000)
     validate.text(body, "echo_id", required=False, max_len=64)
-    if not limits.take(rate.CHAT_MESSAGES, session.id, now):
+    spent = limits.take_together((rate.CHAT_MESSAGES, session.id, now),
+                                 (rate.CHAT_SESSION, session.id, session.created_at))
+    if spent is rate.CHAT_SESSION:
+        raise TooManyRequests("this conversation is as long as a chat may be; please start a new chat")
+    if spent is not None:
         raise TooManyRequests("you are sending messages very fast; wait a moment and try again")
     before = store.get_ticket(session.ticket_id)
     closing = None

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from chalicelib import expectations, language, limits, phones, store
+from chalicelib import expectations, language, limits, metrics, phones, store
 from chalicelib.domain import contacts, conversation, words
 from chalicelib.domain import limits as rate
 from chalicelib.domain import tickets as rules
@@ -106,6 +106,7 @@ def answerable(contact: Contact, now: datetime) -> bool:
         return True
     logger.warning("first-answer budget spent: a new number's text is stored, not answered (SMS pumping?)",
                    extra={"from": mask_phone(contact.phone)})
+    metrics.count("AutoReplyBudgetSpent")  # the admins' alarm (scripts/package.py) and GET /status
     return False
 
 

@@ -113,10 +113,41 @@ def survey_json(t: Ticket) -> dict | None:
             "expires_at": t.survey_expires_at.isoformat() if t.survey_expires_at else None}
 
 
+# A ticket shows its newest messages and events; older ones are a cursor away (issue 23: a chat
+# that talks for hours must not grow one answer past Lambda's 6 MB).
+LATEST = 50
+_KINDS = {"messages": ("msg#", message_json), "events": ("evt#", event_json)}
+
+
+def older_json(ticket_id: int, kind: str, q: dict) -> dict:
+    """GET /tickets/{id}/messages|events: the page before `cursor` (the newest without one), oldest
+    first, in the contract's list shape; `next` pages further back."""
+    get(ticket_id)
+    scope = f"ticket|{ticket_id}|{kind}"
+    try:
+        key = store.decode_cursor(q.get("cursor"), scope)
+    except ValueError as exc:
+        raise BadRequest("cursor", str(exc)) from None
+    limit = validate.query_int(q, "limit", maximum=100) or LATEST
+    items, next_key = _newest(ticket_id, kind, (key or {}).get("sk", {}).get("S"), limit)
+    return {"items": items, "next": next_key and store.encode_cursor({"sk": {"S": next_key}}, scope)}
+
+
+def _newest(ticket_id: int, kind: str, before: str | None, limit: int) -> tuple[list[dict], str | None]:
+    prefix, shape = _KINDS[kind]
+    items, older = store.ticket_items_newest(ticket_id, prefix, before, limit)
+    if kind == "events":  # events written beside the ticket are keyed by time: show them by time
+        items = sorted(items, key=lambda e: (e.at, e.id))
+    return [shape(i) for i in items], older
+
+
 def detail_json(t: Ticket) -> dict:
-    messages, events = history(t.id)
+    """A ticket with its newest LATEST messages and events (two Queries); `older` holds the cursor
+    of each list's earlier page (GET /tickets/{id}/messages?cursor=…), null when there is none."""
     out = summary_json(t, owner_names())
     out["survey"] = survey_json(t)
-    out["messages"] = [message_json(m) for m in messages]
-    out["events"] = [event_json(e) for e in events]
+    out["older"] = {}
+    for kind in _KINDS:
+        out[kind], older = _newest(t.id, kind, None, LATEST)
+        out["older"][kind] = older and store.encode_cursor({"sk": {"S": older}}, f"ticket|{t.id}|{kind}")
     return out

@@ -33,6 +33,7 @@ from chalicelib.usecases.ticket_views import (  # noqa: F401 - re-exported: the 
     history,
     list_json,
     message_json,
+    older_json,
     summary_json,
 )
 from chalicelib.usecases.ticket_writes import decided, first_message, mutate, tell, thread  # noqa: F401 - re-exported

@@ -297,11 +297,22 @@ async function ticket(id) {
     el("button", { type: "button", class: "secondary", onclick: () => { passForm.hidden = false; reason.focus(); } },
       "Pass up"));
 
-  const conversation = el("ol", { class: "conversation", "aria-label": "Conversation" },
-    t.messages.map((m) => el("li", { class: m.author },
-      el("span", { class: "who" }, m.author === "customer" ? customer : m.author === "agent" ? (m.author_name || "Agent") : "System"),
-      el("span", { class: "text" }, m.text),
-      el("span", { class: "at" }, when(m.at), custZone && m.author === "customer" ? ` · theirs ${when(m.at, custZone)}` : ""))));
+  const said = (m) => el("li", { class: m.author },
+    el("span", { class: "who" }, m.author === "customer" ? customer : m.author === "agent" ? (m.author_name || "Agent") : "System"),
+    el("span", { class: "text" }, m.text),
+    el("span", { class: "at" }, when(m.at), custZone && m.author === "customer" ? ` · theirs ${when(m.at, custZone)}` : ""));
+  const conversation = el("ol", { class: "conversation", "aria-label": "Conversation" }, t.messages.map(said));
+  // A long conversation shows its newest 50; earlier ones come a page at a time, above them.
+  let olderCursor = t.older && t.older.messages;
+  const older = el("button", { type: "button", class: "secondary", hidden: !olderCursor }, "Show earlier messages");
+  older.addEventListener("click", async () => {
+    try {
+      const pageOf = await api("GET", `/tickets/${id}/messages?cursor=${encodeURIComponent(olderCursor)}`);
+      conversation.prepend(...pageOf.items.map(said));
+      olderCursor = pageOf.next;
+      older.hidden = !olderCursor;
+    } catch (e) { say(result, e.message, "error"); }
+  });
 
   const reply = replyForm(id, t, templates, result, () => ticket(id));
   const noteText = el("textarea", { id: "note", name: "note", rows: "2", maxlength: "4000" });
@@ -317,7 +328,7 @@ async function ticket(id) {
     + (t.survey.comment ? ` — “${t.survey.comment}”` : "")) : el("p", { class: "muted" }, "No survey yet.");
 
   page(`#${t.id} ${t.subject || ""}`.trim(), facts, actions, passForm, assignForm, langForm, result,
-    el("h2", {}, "Conversation"), conversation, reply, el("h2", {}, "Notes and events"), noteForm, events,
+    el("h2", {}, "Conversation"), older, conversation, reply, el("h2", {}, "Notes and events"), noteForm, events,
     el("h2", {}, "Survey"), survey);
 }
 
