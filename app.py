@@ -21,6 +21,9 @@ from chalicelib.logs import logger
 # only, so the cyclic collector finds nothing there, yet each full pass walks the whole heap (about
 # half of the webhook path's extra import time, `make bench`). It stays off until the first event
 # has been answered (after_the_cold_start below); reference counting frees everything meanwhile.
+# Then, as long-lived Python services do after loading (gc.freeze's documented use), what the cold
+# start made goes to the permanent generation before the collector resumes: turned on alone, its
+# first pass walked everything made since the start (≈160 ms, issue 25) and the next ones again.
 gc.disable()
 
 openapi = lazy.module("chalicelib.openapi")
@@ -51,11 +54,13 @@ _CHALICE_CODES = {  # Chalice's own error bodies, mapped into the contract's sha
 
 @app.middleware("all")
 def after_the_cold_start(event, get_response):
-    """The cyclic collector resumes once the first event (request, sweep) is answered."""
+    """The cyclic collector resumes once the first event (request, sweep) is answered, with the
+    cold start's objects frozen: it never walks them."""
     try:
         return get_response(event)
     finally:
         if not gc.isenabled():
+            gc.freeze()
             gc.enable()
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 
+from chalicelib import aws
 from chalicelib.logs import logger
 
 # Bodies above this are refused with 413 before any parsing (API.md).
@@ -31,19 +32,38 @@ LOCAL_STAGES = ("local", "test")  # only these have the local outbox and develop
 SECRET_MAX_AGE = 300  # seconds a warm Lambda keeps a secret read from SSM
 
 
+SECRETS = ("TWILIO_AUTH_TOKEN", "ADMIN_API_KEY")  # each read from the SSM name in <NAME>_PARAM when set
+_SSM = None
+
+
 def _secret(name: str) -> str:
-    """A secret: from the SSM Parameter Store SecureString named by `<NAME>_PARAM` (read with
-    Powertools Parameters, decrypted, cached for minutes), else the plain variable (local mode)."""
+    """A secret: from the SSM Parameter Store SecureString named by `<NAME>_PARAM`, else the plain
+    variable (local mode)."""
     param = _get(f"{name}_PARAM")
     if not param:
         return _get(name)
-    from aws_lambda_powertools.utilities import parameters
+    return str(_ssm_secrets().get(param) or "").strip()
 
+
+def _ssm_secrets() -> dict:
+    """Every secret of the stage from SSM in one GetParameters call (decrypted), which Powertools
+    Parameters keeps SECRET_MAX_AGE seconds: one round trip per cold start, not one per secret. The
+    client is made from the process's botocore session (chalicelib.aws), as the tables' is."""
+    global _SSM
+    names = {param: {} for param in (_get(f"{n}_PARAM") for n in SECRETS) if param}
     try:
-        return str(parameters.get_parameter(param, decrypt=True, max_age=SECRET_MAX_AGE)).strip()
-    except Exception:  # noqa: BLE001 - missing parameter, no permission: configuration, reported by problems()
-        logger.exception("secret could not be read from SSM", extra={"parameter": param})
-        return ""
+        if _SSM is None:
+            import boto3
+            from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+            _SSM = SSMProvider(boto3_session=boto3.session.Session(botocore_session=aws.session()))
+        values = _SSM.get_parameters_by_name(names, decrypt=True, max_age=SECRET_MAX_AGE, raise_on_error=False)
+    except Exception:  # noqa: BLE001 - no permission, no network: configuration, reported by problems()
+        logger.exception("secrets could not be read from SSM", extra={"parameters": sorted(names)})
+        return {}
+    if values.get("_errors"):  # missing: configuration, reported by problems(), never a crash
+        logger.error("secret missing in SSM", extra={"parameters": values["_errors"]})
+    return values
 
 
 def admin_api_key() -> str:

@@ -108,8 +108,64 @@ with mock_aws(), Client(app, stage_name="test") as client:
     else:
         client.lambda_.invoke("tier_sweep", client.events.generate_cw_event(
             source="aws.events", detail_type="Scheduled Event", detail={{}}, resources=[]))
-print(off, gc.isenabled())
+print(off, gc.isenabled(), gc.get_freeze_count() > 10000, gc.get_count()[0] < 1000)
 """
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.split()[-2:] == ["True", "True"]
+    assert out.stdout.split()[-4:] == ["True", "True", "True", "True"]  # and the cold start's objects frozen
+
+
+def test_one_botocore_session_one_dynamodb_client_and_one_ssm_call_per_process():
+    """Issue 25: each PynamoDB model made its own botocore session and client (7 for one text, each
+    loading DynamoDB's service description again) and Powertools an eighth for SSM. Now: one
+    session, one DynamoDB client for every table (transactions included), one SSM client that
+    reads both secrets in one call, whatever the process does (webhook, chat, staff, sweep)."""
+    code = """
+import collections, os
+os.environ.update(AWS_DEFAULT_REGION="eu-central-1", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x",
+                  PUBLIC_BASE_URL="https://f.example/api", SUPPORT_NUMBER="+4930901820",
+                  EMERGENCY_NUMBER="+4930901821", TWILIO_ACCOUNT_SID="AC" + "1" * 32,
+                  TABLE_PREFIX="friday-night-prod-")  # the prod stage's variables come from .chalice/config.json
+from moto import mock_aws
+with mock_aws():
+    import boto3
+    ssm = boto3.client("ssm")
+    ssm.put_parameter(Name="/friday-night/prod/twilio-auth-token", Value="tok", Type="SecureString")
+    ssm.put_parameter(Name="/friday-night/prod/admin-api-key", Value="admin-key", Type="SecureString")
+    import botocore.session
+    made, sessions, calls = collections.Counter(), set(), collections.Counter()
+    original = botocore.session.Session.create_client
+    def counting(self, service_name, *args, **kwargs):
+        made[service_name] += 1
+        sessions.add(id(self))
+        client = original(self, service_name, *args, **kwargs)
+        client.meta.events.register("before-call.*.*", lambda model, **kw: calls.update([model.name]))
+        return client
+    botocore.session.Session.create_client = counting
+    from chalice.test import Client
+    from twilio.request_validator import RequestValidator
+    from app import app
+    from chalicelib import store
+    store.create_tables()
+    with Client(app, stage_name="prod") as client:
+        params = {"MessageSid": "SM" + "a" * 32, "AccountSid": "AC" + "1" * 32, "From": "+4917712345678",
+                  "To": "+4930901820", "Body": "hello, our shop is down since this morning", "NumMedia": "0"}
+        from urllib.parse import urlencode
+        sig = RequestValidator("tok").compute_signature("https://f.example/api/twilio/sms", params)
+        r = client.http.post("/twilio/sms", body=urlencode(params), headers={
+            "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig})
+        assert r.status_code == 200 and b"<Message>" in r.body, r.body
+        assert client.http.get("/people", headers={"Authorization": "Bearer admin-key"}).status_code == 200
+        import json
+        r = client.http.post("/chat/sessions", body=json.dumps({"name": "Mia"}),
+                             headers={"Content-Type": "application/json"})
+        assert r.status_code == 201, r.body
+        client.lambda_.invoke("handoff_sweep", client.events.generate_cw_event(
+            source="aws.events", detail_type="Scheduled Event", detail={}, resources=[]))
+print(dict(made), len(sessions), calls["GetParameters"], calls["GetParameter"])
+"""
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    made, sessions, batched, single = out.stdout.strip().splitlines()[-1].rsplit(" ", 3)
+    assert made == "{'dynamodb': 1, 'ssm': 1}" and sessions == "1", out.stdout
+    assert (batched, single) == ("1", "0")  # both secrets in one call, kept for the warm Lambda

@@ -115,7 +115,7 @@ def test_no_plain_secret_and_scoped_ssm_and_logs(packaged):
     statements = [s for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Role"
                   for p in r["Properties"].get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
     ssm = [s for s in statements if any(a.startswith("ssm:") for a in s["Action"])]
-    assert ssm and all(s["Action"] == ["ssm:GetParameter"] for s in ssm)
+    assert ssm and all(s["Action"] == ["ssm:GetParameters"] for s in ssm)
     assert sorted({r for s in ssm for r in s["Resource"]}) == [
         "arn:aws:ssm:*:*:parameter/friday-night/prod/admin-api-key",
         "arn:aws:ssm:*:*:parameter/friday-night/prod/twilio-auth-token"]

@@ -19,7 +19,7 @@ from pynamodb.indexes import AllProjection
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib import config
+from chalicelib import aws, config
 from chalicelib.domain.record import Record
 
 
@@ -37,6 +37,41 @@ class ConditionFailed(Exception):
 
 class AlreadyDone(Exception):
     """The write's idempotency claim exists: an earlier delivery already made it."""
+
+
+# --- one connection for every table ------------------------------------------
+
+_SHARED: dict[tuple, Connection] = {}  # (region, endpoint) → the Connection every table uses
+
+
+class Table(Model):
+    """The base of every model: all tables talk through one Connection, so one botocore client.
+
+    PynamoDB 6 gives each model class a TableConnection with a Connection of its own, and each
+    Connection makes its own botocore session and client, loading DynamoDB's service description
+    again (about 40 ms each on a cold start, a TLS handshake each in AWS): a new customer's text
+    made 7 of them (issue 25). PynamoDB has no setting for sharing one (pynamodb#876, #1245);
+    ``_get_connection`` is where a model makes its TableConnection, and a TableConnection reaches
+    DynamoDB only through its ``connection`` with the table's schema registered there, so each
+    table's is registered on the shared Connection and the fresh one, which never made a client,
+    is dropped. tests/test_logs_imports.py counts the clients.
+    """
+
+    @classmethod
+    def _get_connection(cls):
+        table = super()._get_connection()
+        own = table.connection
+        shared = _SHARED.get((own.region, own.host))
+        if shared is None:
+            # Its client is made from the process's session (chalicelib.aws): SSM's client shares
+            # botocore's loaded data with it. (PynamoDB keeps a Connection's session per thread.)
+            own._local.session = aws.session()
+            shared = _SHARED.setdefault((own.region, own.host), own)
+        if own is not shared:
+            if table.table_name not in shared._tables:
+                shared.add_meta_table(own.get_meta_table(table.table_name))
+            table.connection = shared
+        return table
 
 
 # --- lazy table names ---------------------------------------------------------
@@ -248,15 +283,9 @@ def retrying(fn, *args, **kwargs) -> Any:
 # --- helpers ------------------------------------------------------------------
 
 
-_CONNECTIONS: dict[tuple, Connection] = {}
-
-
 def _conn(model: type[Model]) -> Connection:
-    """One cached Connection (and botocore client) per endpoint, for transactions."""
-    key = (model.Meta.region, model.Meta.host)
-    if key not in _CONNECTIONS:
-        _CONNECTIONS[key] = Connection(region=model.Meta.region, host=model.Meta.host)
-    return _CONNECTIONS[key]
+    """The process's one Connection (Table below), which transactions use too."""
+    return model._get_connection().connection
 
 
 def _is_condition_failure(exc: Exception) -> bool:

@@ -18,9 +18,9 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
-from pynamodb.models import Model
 
 from chalicelib.store._base import (
+    Table,
     _index,
     _Meta,
 )
@@ -28,7 +28,7 @@ from chalicelib.store._base import (
 # --- models -------------------------------------------------------------------
 
 
-class Counter(Model):
+class Counter(Table):
     Meta = _Meta("counters")
     name = UnicodeAttribute(hash_key=True)
     value = NumberAttribute(default=0)
@@ -62,7 +62,7 @@ class TicketsByTierDue(GlobalSecondaryIndex):
     tier_due_at = UTCDateTimeAttribute(range_key=True)
 
 
-class Ticket(Model):
+class Ticket(Table):
     Meta = _Meta("tickets")
     id = NumberAttribute(hash_key=True)
     status = UnicodeAttribute()  # open | pending | resolved | closed
@@ -115,7 +115,7 @@ class ItemsByMonth(GlobalSecondaryIndex):
     at = UTCDateTimeAttribute(range_key=True)
 
 
-class TicketItem(Model):
+class TicketItem(Table):
     """A message or an event of a ticket. Append-only."""
 
     Meta = _Meta("ticket_items")
@@ -147,7 +147,7 @@ class PeopleAll(GlobalSecondaryIndex):
     name = UnicodeAttribute(range_key=True)
 
 
-class Person(Model):
+class Person(Table):
     Meta = _Meta("people")
     id = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute(default="person")
@@ -165,7 +165,7 @@ class Person(Model):
     all_people = PeopleAll()
 
 
-class IdempotencyKey(Model):
+class IdempotencyKey(Table):
     Meta = _Meta("idempotency")
     key = UnicodeAttribute(hash_key=True)
     expires_at = TTLAttribute()
@@ -174,7 +174,7 @@ class IdempotencyKey(Model):
     created_at = UTCDateTimeAttribute(null=True)
 
 
-class Setting(Model):
+class Setting(Table):
     """Small named documents: the tier policy, the rota."""
 
     Meta = _Meta("settings")
@@ -184,7 +184,7 @@ class Setting(Model):
     version = VersionAttribute()
 
 
-class Contact(Model):
+class Contact(Table):
     """A phone number that texts or calls us: consent, its current ticket, reply budgets.
 
     ``current_ticket`` is read with a consistent GetItem (a GSI could lag a
@@ -204,7 +204,7 @@ class Contact(Model):
     version = VersionAttribute()
 
 
-class Outbound(Model):
+class Outbound(Table):
     """An outbound SMS or call by provider id: delivery status only moves forward."""
 
     Meta = _Meta("outbound")
@@ -230,7 +230,7 @@ class PagesDue(GlobalSecondaryIndex):
     due_at = UTCDateTimeAttribute(range_key=True)
 
 
-class Page(Model):
+class Page(Table):
     """The page of one urgent episode of a ticket: a chain walked step by step.
 
     No version number: every step's write is conditional on the step it
@@ -264,7 +264,7 @@ class Page(Model):
     by_due = PagesDue()
 
 
-class Limit(Model):
+class Limit(Table):
     """Fixed-window rate-limit counters: one atomic ADD per request, TTL cleans up."""
 
     Meta = _Meta("limits")
@@ -279,7 +279,7 @@ class TemplatesAll(GlobalSecondaryIndex):
     name = UnicodeAttribute(range_key=True)
 
 
-class Template(Model):
+class Template(Table):
     """A canned answer with placeholders; `auto` ones answer matching first messages."""
 
     Meta = _Meta("templates")
@@ -314,7 +314,7 @@ class OutboxDead(GlobalSecondaryIndex):
     dead_at = UTCDateTimeAttribute(range_key=True)
 
 
-class OutboxItem(Model):
+class OutboxItem(Table):
     """One outbound SMS or call, written in the transaction that causes it.
 
     due → sending (leased) → sent | dead | cancelled. The id is chosen by the

@@ -13,12 +13,11 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.models import Model
 
-from chalicelib.store._base import _Meta
+from chalicelib.store._base import Table, _Meta
 
 
-class ApiKey(Model):
+class ApiKey(Table):
     Meta = _Meta("api_keys")
     key_hash = UnicodeAttribute(hash_key=True)
     person_id = UnicodeAttribute()
@@ -27,7 +26,7 @@ class ApiKey(Model):
     created_at = UTCDateTimeAttribute()
 
 
-class ChatSession(Model):
+class ChatSession(Table):
     """A web chat session: an opaque id, a token stored only as its hash, a ticket."""
 
     Meta = _Meta("chat_sessions")
@@ -40,7 +39,7 @@ class ChatSession(Model):
     expires_at = TTLAttribute()
 
 
-class SignIn(Model):
+class SignIn(Table):
     """Staff signing in (API v1.2): the latest code sent to a phone ("code#<phone>": its hash and the
     tries spent) and the sessions ("session#<token hash>": the person and the CSRF token)."""
 
@@ -54,7 +53,7 @@ class SignIn(Model):
     expires_at = TTLAttribute()
 
 
-class Shift(Model):
+class Shift(Table):
     """What happened on the emergency phone: who held it from when to when (``end`` is None while
     they still hold it), whom the rota scheduled, and why (rota | override | untaken | correction).
 
