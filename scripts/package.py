@@ -215,6 +215,71 @@ def add_bytecode(package: Path) -> int:
     return len(pycs)
 
 
+# A lean package (issue 25): only what the Lambda imports. The rest of each library stays out of
+# the zip (tests/test_package.py runs the webhook, chat, staff and sweep paths from the unpacked
+# zip alone). Lambda's runtime brings boto3 (Powertools Parameters imports it), not our botocore.
+BOTOCORE_SERVICES = ("dynamodb", "ssm")  # botocore/data/<service>/: the services the app calls
+TWILIO_DOMAINS = ("api",)  # twilio/rest/<domain>/: Messages and Calls (2010-04-01)
+POWERTOOLS = ("logging", "metrics", "shared", "tracing", "middleware_factory", "exceptions", "warnings",
+              "utilities/parameters", "utilities/typing", "utilities/jmespath_utils")  # what the app uses
+UNUSED = ("aiohttp", "aiohappyeyeballs", "aiohttp_retry", "aiosignal", "attr", "attrs", "frozenlist",
+          "multidict", "propcache", "yarl")  # twilio's asynchronous HTTP client: never imported here
+
+
+def wanted(name: str) -> bool:
+    """Whether a file of the zip belongs in the Lambda."""
+    from chalicelib.domain import words
+
+    parts = name.split("/")
+    if parts[0].split("-")[0] in UNUSED:
+        return False
+    if parts[0] == "chalicelib" and ("__pycache__" in parts or parts[1] == "langid"):
+        return False  # the developer's own bytecode and tables: the package makes its own
+    if parts[0] != "chalicelib" and ("tests" in parts[:-1] or parts[:2] == ["pydantic", "v1"]):
+        return False  # libraries' own tests; pydantic's 1.x layer
+    if parts[0] == "aws_lambda_powertools" and len(parts) > 2:
+        inside = "/".join(parts[1:3]) if parts[1] == "utilities" and len(parts) > 3 else parts[1]
+        return inside in POWERTOOLS or (parts[1] == "utilities" and len(parts) == 3)
+    if parts[:2] == ["botocore", "data"] and len(parts) > 3:
+        return parts[2] in BOTOCORE_SERVICES
+    if parts[:2] == ["babel", "locale-data"] and len(parts) == 3:
+        return parts[2].removesuffix(".dat") in ("root", *words.LANGUAGES)
+    if parts[:2] == ["twilio", "rest"] and len(parts) > 3:
+        return parts[2] in TWILIO_DOMAINS
+    return True
+
+
+def trim(package: Path) -> tuple[int, int]:
+    """Rewrites the zip with only what the Lambda needs; returns (files kept, files dropped)."""
+    kept = dropped = 0
+    lean = package.with_suffix(".lean.zip")
+    with zipfile.ZipFile(package) as src, zipfile.ZipFile(lean, "w", compression=zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            if wanted(info.filename):
+                out.writestr(info, src.read(info), compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+                kept += 1
+            else:
+                dropped += 1
+    lean.replace(package)
+    return kept, dropped
+
+
+def add_language_tables(package: Path) -> int:
+    """py3langid's tables for the languages we write, uncompressed in the Lambda (mapped from disk,
+    read without numpy: chalicelib/language.py), deflated in the zip. Returns the unpacked size."""
+    from chalicelib import language
+
+    with tempfile.TemporaryDirectory() as tmp:
+        size = language.write(Path(tmp))
+        with zipfile.ZipFile(package, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+            for path in sorted(Path(tmp).iterdir()):
+                info = zipfile.ZipInfo(f"chalicelib/langid/{path.name}", date_time=(2020, 1, 1, 0, 0, 0))
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                zf.writestr(info, path.read_bytes())
+    return size
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--stage", default="dev")
@@ -237,6 +302,10 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ, AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "eu-central-1"))
     subprocess.run([str(chalice), "package", "--stage", args.stage, "--merge-template", str(merge),
                     args.out], cwd=ROOT, check=True, env=env)
+    kept, dropped = trim(ROOT / args.out / "deployment.zip")
+    print(f"{args.out}/deployment.zip: {kept} files the Lambda uses, {dropped} left out")
+    size = add_language_tables(ROOT / args.out / "deployment.zip")
+    print(f"{args.out}/deployment.zip: the language detector's tables, {size / 1e6:.1f} MB unpacked")
     template = json.loads((ROOT / args.out / "sam.json").read_text())
     runtime = {r["Properties"].get("Runtime") for r in template["Resources"].values()
                if r["Type"] == "AWS::Serverless::Function"}
@@ -248,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.out}/deployment.zip: no bytecode added (runtime {runtime}, this interpreter {here})")
     settings(template)
     (ROOT / args.out / "sam.json").write_text(json.dumps(template, indent=2))
+    zipped = (ROOT / args.out / "deployment.zip").stat().st_size
+    print(f"{args.out}/deployment.zip: {zipped / 1e6:.1f} MB zipped (Lambda takes 50 MB uploaded directly)")
     tables = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::DynamoDB::Table"]
     print(f"{args.out}/sam.json: {len(template['Resources'])} resources, tables: {', '.join(sorted(tables))}")
     env = stage["environment_variables"]

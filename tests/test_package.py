@@ -150,3 +150,98 @@ def test_the_lambda_runs_bytecode_and_never_compiles_at_a_cold_start(packaged, t
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.strip().endswith(f"__pycache__/app.{tag}.pyc")
     assert len(sources) > 1000
+
+
+_LEAN_RUN = r'''
+from types import SimpleNamespace
+context = SimpleNamespace(function_name="fn", memory_limit_in_mb=512, aws_request_id="lean",
+                          invoked_function_arn="arn:aws:lambda:eu-central-1:123456789012:function:fn",
+                          get_remaining_time_in_millis=lambda: 20000)
+import app
+out = []
+for handler, event in EVENT:
+    answer = getattr(app, handler)(event, context)
+    done = isinstance(answer, dict)  # a sweep answers None; one that fails raises
+    out.append([answer.get("statusCode", 200), str(answer.get("body", ""))[:4000]] if done else [200, ""])
+out.append(sorted(m.split(".")[0] for m in sys.modules if m.split(".")[0] in ("numpy", "py3langid", "aiohttp")))
+out.append(TWILIO_SENT)
+print(json.dumps(out))
+'''
+
+
+def test_the_lean_package_runs_every_path_from_the_unpacked_zip_alone(packaged, tmp_path):
+    """Issue 25: the zip carries only what the Lambda imports (botocore's data for DynamoDB and SSM,
+    Twilio's REST API resources, Babel's data for our languages, the detector's tables, no numpy).
+    Unpacked and run with nothing else but what Lambda's runtime brings (boto3), the webhook, chat,
+    staff and sweep paths answer against DynamoDB and SSM (a local server), secrets from SSM."""
+    import shutil
+
+    from moto.server import ThreadedMotoServer
+
+    from bench import firstrequest as fr
+
+    assert (packaged / "deployment.zip").stat().st_size <= 15_000_000
+    lean = tmp_path / "task"
+    with zipfile.ZipFile(packaged / "deployment.zip") as zf:
+        zf.extractall(lean)
+    runtime = tmp_path / "runtime"  # what the Lambda runtime adds to the path: boto3 and s3transfer
+    runtime.mkdir()
+    import boto3
+    import s3transfer
+
+    for module in (boto3, s3transfer):
+        shutil.copytree(Path(module.__file__).parent, runtime / module.__name__)
+    port = fr._free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        env = fr._environment(f"http://127.0.0.1:{port}")
+        fr._setup(env, 0)
+        admin = {"Authorization": f"Bearer {fr.ADMIN}"}
+        call = fr._sms_event("+4915789012345", "Hallo, unser Shop ist seit heute Morgen offline", "SM" + "1" * 32)
+        voice_params = {"CallSid": "CA" + "2" * 32, "AccountSid": fr.ACCOUNT, "From": "+4915789012399",
+                        "To": fr.EMERGENCY, "CallStatus": "ringing"}
+        from urllib.parse import urlencode
+
+        from twilio.request_validator import RequestValidator
+
+        sig = RequestValidator(fr.TOKEN).compute_signature(fr.BASE_URL + "/twilio/voice", voice_params)
+        scheduled = {"version": "0", "id": "lean", "detail-type": "Scheduled Event", "source": "aws.events",
+                     "account": "123456789012", "time": "2026-11-20T21:00:00Z", "region": "eu-central-1",
+                     "resources": [], "detail": {}}
+        events = [
+            ["app", call],
+            ["app", fr._sms_event("+4915789012346", "URGENT our payment page is down", "SM" + "3" * 32)],
+            ["app", fr._event("POST", "/twilio/voice", "/twilio/voice", urlencode(voice_params), {
+                "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": sig})],
+            ["app", fr._event("POST", "/chat/sessions", "/chat/sessions", json.dumps({"name": "Mia"}),
+                              {"Content-Type": "application/json", "Accept-Language": "fr-FR"})],
+            ["app", fr._event("GET", "/tickets", "/tickets", None, admin)],
+            ["app", fr._event("GET", "/tickets/{ticket_id}", "/tickets/1", None, admin, {"ticket_id": "1"})],
+            ["app", fr._event("GET", "/people", "/people", None, admin)],
+            ["app", fr._event("GET", "/rota.ics", "/rota.ics", None, admin)],
+            ["app", fr._event("GET", "/reports/monthly", "/reports/monthly", None, admin,
+                              query={"month": "2026-11", "format": "csv"})],
+            ["app", fr._event("GET", "/console", "/console", None, {})],
+            ["app", fr._event("GET", "/chat", "/chat", None, {"Accept-Language": "ro"})],
+            *[[sweep, scheduled] for sweep in ("page_sweep", "tier_sweep", "handoff_sweep", "reconcile_sweep")],
+            ["app", fr._event("GET", "/status", "/status", None, admin)],
+        ]
+        code = fr._PRELUDE + f"sys.path[:0] = [{str(lean)!r}, {str(runtime)!r}]\n" + _LEAN_RUN
+        run = subprocess.run([sys.executable, "-S", "-c", code], cwd=lean, env=env, input=json.dumps(events),
+                             capture_output=True, text=True)
+    finally:
+        server.stop()
+    assert run.returncode == 0, run.stderr[-3000:]
+    *answers, heavy, sent = json.loads(run.stdout.strip().splitlines()[-1])
+    for (handler, event), (status, body) in zip(events, answers, strict=True):
+        assert status < 300, (handler, event.get("path"), status, body)
+    assert "<Message>Danke - das ist Ticket #1." in answers[0][1]  # German: the detector's tables
+    assert "the on-call person has been paged now" in answers[1][1]
+    assert any(url.endswith("/Messages.json") for url in sent)  # the urgent text paged the holder
+    assert "<Dial" in answers[2][1]
+    assert answers[7][1].startswith("BEGIN:VCALENDAR") and "# templates" in answers[8][1]
+    assert '<html lang="ro">' in answers[10][1]  # Babel's data for our languages
+    status = json.loads(answers[-1][1])
+    assert not any(sweep["stale"] for sweep in status["sweeps"].values())  # every sweep completed
+    assert heavy == []  # numpy, py3langid and aiohttp are not there, and nothing needed them

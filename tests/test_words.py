@@ -126,6 +126,30 @@ def test_the_detector_is_right_on_at_least_95_percent_of_short_texts_and_never_w
     assert language.detect("ok") is None and language.detect("https://x.io/123") is None
 
 
+def test_the_shipped_tables_give_py3langids_own_answers(tmp_path, monkeypatch):
+    """Issue 25: a Lambda scores with our languages' tables from disk, in plain Python (no numpy,
+    no 40 MB to inflate); here, over every labelled text and some junk, the tables written as
+    `make package` writes them and the ones taken in memory agree with py3langid itself."""
+    import mmap
+
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    ident.set_languages(["en", "de", "fr", "ro"])
+    assert language.write(tmp_path) > 30_000_000  # mostly the tokenizer's state machine, 1.7 MB zipped
+    from_disk = language._load(tmp_path)
+    assert isinstance(from_disk["nextmove"].obj, mmap.mmap)  # mapped, not read: pages come in as used
+    rows = [r[1] for r in csv.reader(MESSAGES.open(encoding="utf-8"), delimiter="\t") if r and not r[0].startswith("#")]
+    texts = rows + ["", "ok", "HALLO IST DA JEMAND", "€€€ 123", "🙂🙂", "Ça marche pas!!", "\udcff broken"]
+    for model in (from_disk, language.model()):
+        monkeypatch.setattr(language, "_model", model)
+        for text in texts:
+            ours = language.probabilities(text)
+            theirs = dict(ident.rank(text))
+            assert max(ours, key=ours.get) == max(theirs, key=theirs.get) or max(theirs.values()) < 0.3, text
+            assert all(abs(ours[lang] - theirs[lang]) < 1e-3 for lang in ours), (text, ours, theirs)
+
+
 def test_a_text_from_a_contact_whose_language_is_known_never_runs_the_detector(api, twilio, team, monkeypatch):
     twilio.sms(CUSTOMER, "Hallo, unser Shop ist seit heute Morgen offline")
     twilio.phone(CUSTOMER).expect_sms("Danke - das ist Ticket #1")
