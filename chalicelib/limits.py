@@ -25,9 +25,9 @@ def used(limit: Limit, subject: str, now: datetime) -> int:
     return store.spent(f"{limit.name}#{subject}", now, limit.per)
 
 
-def take_write(limit: Limit, subject: str, now: datetime) -> store.Write:
-    """take() as one write of a transaction (ConditionFailed tag "budget" when it is gone)."""
-    return store.budget_write(f"{limit.name}#{subject}", allowed(limit), now, limit.per)
+def take_write(limit: Limit, subject: str, now: datetime, tag: str = "budget") -> store.Write:
+    """take() as one write of a transaction (ConditionFailed tag `tag` when it is gone)."""
+    return store.budget_write(f"{limit.name}#{subject}", allowed(limit), now, limit.per, tag=tag)
 
 
 def take_together(*takes: tuple[Limit, str, datetime]) -> Limit | None:

@@ -120,3 +120,34 @@ def test_status_shows_a_page_that_cannot_go_out(api, twilio, team, clock_at, sch
     page = api.get("/status").json_body["outbox"]["oldest_undelivered_page"]
     assert page["ticket_id"] == 1 and page["minutes"] == 7.0 and "could not be reached" in page["error"]
     assert new_sid("SM")  # (keeps the fake's sid counter moving for later tests)
+
+
+def test_a_reconcile_run_reads_the_claims_in_batches(api, twilio, team, clock_at, monkeypatch):
+    """Issue 25: each inbound sid in Twilio's list was checked with its own GetItem (285 texts in
+    the window: 295 calls every 2 minutes). Now the claims come 100 to a BatchGetItem: a run over
+    285 handled texts and 2 that never reached us makes ceil(287 / 100) reads plus a constant."""
+    from bench.counting import counted
+    from chalicelib import notify
+    from chalicelib.store import models
+    from chalicelib.usecases import reconcile
+
+    handled = [{"sid": f"SM{i:032x}", "from": f"+4917712{i:06d}", "to": twilio.support, "body": "hi",
+                "num_media": 0, "at": clock_at.now - timedelta(minutes=3)} for i in range(285)]
+    with models.IdempotencyKey.batch_write() as batch:
+        for m in handled:
+            batch.save(models.IdempotencyKey(key=f"sms#{m['sid']}", created_at=clock_at.now,
+                                             expires_at=clock_at.now + timedelta(days=30)))
+    lost = [{**handled[0], "sid": f"SM{10**6 + i:032x}", "from": f"+49177999{i:05d}",
+             "body": "hello, my order never came, can you help?"} for i in range(2)]
+    monkeypatch.setattr(notify, "inbound_since", lambda since: (handled + lost, []))
+    with counted() as r:
+        found = reconcile.sweep(clock_at.now)
+    assert found["messages"] == 2 and len(api.get("/tickets").json_body["items"]) == 2
+    twilio.phone("+4917799900000").expect_sms("ticket #1")  # the two lost ones answered, by REST
+    twilio.phone("+4917799900001").expect_sms("ticket #2")
+    with_the_two = sum(r["calls"].values())
+    with counted() as r:
+        assert reconcile.sweep(clock_at.now)["messages"] == 0  # the next run: all of them handled
+    assert r["calls"]["BatchGetItem"] == 3
+    assert sum(r["calls"].values()) <= 8, r["calls"]
+    assert with_the_two > sum(r["calls"].values())

@@ -81,9 +81,9 @@ def webhook(params: dict, sid: str, now: datetime) -> str:
     own (twilio_hooks.once).
     """
     key = f"sms#{sid}"
-    replay = intake.answered_before(key)
-    if replay is not None:
-        return replay  # a retried delivery: the first answer, nothing done twice
+    # A retried delivery is not looked up first (issue 25: a read on every text for what is rare):
+    # the claim is a condition of whatever the text writes (the message's own transaction, or
+    # twilio_hooks.once), and only when it fails is the first answer read and replayed.
     phone = phones.normalize(params.get("From", ""))
     body = params.get("Body", "") or ""
     if len(body) > MAX_SMS_CHARS:  # longer than Twilio ever sends (issue 23): kept to that, and said so

@@ -48,6 +48,7 @@ _WHERE = {
     "change_setting": "people",
     "claim": "tickets",
     "claim_exists": "tickets",
+    "claims_existing": "tickets",
     "claim_state": "tickets",
     "clear_shared": "_base",
     "create_chat_session": "delivery",

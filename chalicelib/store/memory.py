@@ -71,5 +71,8 @@ class MemoryTickets:
     def open_counts(self, person_ids: list[str]) -> dict[str, int]:
         return {pid: max(0, self.counters.get(f"open#{pid}", 0)) for pid in person_ids}
 
+    def claims_existing(self, keys: list[str]) -> set[str]:
+        return {k for k in keys if k in self.claims}
+
     def claim_exists(self, key: str) -> bool:
         return key in self.claims

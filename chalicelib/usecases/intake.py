@@ -43,12 +43,6 @@ def sender(phone: str) -> Sender:
     return Sender(contact, person, current)
 
 
-def answered_before(key: str) -> str | None:
-    """The answer a delivery of this provider id got before (a retry gets it again), if any."""
-    state = store.claim_state(key)
-    return state.result if state is not None and state.result else None
-
-
 def consent(contact: Contact, *, opted_out: bool) -> None:
     """STOP / START: the number's consent (a text racing it keeps its own changes)."""
     for _ in range(3):
@@ -93,21 +87,29 @@ def set_language(ticket_id: int, lang: str, actor, now: datetime) -> Ticket:
     return tickets.mutate(ticket_id, now, lambda t: rules.language_set(t, lang, actor, now))[0]
 
 
-def answerable(contact: Contact, now: datetime) -> bool:
+FIRST_ANSWER_TAG = "first-replies"  # the hour's budget of first answers, spent in the message's transaction
+
+
+def answerable(contact: Contact, now: datetime) -> bool | None:
     """Whether we may text this number on our own (issue 23, SMS pumping): never a premium-rate,
-    shared-cost or satellite number; a number that never wrote before only within the hour's
-    budget for first answers (all numbers together). Their texts are stored either way."""
+    shared-cost or satellite number; a known customer yes (their own per-number limit applies); a
+    number that never wrote before only within the hour's budget for first answers (all numbers
+    together): None, decided by a write in the message's own transaction (_Ack.writes), so the
+    budget costs no round trip of its own (issue 25). Their texts are stored either way."""
     if phones.costly(contact.phone):
         logger.warning("text from a costly number: stored, not answered", extra={"from": mask_phone(contact.phone)})
         return False
     if contact.version is not None:
-        return True  # a known customer: the per-number limit applies
-    if limits.take(rate.FIRST_REPLIES, "all", now):
         return True
+    return None
+
+
+def first_answers_spent(contact: Contact, now: datetime) -> None:
+    """The hour's budget of first answers is gone: this text is stored, not answered; the admins'
+    alarm counts it (scripts/package.py) and GET /status shows it."""
     logger.warning("first-answer budget spent: a new number's text is stored, not answered (SMS pumping?)",
                    extra={"from": mask_phone(contact.phone)})
-    metrics.count("AutoReplyBudgetSpent")  # the admins' alarm (scripts/package.py) and GET /status
-    return False
+    metrics.count("AutoReplyBudgetSpent")
 
 
 def language_of(contact: Contact, first_text: str | None) -> str | None:
@@ -143,8 +145,8 @@ class _Ack:
     """The customer's contact, decided inside the message's transaction: which ticket is current,
     and whether this text gets an acknowledgement (domain.contacts.wrote_on)."""
 
-    def __init__(self, contact: Contact, now: datetime, render: Callable[[list[str]], str], answerable: bool = True,
-                 lang: str | None = None):
+    def __init__(self, contact: Contact, now: datetime, render: Callable[[list[str]], str],
+                 answerable: bool | None = True, lang: str | None = None):
         self.contact, self.now, self.render, self.answerable, self.lang = contact, now, render, answerable, lang
         self.uses, self.send, self.new = 0, False, False
         self.fx: Effects | None = None
@@ -156,10 +158,13 @@ class _Ack:
         self.contact, self.send = contacts.wrote_on(
             self.contact, ticket.id, self.now, finished=ticket.status in rules.FINISHED,
             newly_urgent=self.newly_urgent(ticket),
-            allowed=limits.allowed(rate.AUTO_REPLIES) if self.answerable else 0)
+            allowed=limits.allowed(rate.AUTO_REPLIES) if self.answerable is not False else 0)
         if self.contact.language is None and self.lang is not None:
             self.contact = self.contact.replace(language=self.lang)  # kept: the next text needs no detector
-        return [store.contact_write(self.contact)]
+        writes = [store.contact_write(self.contact)]
+        if self.answerable is None and self.send:  # a first answer: one of the hour's, or the write fails
+            writes.append(limits.take_write(rate.FIRST_REPLIES, "all", self.now, tag=FIRST_ANSWER_TAG))
+        return writes
 
     def newly_urgent(self, ticket: Ticket) -> bool:
         return bool(self.fx and self.fx.newly_urgent) or (self.new and ticket.is_urgent)
@@ -213,9 +218,11 @@ def _join_or_open(ack: _Ack, phone: str, body: str, media: list[str], sid: str, 
         ack.fx, ack.new = fx, False
         route = conversation.route(tickets.thread(current), body, now, urgent=urgent)
         if route.joins:
-            ticket, _ = tickets.customer_message(current.id, body, now, media=media, provider_id=sid, channel="sms",
-                                                 fx=fx, first=current, extra=ack.writes, claim_key=key,
-                                                 answer=ack.answer, told=ack.texts)
+            ticket, message = tickets.customer_message(current.id, body, now, media=media, provider_id=sid,
+                                                       channel="sms", fx=fx, first=current, extra=ack.writes,
+                                                       claim_key=key, answer=ack.answer, told=ack.texts)
+            if message is None:
+                raise store.AlreadyDone(key)  # stored by an earlier delivery: replay what it answered
             return ticket, False, fx
         ack.new = True
         # Urgent from the first word: out of hours the phone's holder owns it at once, and it is paged.
@@ -227,12 +234,18 @@ def _join_or_open(ack: _Ack, phone: str, body: str, media: list[str], sid: str, 
                                          language=ack.lang,
                                          answer=ack.answer, told=ack.texts)
         except store.ConditionFailed as exc:
+            if FIRST_ANSWER_TAG in exc.tags and "contact" not in exc.tags:
+                first_answers_spent(ack.contact, now)  # stored all the same, unanswered
+                ack.answerable, ack.uses = False, 0
+                continue
             if "contact" not in exc.tags:
                 raise
             # Another text from this number opened a ticket at the same moment: join theirs.
             ack.contact, ack.uses = store.get_contact(phone), 0
             current = store.get_ticket(ack.contact.current_ticket) if ack.contact.current_ticket else None
             continue
+        if ack.answerable is None:
+            ack.answerable = True  # the hour's budget had one for them
         return ticket, True, fx
     raise RuntimeError("could not settle the customer's ticket")
 

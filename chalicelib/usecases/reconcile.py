@@ -35,6 +35,11 @@ def sweep(now: datetime) -> dict:
     since = _mark(mark_doc, now)
     found = {"messages": 0, "calls": 0}
     messages, calls = notify.inbound_since(since - OVERLAP)
+    # Which sids a webhook (or an earlier run) already handled: read in batches, not one by one.
+    claimed = store.claims_existing([f"sms#{m['sid']}" for m in messages]
+                                    + [f"call#{c['sid']}" for c in calls if c.get("status") in MISSED])
+    messages = [m for m in messages if f"sms#{m['sid']}" not in claimed]
+    calls = [c for c in calls if c.get("status") in MISSED and f"call#{c['sid']}" not in claimed]
     for m in sorted(messages, key=lambda m: m["at"]):
         try:
             found["messages"] += _message(m, now)
@@ -68,8 +73,8 @@ def _keep(found: dict, since: datetime, now: datetime, complete: bool) -> dict:
 
 def _message(m: dict, now: datetime) -> int:
     key = f"sms#{m['sid']}"
-    if store.claim_exists(key):
-        return 0  # the webhook (or an earlier run) handled it
+    if store.claim_exists(key):  # unclaimed in the batch read: a late webhook may have come since
+        return 0
     params = {"MessageSid": m["sid"], "From": m["from"], "To": m["to"], "Body": m["body"],
               "NumMedia": str(m.get("num_media") or 0)}
     twiml = sms.webhook(params, m["sid"], now)
@@ -92,7 +97,7 @@ def _message(m: dict, now: datetime) -> int:
 
 def _call(c: dict, now: datetime) -> int:
     key = f"call#{c['sid']}"
-    if c.get("status") not in MISSED or store.claim_exists(key):
+    if store.claim_exists(key):
         return 0
     caller = phones.normalize(c.get("from") or "")
     at = c["at"].astimezone(now.tzinfo) if c.get("at") else now
