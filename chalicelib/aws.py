@@ -1,4 +1,4 @@
-"""The process's one botocore session (issue 25).
+"""The process's one botocore session (issue 25), and its clients.
 
 The tables' DynamoDB client (``store._base.Table``) and the SSM client that reads the secrets
 (``config``) are both made from it, so botocore loads its shared data (endpoints, partitions,
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-_LOCK = threading.Lock()
+_LOCK = threading.RLock()  # client() makes the session under it
 _SESSION = None
 
 
@@ -23,3 +23,16 @@ def session():
 
                 _SESSION = get_session()
     return _SESSION
+
+
+_CLIENTS: dict[str, object] = {}
+
+
+def client(service: str):
+    """One botocore client per service for the process, made from its session (SSM here; the
+    tables' DynamoDB client is PynamoDB's, made from the same session)."""
+    if service not in _CLIENTS:
+        with _LOCK:
+            if service not in _CLIENTS:
+                _CLIENTS[service] = session().create_client(service)
+    return _CLIENTS[service]

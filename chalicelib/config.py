@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+import time
 
 from chalicelib import aws
 from chalicelib.logs import logger
@@ -33,7 +35,8 @@ SECRET_MAX_AGE = 300  # seconds a warm Lambda keeps a secret read from SSM
 
 
 SECRETS = ("TWILIO_AUTH_TOKEN", "ADMIN_API_KEY")  # each read from the SSM name in <NAME>_PARAM when set
-_SSM = None
+_LOCK = threading.Lock()
+_read: tuple[float, dict[str, str]] = (0.0, {})  # (good until, SSM name → value): kept for SECRET_MAX_AGE
 
 
 def _secret(name: str) -> str:
@@ -45,24 +48,28 @@ def _secret(name: str) -> str:
     return str(_ssm_secrets().get(param) or "").strip()
 
 
-def _ssm_secrets() -> dict:
-    """Every secret of the stage from SSM in one GetParameters call (decrypted), which Powertools
-    Parameters keeps SECRET_MAX_AGE seconds: one round trip per cold start, not one per secret. The
-    client is made from the process's botocore session (chalicelib.aws), as the tables' is."""
-    global _SSM
-    names = {param: {} for param in (_get(f"{n}_PARAM") for n in SECRETS) if param}
-    try:
-        if _SSM is None:
-            import boto3
-            from aws_lambda_powertools.utilities.parameters import SSMProvider
-
-            _SSM = SSMProvider(boto3_session=boto3.session.Session(botocore_session=aws.session()))
-        values = _SSM.get_parameters_by_name(names, decrypt=True, max_age=SECRET_MAX_AGE, raise_on_error=False)
-    except Exception:  # noqa: BLE001 - no permission, no network: configuration, reported by problems()
-        logger.exception("secrets could not be read from SSM", extra={"parameters": sorted(names)})
-        return {}
-    if values.get("_errors"):  # missing: configuration, reported by problems(), never a crash
-        logger.error("secret missing in SSM", extra={"parameters": values["_errors"]})
+def _ssm_secrets() -> dict[str, str]:
+    """Every secret of the stage from SSM in one GetParameters call (decrypted), kept SECRET_MAX_AGE
+    seconds: one round trip per cold start, not one per secret. The client is botocore's, made from
+    the process's session (chalicelib.aws) as the tables' is: Powertools Parameters did the same
+    with a cache, but brings boto3 and s3transfer into the cold start (≈25 ms, issue 25) for this
+    one call. A name SSM does not have is logged and asked for again next time (never cached)."""
+    global _read
+    names = sorted({param for param in (_get(f"{n}_PARAM") for n in SECRETS) if param})
+    good_until, values = _read
+    if time.monotonic() < good_until and all(n in values for n in names):
+        return values
+    with _LOCK:
+        try:
+            answer = aws.client("ssm").get_parameters(Names=names, WithDecryption=True)
+        except Exception:  # noqa: BLE001 - no permission, no network: configuration, reported by problems()
+            logger.exception("secrets could not be read from SSM", extra={"parameters": names})
+            return {}
+        values = {p["Name"]: p["Value"] for p in answer.get("Parameters", [])}
+        if answer.get("InvalidParameters"):  # missing: configuration, reported by problems(), never a crash
+            logger.error("secret missing in SSM", extra={"parameters": answer["InvalidParameters"]})
+        else:
+            _read = (time.monotonic() + SECRET_MAX_AGE, values)
     return values
 
 

@@ -229,3 +229,22 @@ def test_the_widget_on_another_site_opens_the_chat(chromium, live_server, api, t
         context.close()
     finally:
         server.shutdown()
+
+
+def test_a_customer_chooses_their_language_in_the_chat(chromium, live_server, api, team):
+    """Issue 24: the page speaks the browser's language, and the customer can choose another; the
+    chat then starts in it (the ticket's language, the first answer)."""
+    from playwright.sync_api import expect
+
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, locale="fr-FR")
+    page = context.new_page()
+    page.goto(live_server + "/chat")
+    expect(page.get_by_role("heading", name="Discutez avec nous")).to_be_visible()
+    page.get_by_label("Langue").select_option(label="Deutsch")
+    expect(page.get_by_role("heading", name="Chatten Sie mit uns")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    page.get_by_label("Ihr Name").fill("Jonas Weber")
+    page.get_by_role("button", name="Chat starten").click()
+    expect(page.locator("#log li.system").first).to_contain_text("Hallo Jonas")
+    assert api.get("/tickets/1").json_body["language"] == "de"
+    context.close()

@@ -450,3 +450,74 @@ def test_a_ticket_busy_beyond_its_retries_answers_twilio_in_twiml_and_the_fallba
     texts = [m["text"] for m in api.get("/tickets/1").json_body["messages"] if m["author"] == "customer"]
     assert texts == ["hello, my order is late", "it was due on Monday"]
     twilio.inbox.clear()
+
+
+# --- the rota: an override is all or nothing (issue 23) ----------------------------------------
+
+_CHLOE_WEEKEND = ("2026-11-22T08:00:00+01:00", "2026-11-24T08:00:00+01:00")
+_OVERRIDES = {  # Ben's override, over Ana's week (the rota's) and Chloe's override
+    "back-dated": ("2026-11-21T22:00:00+01:00", "2026-11-22T18:00:00+01:00"),  # from the open record's start
+    "nested": ("2026-11-22T10:00:00+01:00", "2026-11-22T14:00:00+01:00"),  # inside Chloe's
+    "overlapping": ("2026-11-23T20:00:00+01:00", "2026-11-25T08:00:00+01:00"),  # across Chloe's end
+}
+
+
+def _rota_state(api, team) -> tuple:
+    """The overrides and the shift records, people by name (each world has a new team)."""
+    name = {p["id"]: key for key, p in team.items()}
+    rota = api.get("/rota").json_body
+    overrides = sorted((name[o["person_id"]], o["start"], o["end"]) for o in rota.get("overrides", []))
+    shifts = api.get("/rota/shifts?from=2026-11-20T00:00:00Z&to=2026-11-25T00:00:00Z").json_body["items"]
+    return overrides, [(name[s["person_id"]], s["how"], s["start"], s["end"]) for s in shifts]
+
+
+@pytest.mark.parametrize("kind", list(_OVERRIDES))
+def test_an_override_killed_at_any_call_or_conflicted_is_all_or_nothing(kind, api, twilio, clock_at, schedule,
+                                                                          faults):
+    """A back-dated, a nested and an overlapping override, the Lambda killed at each DynamoDB call
+    in turn (and each transaction answered TransactionConflict once): the rota, the shift records
+    and the corrections are there together or not at all, and the admin's retry lands it."""
+
+    def world() -> dict:
+        team = fresh_world(api, twilio, clock_at)  # Saturday 22:00 CET: the rota begins, Ana holds
+        schedule("handoff_sweep")
+        clock_at.advance(minutes=1)
+        schedule("handoff_sweep")  # Ana's open shift record, from Saturday 22:00
+        clock_at.advance(hours=3)
+        if kind != "back-dated":
+            start, end = _CHLOE_WEEKEND
+            assert api.post("/rota/overrides", {"person_id": team["chloe"]["id"], "start": start,
+                                                "end": end}).status_code == 201
+        twilio.inbox.clear()
+        return team
+
+    def add(team):
+        start, end = _OVERRIDES[kind]
+        return api.post("/rota/overrides", {"person_id": team["ben"]["id"], "start": start, "end": end})
+
+    team = world()
+    faults.reset()
+    assert add(team).status_code == 201
+    twilio.inbox.clear()
+    done, n, transactions = _rota_state(api, team), faults.count(), faults.transactions
+    assert "ben" in str(done[0]) and done[1], done  # Ben's override, and the shift records
+    if kind == "back-dated":  # the records say who really held the phone, corrected
+        assert ("ben", "correction") in {(who, how) for who, how, _, _ in done[1]}, done
+    for k in range(1, n + 1):
+        team = world()
+        before = _rota_state(api, team)
+        faults.run_killed(lambda: add(team), k)  # noqa: B023 - called at once
+        after = _rota_state(api, team)
+        assert after in (before, done), f"{kind}: half an override after a kill at call {k}"
+        if after == before:
+            assert add(team).status_code == 201, f"{kind}: the retry after a kill at call {k}"
+        assert _rota_state(api, team) == done, f"{kind}: kill at call {k}"
+        twilio.inbox.clear()
+    for i in range(1, transactions + 1):
+        team = world()
+        faults.reset(conflicts={i})
+        assert add(team).status_code == 201, f"{kind}: conflict on transaction {i}"
+        faults.reset()
+        assert _rota_state(api, team) == done, f"{kind}: conflict on transaction {i}"
+        twilio.inbox.clear()
+    twilio.inbox.clear()

@@ -60,8 +60,8 @@ def test_every_sms_text_stays_in_gsm7_in_every_language_with_dates_of_every_day(
     """One character outside GSM-7 makes an SMS UCS-2 (70 characters a segment): Romanian and French
     are written in the forms a GSM-7 phone shows (ș → s, ç → c), and so are the dates ('sâm.')."""
     for m in catalogues.extract():
-        if not m.id or m.context in ("chat", "template"):
-            continue  # the chat page is a web page; templates are the staff's own words
+        if not m.id or m.context in ("chat", "template", "page"):
+            continue  # the chat and its page are web pages; templates are the staff's own words
         for day in range(7):
             at = datetime(2026, 12, 7, 8, tzinfo=timezone.utc) + timedelta(days=day)
             when = words.when(at, ZoneInfo("Europe/Bucharest"), lang)
@@ -253,3 +253,21 @@ def test_people_have_a_language(api, team):
     assert api.get("/people").json_body["items"][0]["language"] == "en"  # the business language by default
     r = api.patch(f"/people/{made['id']}", {"language": "tlh"})
     assert r.status_code == 400 and r.json_body["error"]["field"] == "language"
+
+
+def test_the_chat_page_and_the_widget_speak_the_visitors_language(api):
+    import html
+    import json
+    import re
+
+    page = api.http.get("/chat?lang=de", headers={"Accept-Language": "fr"}).body.decode()  # the menu's choice wins
+    assert '<html lang="de">' in page and "<h1>Chatten Sie mit uns</h1>" in page
+    assert '<label for="name">Ihr Name</label>' in page
+    assert '<option value="de" selected lang="de">Deutsch</option>' in page
+    script_words = json.loads(html.unescape(re.search(r'data-words="([^"]*)"', page).group(1)))
+    assert script_words["yes"] == "Ja" and "{error}" in script_words["not_sent"]
+    assert "Scrieți-ne pe chat" in api.http.get("/chat", headers={"Accept-Language": "ro-RO"}).body.decode()
+    widget = api.http.get("/widget.js", headers={"Accept-Language": "fr-FR,fr;q=0.9"})
+    text = widget.body.decode()
+    assert '"open": "Discutez avec nous"' in text and '"lang": "fr"' in text and "{{" not in text
+    assert widget.headers["Vary"] == "Accept-Language"

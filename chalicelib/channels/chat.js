@@ -5,6 +5,8 @@
   var seen = {};
   var delay = 1000, timer = null, MAX_DELAY = 15000;
   var $ = function (id) { return document.getElementById(id); };
+  // The page's words in its language (from the catalogue, handed over by the page: no inline script).
+  var WORDS = JSON.parse(document.querySelector("main").getAttribute("data-words") || "{}");
 
   function save() { localStorage.setItem(KEY, JSON.stringify(state)); }
 
@@ -30,7 +32,7 @@
     if (m.author === "agent") {
       var who = document.createElement("span");
       who.className = "who";
-      who.textContent = m.author_name || "Support";
+      who.textContent = m.author_name || WORDS.support;
       li.appendChild(who);
     }
     li.appendChild(document.createTextNode(m.text));
@@ -51,13 +53,13 @@
     var li = document.createElement("li");
     li.className = "system";
     li.id = "survey";
-    li.appendChild(document.createTextNode("Did this answer your question?"));
+    li.appendChild(document.createTextNode(WORDS.survey));
     var row = document.createElement("div");
     row.className = "survey";
     ["YES", "NO"].forEach(function (answer) {
       var b = document.createElement("button");
       b.type = "button";
-      b.textContent = answer === "YES" ? "Yes" : "No";
+      b.textContent = answer === "YES" ? WORDS.yes : WORDS.no;
       b.className = answer === "YES" ? "" : "secondary";
       b.addEventListener("click", function () { sendText(answer); li.remove(); });
       row.appendChild(b);
@@ -107,8 +109,8 @@
         var retry = document.createElement("button");
         retry.type = "button";
         retry.className = "secondary";
-        retry.textContent = "Not sent — retry";
-        retry.setAttribute("aria-label", "Message not sent: " + e.message + ". Retry");
+        retry.textContent = WORDS.retry;
+        retry.setAttribute("aria-label", WORDS.not_sent.replace("{error}", e.message));
         retry.addEventListener("click", function () {
           retry.remove();
           li.classList.remove("failed");
@@ -122,11 +124,16 @@
       });
   }
 
+  // Another language: the same page in it (the choice goes with the chat when it starts).
+  $("language").addEventListener("change", function () {
+    location.search = "?lang=" + encodeURIComponent($("language").value);
+  });
+
   $("start").addEventListener("submit", function (ev) {
     ev.preventDefault();
     var body = { name: $("name").value.trim() };
     try { var zone = Intl.DateTimeFormat().resolvedOptions().timeZone; if (zone) body.timezone = zone; } catch (e) { /* no zone: the business zone, named */ }
-    if (navigator.language) body.language = navigator.language;  // the browser's: what the customer reads in
+    body.language = $("language").value;  // the page's: the browser's, or what the customer chose
     if ($("contact").value.trim()) body.contact = $("contact").value.trim();
     $("start-error").textContent = "";
     api("POST", "/chat/sessions", body).then(function (data) {

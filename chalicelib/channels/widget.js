@@ -12,11 +12,13 @@
   })();
   if (!script) return;
   var base = script.src.replace(/\/widget\.js([?#].*)?$/, "");
+  // Its words in the visitor's language (the app fills them in from the catalogue when it serves this).
+  var WORDS = {"lang": "{{lang}}", "open": {{open}}, "close": {{close}}, "title": {{title}}};
   var frame = null, open = false;
   var button = document.createElement("button");
   button.type = "button";
   button.id = "friday-night-launcher";
-  button.textContent = "Chat with us";
+  button.textContent = WORDS.open;
   button.setAttribute("aria-expanded", "false");
   button.setAttribute("style", "position:fixed;right:16px;bottom:16px;z-index:2147483000;padding:12px 18px;" +
     "border:0;border-radius:999px;background:#1f5fbf;color:#fff;font:600 16px/1.2 system-ui,sans-serif;" +
@@ -24,8 +26,8 @@
   button.addEventListener("click", function () {
     if (!frame) {
       frame = document.createElement("iframe");
-      frame.src = base + "/chat";
-      frame.title = "Support chat";
+      frame.src = base + "/chat?lang=" + encodeURIComponent(WORDS.lang);
+      frame.title = WORDS.title;
       frame.id = "friday-night-chat";
       frame.setAttribute("style", "position:fixed;right:16px;bottom:72px;z-index:2147483000;border:0;" +
         "width:min(380px,calc(100vw - 32px));height:min(600px,calc(100vh - 96px));border-radius:12px;" +
@@ -34,7 +36,7 @@
     }
     open = !open;
     frame.style.display = open ? "block" : "none";
-    button.textContent = open ? "Close chat" : "Chat with us";
+    button.textContent = open ? WORDS.close : WORDS.open;
     button.setAttribute("aria-expanded", String(open));
   });
   function mount() { document.body.appendChild(button); }
