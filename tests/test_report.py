@@ -128,10 +128,11 @@ def test_template_effectiveness_names_what_to_automate(api, twilio, team, clock_
         api.post(f"/tickets/{t['id']}/resolve")
     twilio.inbox.clear()
     report = reports.monthly("2026-11", clock_at.now)
+    lang = api.get(f"/tickets/{t['id']}").json_body["language"]
     assert report["templates"][0] | {} == {
         "template_id": tid, "name": "hours", "auto": False, "uses": 5, "tickets": 5,
         "resolved_without_further_message": 1.0, "satisfaction": None, "ready_to_automate": True,
-        "automation_failing": False}
+        "automation_failing": False, "by_language": {lang: {"uses": 5, "resolved_without_further_message": 1.0}}}
     assert report["templates_ready_to_automate"] == ["hours"]
 
 
@@ -185,3 +186,28 @@ def test_a_formula_in_a_survey_comment_or_a_name_stays_text_in_the_csv(api, twil
     assert '\'=HYPERLINK(""http://evil.example"",""click"")' in csv_text
     assert "'=1+2 Ben" in csv_text
     assert not any(cell.startswith(("=", "+", "@")) for line in csv_text.splitlines() for cell in line.split(","))
+
+
+def test_template_success_per_language(api, twilio, team, clock_at):
+    """Issue 24: the report shows a template's success per language of the customer."""
+    from chalicelib.usecases import reports
+
+    tid = api.post("/templates", {"name": "hours", "body": "We're open 9-17.",
+                                  "bodies": {"de": "Wir haben von 9 bis 17 Uhr offen."}}).json_body["id"]
+    for i, (lang, comes_back) in enumerate((("de", False), ("de", False), ("fr", True))):
+        phone = f"+491770001{i:04d}"
+        twilio.sms(phone, "Hello, when are you open on weekdays?")
+        ticket_id = i + 1
+        api.put(f"/tickets/{ticket_id}/language", {"language": lang})
+        clock_at.advance(minutes=5)
+        api.post(f"/tickets/{ticket_id}/reply", {"template": tid})
+        clock_at.advance(minutes=5)
+        if comes_back:  # the customer writes again: the template did not settle it
+            twilio.sms(phone, "that does not answer my question at all, sorry")
+            assert "does not answer" in api.get(f"/tickets/{ticket_id}").json_body["messages"][-2]["text"]
+            clock_at.advance(minutes=5)
+        api.post(f"/tickets/{ticket_id}/resolve")
+    twilio.inbox.clear()
+    [template] = reports.monthly("2026-11", clock_at.now)["templates"]
+    assert template["by_language"] == {"de": {"uses": 2, "resolved_without_further_message": 1.0},
+                                       "fr": {"uses": 1, "resolved_without_further_message": 0.0}}

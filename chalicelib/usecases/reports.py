@@ -74,6 +74,8 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
     sat_channel: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     sat_template: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     template_stats: dict[str, dict] = defaultdict(lambda: {"uses": 0, "tickets": set(), "solved": 0})
+    # The same per language of the customer (issue 24): a template can work in German and not in French.
+    by_language: dict[tuple[str, str], dict] = defaultdict(lambda: {"uses": 0, "solved": 0})
     breaches = fcr = fcr_base = 0
     resolved_tickets: set[int] = set()  # resolved this month, and resolved (or closed) still
     resolved_any: set[int] = set()  # resolved at some point this month
@@ -83,6 +85,7 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
     for ticket_id, evs in by_ticket.items():
         ticket = ticket_map.get(ticket_id)
         channel = ticket.channel if ticket else "unknown"
+        lang = expectations.language(ticket) if ticket else "unknown"
         paged_at: dict[str, datetime] = {}
         last_template = None
         pending_template = None  # a template answer waiting to see whether the customer writes again
@@ -102,6 +105,7 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
                 last_template = pending_template = data["template"]
                 template_stats[last_template]["uses"] += 1
                 template_stats[last_template]["tickets"].add(ticket_id)
+                by_language[(last_template, lang)]["uses"] += 1
             elif e.type == RESOLVED_EVENT:
                 resolved_any.add(ticket_id)
                 if ticket is not None and ticket.status in FINISHED:
@@ -112,6 +116,7 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
                         person[e.actor]["hours_to_resolve"].append((e.at - ticket.created_at).total_seconds() / 3600)
                 if pending_template:
                     template_stats[pending_template]["solved"] += 1
+                    by_language[(pending_template, lang)]["solved"] += 1
                     credited, pending_template = pending_template, None
                 resolved_once = True
             elif e.type == "reopened":
@@ -137,6 +142,7 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
                 yes = data.get("answer") == "yes"
                 if not yes and credited:  # the customer says it did not solve it: no success
                     template_stats[credited]["solved"] -= 1
+                    by_language[(credited, lang)]["solved"] -= 1
                     credited = None
                 who = data.get("resolved_by")
                 if who in people:
@@ -180,6 +186,9 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
             "satisfaction": _share(yes, total),
             "ready_to_automate": bool(t and not t.auto and proven and (success or 0) >= READY_SUCCESS),
             "automation_failing": bool(t and t.auto and proven and (success or 0) < FAILING_SUCCESS),
+            "by_language": {lang: {"uses": n["uses"],
+                                   "resolved_without_further_message": _share(n["solved"], n["uses"])}
+                            for (template, lang), n in sorted(by_language.items()) if template == tid},
         })
     return {
         "month": month,
