@@ -60,8 +60,8 @@ def test_every_sms_text_stays_in_gsm7_in_every_language_with_dates_of_every_day(
     """One character outside GSM-7 makes an SMS UCS-2 (70 characters a segment): Romanian and French
     are written in the forms a GSM-7 phone shows (ș → s, ç → c), and so are the dates ('sâm.')."""
     for m in catalogues.extract():
-        if not m.id or m.context in ("chat", "template", "page"):
-            continue  # the chat and its page are web pages; templates are the staff's own words
+        if not m.id or m.context in ("chat", "template", "page", "voice"):
+            continue  # the chat and its page are web pages, voice is spoken; templates are the staff's words
         for day in range(7):
             at = datetime(2026, 12, 7, 8, tzinfo=timezone.utc) + timedelta(days=day)
             when = words.when(at, ZoneInfo("Europe/Bucharest"), lang)
@@ -271,3 +271,16 @@ def test_the_chat_page_and_the_widget_speak_the_visitors_language(api):
     text = widget.body.decode()
     assert '"open": "Discutez avec nous"' in text and '"lang": "fr"' in text and "{{" not in text
     assert widget.headers["Vary"] == "Accept-Language"
+
+
+def test_a_caller_hears_the_emergency_line_in_their_language(api, twilio, team, clock_at):
+    """Issue 24: the voice prompts speak the customer's language (the ticket's), as that language."""
+    twilio.sms(CUSTOMER, "Hallo, unser Shop ist seit heute Morgen offline, bitte helfen Sie uns")
+    twilio.inbox.clear()
+    call = twilio.call(CUSTOMER)  # joins their German ticket
+    say = call.twiml.find("./Say")
+    assert say.get("language") == "de-DE" and say.text.startswith("Sie haben die Notfallnummer erreicht")
+    stranger = twilio.call("+33612345678")  # a new caller: the business language
+    assert stranger.twiml.find("./Say").get("language") == "en-US"
+    assert stranger.twiml.find("./Say").text.startswith("You have reached the emergency line")
+    twilio.inbox.clear()

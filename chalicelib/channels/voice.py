@@ -12,9 +12,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import config, phones
+from chalicelib import config, expectations, phones, store
 from chalicelib.channels import twilio_hooks
+from chalicelib.domain.words import C_, translate_ctx
 from chalicelib.usecases import calls, intake
+
+# What Twilio's <Say> speaks each of our languages with (its text-to-speech language codes).
+SPEECH = {"en": "en-US", "de": "de-DE", "fr": "fr-FR", "ro": "ro-RO"}
 
 DIAL_TIMEOUT = 20  # seconds of ringing per person
 SCREEN_TIMEOUT = 8  # seconds the callee has to press 1
@@ -71,8 +75,18 @@ def incoming(params: dict, now: datetime) -> str:
     """A call to EMERGENCY_NUMBER: open (or join) the urgent voice ticket, start ringing."""
     ticket = intake.call(phones.normalize(params.get("From", "")), params.get("CallSid"), now)
     response = _vr()
-    response.say("You have reached the emergency line. We are connecting you to the person on call.")
+    _say(response, expectations.language(ticket),
+         C_("voice", "You have reached the emergency line. We are connecting you to the person on call."))
     return _ring(response, ticket.id, 0, now)
+
+
+def _say(response, lang: str, said: tuple[str, str]) -> None:
+    """Words to the caller (C_("voice", …)) in their language (issue 24: the ticket's), spoken as it."""
+    response.say(translate_ctx(lang, *said), language=SPEECH.get(lang, "en-US"))
+
+
+def _caller_language(ticket_id: int) -> str:
+    return expectations.language(store.get_ticket(ticket_id))
 
 
 def _ring(response, ticket_id: int, step: int, now: datetime, *, unanswered: dict | None = None) -> str:
@@ -90,12 +104,13 @@ def _ring(response, ticket_id: int, step: int, now: datetime, *, unanswered: dic
 
 
 def _voicemail(response, ticket_id: int) -> str:
-    response.say("Nobody could take your call right now. Please leave a message after the tone; "
-                 "the on-call team is paged at once.")
+    lang = _caller_language(ticket_id)
+    _say(response, lang, C_("voice", "Nobody could take your call right now. Please leave a message after the "
+                                     "tone; the on-call team is paged at once."))
     response.record(action=_url(f"/twilio/voice/recorded/{ticket_id}"), method="POST",
                     max_length=VOICEMAIL_SECONDS, play_beep=True, timeout=5,
                     transcribe=True, transcribe_callback=_url(f"/twilio/voice/transcript/{ticket_id}"))
-    response.say("We did not get a message. We have paged the on-call team. Goodbye.")
+    _say(response, lang, C_("voice", "We did not get a message. We have paged the on-call team. Goodbye."))
     response.hangup()
     return str(response)
 
@@ -140,7 +155,8 @@ def recorded(ticket_id: int, params: dict, now: datetime) -> str:
     calls.voicemail(ticket_id, params.get("RecordingUrl"), params.get("RecordingSid"),
                     twilio_hooks.number(params, "RecordingDuration"), now)
     response = _vr()
-    response.say("Thank you. We have your message and the on-call team has been paged. Goodbye.")
+    _say(response, _caller_language(ticket_id),
+         C_("voice", "Thank you. We have your message and the on-call team has been paged. Goodbye."))
     response.hangup()
     return str(response)
 

@@ -268,4 +268,5 @@ def call(caller: str | None, call_sid: str | None, now: datetime) -> Ticket:
     return tickets.open_ticket(channel="voice", now=now, contact=caller,
                                contact_key=f"phone#{caller}" if caller else None, priority=rules.URGENT,
                                text=None, provider_id=call_sid, extra=point_contact,
-                               event=("call_in", {"call_sid": call_sid}))
+                               event=("call_in", {"call_sid": call_sid}),
+                               language=words.supported(contact.language) if customer else None)
