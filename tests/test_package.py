@@ -237,8 +237,9 @@ def test_the_lean_package_runs_every_path_from_the_unpacked_zip_alone(packaged, 
     for (handler, event), (status, body) in zip(events, answers, strict=True):
         assert status < 300, (handler, event.get("path"), status, body)
     assert "<Message>Danke - das ist Ticket #1." in answers[0][1]  # German: the detector's tables
-    assert "the on-call person has been paged now" in answers[1][1]
-    assert any(url.endswith("/Messages.json") for url in sent)  # the urgent text paged the holder
+    # The urgent text (the wording depends on the hour: this runs on the real clock) paged the holder.
+    assert "<Message>" in answers[1][1] and "#2" in answers[1][1]
+    assert any(url.endswith("/Messages.json") for url in sent), (answers[1], sent)
     assert "<Dial" in answers[2][1]
     assert answers[7][1].startswith("BEGIN:VCALENDAR") and "# templates" in answers[8][1]
     assert '<html lang="ro">' in answers[10][1]  # Babel's data for our languages
