@@ -16,6 +16,15 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $(STAMP)
 
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
+
+## checkov in its own venv (it pins a boto3 older than the app's); tests/test_package.py runs it
+$(CHECKOV): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PY) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $(CHECKOV)
+
 ## make run — the whole thing locally: embedded DynamoDB, API on 127.0.0.1:$(PORT), schedules, outbox
 run: $(STAMP)
 	PORT=$(PORT) $(BIN)/python -m scripts.run_local
@@ -31,7 +40,7 @@ $(CHROMIUM):
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 ## make test — the full suite (unit, stories, package + cfn-lint, browser)
-test: $(STAMP) $(CHROMIUM)
+test: $(STAMP) $(CHROMIUM) $(CHECKOV)
 	$(BIN)/python -m pytest -q --durations=15
 
 ## make pictures — refresh the README's screenshots in docs/ (tests write them to build/ otherwise)
@@ -55,4 +64,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) dist .pytest_cache build
+	rm -rf $(VENV) $(CHECKOV_VENV) dist .pytest_cache build

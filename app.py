@@ -14,7 +14,7 @@ from datetime import timedelta
 from chalice import Chalice, Rate, Response
 
 from chalicelib import clock, config, lazy, metrics, store
-from chalicelib.errors import ApiError, BadRequest, NotFound, TooLarge, Unauthorized
+from chalicelib.errors import ApiError, BadRequest, Forbidden, NotFound, TooLarge, Unauthorized
 from chalicelib.logs import logger
 
 # A cold start imports the code its first event needs, botocore's included: long-lived objects
@@ -448,7 +448,7 @@ def accept_swap(principal, swap_id):
 
     me = store.get_person(principal.actor.id)
     if me is None:
-        raise BadRequest("swap_id", "the bootstrap admin key is nobody: sign in as the colleague asked")
+        raise Forbidden("the bootstrap admin key is nobody: sign in as the colleague asked", code="not_a_person")
     return oncall.accept_swap(me, clock.now(), swap_id=swap_id[:40])
 
 

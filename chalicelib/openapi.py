@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 
 from chalicelib import schemas
+from chalicelib.channels.console import PAGES as CONSOLE_PAGES
 from chalicelib.domain.tickets import STATUSES
 
 _STR = {"type": "string"}
@@ -64,8 +65,8 @@ def _q(name: str, schema: dict, desc: str = "") -> dict:
 
 _TICKET_ID = _path("ticket_id", "ticket number", {"type": "string", "pattern": "^[0-9]{1,12}$"})
 _PERSON_ID = _path("person_id", "person id")
-_LIST = [_q("cursor", _STR, "the `next` of the previous page"), _q("limit", {"type": "integer", "minimum": 1,
-                                                                              "maximum": 100})]
+_LIST = [_q("cursor", _STR, "the `next` of the previous page of this list (another is refused with 400)"),
+         _q("limit", {"type": "integer", "minimum": 1, "maximum": 100})]
 
 
 def _ticket_action(summary: str, body: str | None = None, ok: str = "Ticket") -> dict:
@@ -91,18 +92,18 @@ PATHS: dict = {
                                202, "CodeSent", body="CodeRequest", auth=False, errors=(429,))},
     "/auth/session": {
         "post": _op("Sign in with a phone and its code, or an API key: sets the session cookie", 200, "SignedIn",
-                    body="SignInInput", auth=False),
+                    body="SignInInput", auth=False, errors=(401,)),
         "get": _op("The signed-in person and the session's CSRF token", 200, "SignedIn"),
         "delete": _op("Sign out: the session ends server-side", 200, None, auth=False),
     },
     "/console": {"get": _op("The staff console (HTML; signs in when there is no session)", 200, None, auth=False,
                             ok_content={"text/html": {"schema": _STR}})},
     "/console/{page}": {"get": _op("A page of the staff console: rota, people, templates, status, report", 200,
-                                   None, auth=False, params=[_path("page", "rota | people | templates | status | "
-                                                                   "report")],
+                                   None, auth=False, errors=(404,),
+                                   params=[_path("page", "the page", {"enum": list(CONSOLE_PAGES)})],
                                    ok_content={"text/html": {"schema": _STR}})},
     "/console/tickets/{ticket_id}": {"get": _op("A ticket in the staff console", 200, None, auth=False,
-                                                params=[_path("ticket_id", "the ticket number")],
+                                                params=[_TICKET_ID], errors=(400,),
                                                 ok_content={"text/html": {"schema": _STR}})},
     "/console.js": {"get": _op("The console's script (an ES module)", 200, None, auth=False,
                                ok_content={"application/javascript": {"schema": _STR}})},
@@ -110,12 +111,13 @@ PATHS: dict = {
                                 ok_content={"text/css": {"schema": _STR}})},
     "/rota/swaps": {
         "post": _op("Ask a colleague to hold the phone for part of your shift: they get an SMS with a code; "
-                    "the override exists only once they accept (SMS YES <code>, or the accept route)", 201, None,
-                    body="SwapInput", errors=(404, 409)),
+                    "the override exists only once they accept (SMS YES <code>, or the accept route); 403 for the "
+                    "bootstrap key, which is nobody", 201, None, body="SwapInput", errors=(403, 404, 409)),
         "get": _op("Swaps asked by or of the caller (every swap for the bootstrap admin)", 200, None),
     },
     "/rota/swaps/{swap_id}/accept": {"post": _op("Accept a swap asked of you: the override exists now", 200, None,
-                                                 params=[_path("swap_id", "the swap's id")], errors=(404, 409))},
+                                                 params=[_path("swap_id", "the swap's id")],
+                                                 errors=(403, 404, 409))},
     "/team": {"get": _op("Colleagues by name and tier, for assigning and swaps (no phone numbers; any staff)",
                          200, None, ok_content={"application/json": {"schema": {"type": "object"}}})},
     "/people/me": {"get": _op("The caller's own profile", 200, "Person")},
@@ -159,18 +161,20 @@ PATHS: dict = {
                                                  "the detector)", 200, "Ticket", body="LanguageInput",
                                                  params=[_TICKET_ID], errors=(400, 404))},
     "/tickets/{ticket_id}/preview": {"get": _op("A template as this ticket's customer would read it (nothing sent)",
-                                                200, "Preview", params=[_TICKET_ID, _q("template", _STR,
-                                                                                      "a template id or name")],
+                                                200, "Preview", params=[_TICKET_ID, dict(_q(
+                                                    "template", {"type": "string", "minLength": 1, "maxLength": 64},
+                                                    "a template id or name"), required=True)],
                                                 errors=(400, 404))},
 }
 
 
-_TIME_Q = lambda name: _q(name, {"type": "string", "format": "date-time"}, "ISO 8601 with offset")  # noqa: E731
+_TIME_Q = lambda name: _q(name, {"type": "string", "format": "date-time", "pattern": schemas.INSTANT_PATTERN},  # noqa: E731
+                          "ISO 8601 with offset, in the years 2000-2100; leave it out for the default (empty: 400)")
 _TWIML = {"text/xml": {"schema": _STR}}
 
 
 def _webhook(summary: str, params: list | None = None) -> dict:
-    op = _op(summary, 200, None, body="TwilioForm", auth=False, params=params, errors=(403,),
+    op = _op(summary, 200, None, body="TwilioForm", auth=False, params=params, errors=(403, 415),
              content_type="application/x-www-form-urlencoded", ok_content=_TWIML)
     op["parameters"] = (params or []) + [{"name": "X-Twilio-Signature", "in": "header", "required": True,
                                           "schema": _STR}]
@@ -192,7 +196,7 @@ _STEP = _path("step", "dial step", {"type": "string", "pattern": "^[0-9]{1,2}$"}
 
 _TEMPLATE_ID = _path("template_id", "template id")
 _MONTH = {"name": "month", "in": "query", "required": True, "description": "YYYY-MM",
-          "schema": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}$"}}
+          "schema": {"type": "string", "pattern": "^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"}}
 
 PATHS.update({
     "/templates": {"post": _op("Add a template", 201, "Template", body="TemplateInput", errors=(403, 409)),

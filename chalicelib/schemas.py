@@ -30,11 +30,23 @@ class _In(_Base):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
-Phone = Annotated[str, Field(max_length=32, examples=["+4915112345678"],
-                             description="E.164, or national with the default region")]
-Zone = Annotated[str, Field(max_length=64, examples=["Europe/Berlin"], description="an IANA time zone")]
-Instant = Annotated[str, Field(max_length=40, json_schema_extra={"format": "date-time"},
-                               description="ISO 8601 with an offset, like 2026-11-20T18:00:00+01:00")]
+Phone = Annotated[str, Field(max_length=32, examples=["+4915112345678"], json_schema_extra={"format": "phone"},
+                             description="a number its country's plan knows (checked with phonenumbers): E.164, "
+                                         "or national with the default region")]
+Zone = Annotated[str, Field(max_length=64, examples=["Europe/Berlin"], json_schema_extra={"format": "time-zone"},
+                            description="an IANA time zone name (Area/Location, or UTC) that zoneinfo knows")]
+# RFC 3339 in the years the API accepts (validate.instant): the document's date-time, drawable.
+INSTANT_PATTERN = (r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt]([01][0-9]|2[0-3]):[0-5][0-9]"
+                   r":[0-5][0-9](\.[0-9]{1,6})?([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$")
+Instant = Annotated[str, Field(max_length=40, json_schema_extra={"format": "date-time", "pattern": INSTANT_PATTERN},
+                               description="ISO 8601 with an offset, like 2026-11-20T18:00:00+01:00, "
+                                           "in the years 2000-2100")]
+
+
+def _absent(**kw: Any) -> Any:
+    """An optional field that is left out, never sent as null: the validation refuses null, and the
+    document says so (the type without `null`, no default; components() drops pydantic's)."""
+    return Field(default=None, **kw)
 Channel = Literal["sms", "voice", "webchat"]
 Role = Literal["admin", "agent"]
 
@@ -57,12 +69,14 @@ class PersonInput(_In):
 
 
 class PersonPatch(_In):
-    name: str | None = Field(default=None, min_length=1, max_length=100)
-    phone: Phone | None = None
-    role: Role | None = None
-    tier: int | None = Field(default=None, ge=1, le=10)
-    timezone: Zone | None = None
-    language: Literal["en", "de", "fr", "ro"] | None = Field(default=None, description="v1.2: theirs")
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})  # at least one field to change
+
+    name: str = _absent(min_length=1, max_length=100)
+    phone: Phone = _absent()
+    role: Role = _absent()
+    tier: int = _absent(ge=1, le=10)
+    timezone: Zone = _absent()
+    language: Literal["en", "de", "fr", "ro"] = _absent(description="v1.2: theirs")
 
     @model_validator(mode="after")
     def _something(self):
@@ -72,18 +86,25 @@ class PersonPatch(_In):
 
 
 class TicketInput(_In):
+    """`contact` is required unless the channel is webchat (the default channel is sms)."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"required": ["contact"]}, {"required": ["channel"], "properties": {"channel": {"const": "webchat"}}}]})
+
     text: str = Field(min_length=1, max_length=1600)
     channel: Channel | None = None
     customer_name: str | None = Field(default=None, max_length=100)
-    contact: Phone | None = None
+    contact: Phone = _absent()
     priority: Literal["normal", "urgent"] | None = None
 
 
 class ReplyInput(_In):
     """Either `text`, or `template` (its id, or its name as staff type it: `address` or `/address`): not both."""
 
-    text: str | None = Field(default=None, min_length=1, max_length=1600)
-    template: str | None = Field(default=None, max_length=64)
+    model_config = ConfigDict(json_schema_extra={"oneOf": [{"required": ["text"]}, {"required": ["template"]}]})
+
+    text: str = _absent(min_length=1, max_length=1600)
+    template: str = _absent(min_length=1, max_length=64)
 
 
 class PassUpInput(_In):
@@ -95,27 +116,38 @@ class AssignInput(_In):
 
 
 _NAME = {"max_length": 40, "pattern": r"^[a-z0-9][a-z0-9_-]*$", "description": "staff type it as /name"}
-_BODY = {"min_length": 1, "max_length": 1600, "description": "placeholders: {first_name} {ticket} {agent} {eta}"}
+# A template's body as the use case checks it (string.Formatter): text, {{ and }} for braces, the four
+# placeholders, and at least one character that is not white space. (The use case words the 400.)
+_PART = r"[^{}\x00]|\{\{|\}\}|\{(?:first_name|ticket|agent|eta)\}"
+_SOLID_PART = r"[^{}\x00\s\x1c-\x1f\x85]|\{\{|\}\}|\{(?:first_name|ticket|agent|eta)\}"
+_BODY = {"min_length": 1, "max_length": 1600, "description": "placeholders: {first_name} {ticket} {agent} {eta}",
+         "json_schema_extra": {"pattern": f"^(?:{_PART})*(?:{_SOLID_PART})(?:{_PART})*$"}}
 
 
 class TemplateInput(_In):
+    """An automatic template (`auto: true`) needs keywords to match first messages."""
+
+    model_config = ConfigDict(json_schema_extra={"anyOf": [
+        {"not": {"required": ["auto"]}}, {"properties": {"auto": {"const": False}}},
+        {"required": ["keywords"], "properties": {"keywords": {"minItems": 1}}}]})
+
     name: str = Field(**_NAME)
     body: str = Field(**_BODY)
     category: str | None = Field(default=None, max_length=40)
-    keywords: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(default=None, max_length=30)
-    auto: bool | None = None
-    bodies: dict[Literal["en", "de", "fr", "ro"], str] | None = Field(
-        default=None, description="a body per language (v1.2); the customer's is used, else `body`")
+    keywords: list[Annotated[str, Field(min_length=1, max_length=40)]] = _absent(max_length=30)
+    auto: bool = _absent()
+    bodies: dict[Literal["en", "de", "fr", "ro"], Annotated[str, Field(**_BODY)]] | None = Field(
+        default=None, min_length=1, description="a body per language (v1.2); the customer's is used, else `body`")
 
 
 class TemplatePatch(_In):
-    name: str | None = Field(default=None, **_NAME)
-    body: str | None = Field(default=None, **_BODY)
+    name: str = _absent(**_NAME)
+    body: str = _absent(**_BODY)
     category: str | None = Field(default=None, max_length=40)
-    keywords: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(default=None, max_length=30)
-    auto: bool | None = None
-    bodies: dict[Literal["en", "de", "fr", "ro"], str] | None = Field(
-        default=None, description="a body per language (v1.2); the customer's is used, else `body`")
+    keywords: list[Annotated[str, Field(min_length=1, max_length=40)]] = _absent(max_length=30)
+    auto: bool = _absent()
+    bodies: dict[Literal["en", "de", "fr", "ro"], Annotated[str, Field(**_BODY)]] | None = Field(
+        default=None, min_length=1, description="a body per language (v1.2); the customer's is used, else `body`")
 
 
 class Handoff(_In):
@@ -129,8 +161,8 @@ class RotaInput(_In):
     shift_days: int = Field(ge=1, le=28)
     members: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1, max_length=50)
     start: str = Field(max_length=10, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="a date, like 2026-11-20")
-    effective: Literal["now", "next_handoff"] | None = Field(
-        default=None, description="next_handoff (default): the current holder keeps the phone until then")
+    effective: Literal["now", "next_handoff"] = _absent(
+        description="next_handoff (default): the current holder keeps the phone until then")
 
 
 class OverrideInput(_In):
@@ -144,7 +176,7 @@ class OverrideInput(_In):
 
 class TierInput(_In):
     tier: int = Field(ge=1, le=10)
-    sla_hours: float | None = Field(default=None, gt=0, le=720)
+    sla_hours: float = _absent(gt=0, le=720)
     clock: Literal["wall", "business"] | None = None
     timezone: Zone | None = None
 
@@ -159,8 +191,8 @@ class PolicyInput(_In):
 class ChatStart(_In):
     name: str = Field(min_length=1, max_length=80)
     contact: Phone | None = None
-    timezone: str | None = Field(default=None, max_length=64,
-                                 description="the customer's IANA zone (the chat page sends the browser's)")
+    timezone: Zone | None = Field(default=None, description="the customer's IANA zone (the chat page sends the "
+                                                           "browser's)")
     language: str | None = Field(default=None, max_length=35,
                                  description="BCP 47 (the chat page sends the browser's); one we do not write: "
                                              "the business language")
@@ -178,15 +210,18 @@ class CodeRequest(_In):
 class SignInInput(_In):
     """A phone and the code it received, or an API key (scripts; the bootstrap admin's first set-up)."""
 
-    phone: Phone | None = None
-    code: str | None = Field(default=None, max_length=12, examples=["042917"])
-    api_key: str | None = Field(default=None, max_length=200)
+    model_config = ConfigDict(json_schema_extra={"anyOf": [{"required": ["phone", "code"]},
+                                                           {"required": ["api_key"]}]})
+
+    phone: Phone = _absent()
+    code: str = _absent(min_length=1, max_length=12, examples=["042917"])
+    api_key: str = _absent(min_length=1, max_length=200)
 
 
 class SwapInput(_In):
     person_id: str = Field(max_length=64, description="the colleague asked to hold the phone (see GET /team)")
-    start: str = Field(max_length=40, description="ISO 8601 with offset")
-    end: str = Field(max_length=40, description="ISO 8601 with offset")
+    start: Instant
+    end: Instant
 
 
 class NoteInput(_In):
@@ -570,7 +605,40 @@ RESPONSES: tuple[type[BaseModel], ...] = (
     CodeSent, SignedIn, Preview, Error, Ticket, TicketDetail, TicketList, ReplyResult, Person, PersonCreated,
     PersonList, Rota, Override,
     OnCall, Plan, RotaStats, ShiftRecords, Schedule, IcsToken, Policy, Status, ChatSession, ChatMessageCreated,
-    ChatMessages, Template, TemplateList, MonthlyReport, TwilioForm)
+    ChatMessages, Template, TemplateList, MonthlyReport, TwilioForm, MessageList, EventList)
+
+
+# What the use cases refuse in any text (validate.text): a NUL, and in a required one, nothing but
+# white space (str.strip's, which is the pattern's \s). An unpaired surrogate is refused too, but
+# no valid UTF-8 carries one (only a \ud800 escape does), and a pattern naming it is one fuzzers
+# drop, so the pattern leaves it out.
+TEXT_PATTERN = r"^[^\x00]*$"
+SOLID_PATTERN = r"^[^\x00]*[^\x00\s\x1c-\x1f\x85][^\x00]*$"  # \x1c-\x1f, \x85: str.strip's, not ECMA's \s
+
+
+def _finish(node: Any) -> None:
+    """Request schemas say what the use cases check beyond pydantic: texts without NUL, required
+    ones not blank; a field left out is never null."""
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            node[i] = _finish(item)
+        return node
+    if not isinstance(node, dict):
+        return node
+    for key, value in list(node.items()):
+        node[key] = _finish(value)
+    for name, prop in node.get("properties", {}).items() if node.get("type") == "object" else ():
+        required = name in node.get("required", ())
+        for schema in [prop, *prop.get("anyOf", ())]:
+            for text in (schema, schema.get("items", {}), schema.get("additionalProperties") or {}):
+                if text.get("type") == "string" and not {"enum", "const", "format", "pattern"} & text.keys():
+                    solid = (required and text is schema) or text.get("minLength", 0) >= 1
+                    text["pattern"] = SOLID_PATTERN if solid else TEXT_PATTERN
+    for prop in node.get("properties", {}).values() if node.get("type") == "object" else ():
+        nullable = prop.get("type") == "null" or any(a.get("type") == "null" for a in prop.get("anyOf", ()))
+        if "default" in prop and prop["default"] is None and not nullable:
+            del prop["default"]  # _absent: left out, never null
+    return node
 
 
 def components() -> dict:
@@ -579,4 +647,8 @@ def components() -> dict:
 
     models = [(m, "validation") for m in REQUESTS] + [(m, "serialization") for m in RESPONSES]
     _, top = models_json_schema(models, ref_template="#/components/schemas/{model}")
-    return top.get("$defs", {})
+    defs = top.get("$defs", {})
+    requests = {m.__name__ for m in REQUESTS} | {"Handoff", "TierInput"}
+    for name in requests & defs.keys():
+        defs[name] = _finish(defs[name])
+    return defs

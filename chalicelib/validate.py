@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
-from datetime import timezone as _utc_zone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from chalicelib import phones
@@ -24,13 +23,20 @@ def json_object(raw: bytes | None) -> dict:
     if _depth(raw) > MAX_DEPTH:
         raise BadRequest("body", f"is nested too deeply (at most {MAX_DEPTH} levels)", code="invalid_body")
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_float=_number)
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("body", "is not valid JSON; send a JSON object", code="invalid_body") from None
     if not isinstance(value, dict):
         raise BadRequest("body", "must be a JSON object", code="invalid_body")
     _storable(value, "")
     return value
+
+
+def _number(literal: str) -> int | float:
+    """A JSON number as JSON Schema counts it: 3.0 and 3e0 are the integer 3 (so `"tier": 3.0`
+    passes an integer field, as the document's `integer` promises); others stay floats."""
+    value = float(literal)
+    return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 
 def _depth(raw: bytes | str) -> int:
@@ -155,8 +161,10 @@ def timezone(body: dict, field: str, *, required: bool = True, default: str | No
 
 def query_int(params: dict, field: str, *, minimum: int = 1, maximum: int = 1000) -> int | None:
     raw = params.get(field)
-    if raw is None or raw == "":
+    if raw is None:
         return None
+    if raw == "":
+        raise BadRequest(field, "is empty; leave it out for the default, or send an integer")
     try:
         value = int(raw)
     except ValueError:
@@ -167,18 +175,23 @@ def query_int(params: dict, field: str, *, minimum: int = 1, maximum: int = 1000
 
 
 def instant(raw: str | None, field: str) -> datetime | None:
-    """ISO 8601 with an offset (API.md); a naive time is ambiguous and refused."""
-    if raw is None or raw == "":
+    """ISO 8601 with an offset (API.md); a naive time is ambiguous and refused. An empty value
+    (`at=`) is refused too, as the document says: leave the parameter out for its default."""
+    if raw is None:
         return None
+    if raw == "":
+        raise BadRequest(field, "is empty; leave it out for the default, or send a time like 2026-11-20T18:00:00+01:00")
     raw = raw.strip()
     if re.fullmatch(r"\S+T\S+ \d{2}:?\d{2}", raw):
         raw = raw.replace(" ", "+")  # API.md v1.1: a '+' typed unencoded in a query arrives as a space
+    raw = raw.upper()  # RFC 3339 allows "t" and "z"
+    raw = re.sub(r"(T\d{2}:\d{2}):60", r"\1:59", raw)  # a leap second is the second before it, here
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise BadRequest(field, "must be an ISO 8601 time with offset, like 2026-11-20T18:00:00+01:00") from None
     if value.tzinfo is None:
         raise BadRequest(field, "needs a UTC offset, like 2026-11-20T18:00:00+01:00")
-    if not 2000 <= value.year <= 2100 or not 2000 <= value.astimezone(_utc_zone.utc).year <= 2100:
+    if not 2000 <= value.year <= 2100:
         raise BadRequest(field, "must be between the years 2000 and 2100")
     return value

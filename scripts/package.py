@@ -53,7 +53,8 @@ def resources(prefix: str) -> dict:
         if info["ttl"]:
             table["TimeToLiveSpecification"] = {"AttributeName": info["ttl"], "Enabled": True}
         out[_logical_id(base)] = {"Type": "AWS::DynamoDB::Table", "DeletionPolicy": "Retain",
-                                  "UpdateReplacePolicy": "Retain", "Properties": table}
+                                  "UpdateReplacePolicy": "Retain", "Metadata": _skip("CKV_AWS_119"),
+                                  "Properties": table}
     return {"Resources": out}
 
 
@@ -61,6 +62,35 @@ FUNCTIONS = ["APIHandler", "PageSweep", "TierSweep", "HandoffSweep", "ReconcileS
 SCHEDULED = ["PageSweep", "TierSweep", "HandoffSweep", "ReconcileSweep"]
 RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
                   3288, 3653]
+
+
+# checkov's findings on the template that are not fixed, each with the reason (tests/test_package.py
+# runs checkov over dist/sam.json and fails on any other finding).
+CHECKOV_SKIPS = {
+    "CKV_AWS_158": "CloudWatch Logs encrypts every log group at rest; numbers and bodies are masked before "
+                   "they are logged, so a customer-managed key adds cost, not protection",
+    "CKV_AWS_27": "SQS-managed encryption is on (SqsManagedSseEnabled); this check looks for a KMS key only",
+    "CKV_AWS_120": "answers are per caller and change by the second: a cache would serve stale tickets to the "
+                   "wrong people, and it is billed by the hour",
+    "CKV_AWS_119": "every table is encrypted at rest with the AWS-managed key (SSEEnabled); a customer-managed "
+                   "key costs a dollar a month and per request, and adds a key policy to run, for no reader it "
+                   "would keep out",
+}
+CHECKOV_FUNCTION_SKIPS = {
+    "CKV_AWS_117": "reaches only DynamoDB, SSM and Twilio over AWS and public endpoints: a VPC would add a NAT "
+                   "gateway's cost and cold-start time, and protect nothing",
+    "CKV_AWS_116": "a scheduled run that fails goes to the FailedRuns queue through an OnFailure destination "
+                   "(AWS's successor to a dead-letter queue); the API is invoked synchronously and answers its "
+                   "caller, so a dead-letter queue would never receive anything",
+    "CKV_AWS_173": "the environment holds no secret (they are in SSM SecureString, read at run time) and "
+                   "Lambda encrypts it at rest with an AWS key",
+    "CKV_AWS_115": "a sweep runs once a minute from its schedule and guards its own work with leases; reserving "
+                   "concurrency for it would take from the account's pool for nothing",
+}
+
+
+def _skip(*checks: str) -> dict:
+    return {"checkov": {"skip": [{"id": c, "comment": CHECKOV_SKIPS[c]} for c in checks]}}
 
 
 def watch(stage: str) -> dict:
@@ -80,7 +110,7 @@ def watch(stage: str) -> dict:
             "TopicArn": topic, "Protocol": "sms", "Endpoint": {"Ref": "AlarmPhone"}}},
         "AlarmEmailSubscription": {"Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail", "Properties": {
             "TopicArn": topic, "Protocol": "email", "Endpoint": {"Ref": "AlarmEmail"}}},
-        "FailedRuns": {"Type": "AWS::SQS::Queue", "Properties": {
+        "FailedRuns": {"Type": "AWS::SQS::Queue", "Metadata": _skip("CKV_AWS_27"), "Properties": {
             "QueueName": f"friday-night-{stage}-failed-runs", "MessageRetentionPeriod": 1209600,
             "SqsManagedSseEnabled": True}},
         "FailedRunsAlarm": alarm(
@@ -110,6 +140,27 @@ def watch(stage: str) -> dict:
             Dimensions=[{"Name": "service", "Value": "friday-night-engine"}],
             Statistic="Sum", Period=3600, Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold",
             TreatMissingData="notBreaching"),
+        # API Gateway's access log (checkov CKV_AWS_76): method, path without its query string (calendar
+        # tokens and report signatures travel there), status, latency; no caller's IP or body.
+        "ApiAccessLogs": {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain",
+                          "UpdateReplacePolicy": "Retain", "Metadata": _skip("CKV_AWS_158"), "Properties": {
+                              "LogGroupName": f"/friday-night/{stage}/api-access",
+                              "RetentionInDays": {"Ref": "LogRetentionDays"}}},
+        # API Gateway writes logs with an account-wide role, one per region (set here for this API).
+        "ApiGatewayLogsRole": {"Type": "AWS::IAM::Role", "Properties": {
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
+                "Action": "sts:AssumeRole"}]},
+            "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                                              "AmazonAPIGatewayPushToCloudWatchLogs"}]}},
+        "ApiGatewayAccount": {"Type": "AWS::ApiGateway::Account", "Properties": {
+            "CloudWatchRoleArn": {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}}},
+        "RestAPI": {"Metadata": _skip("CKV_AWS_120"), "Properties": {
+            "TracingEnabled": True,
+            "AccessLogSetting": {"DestinationArn": {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}, "Format": json.dumps({
+                "requestId": "$context.requestId", "at": "$context.requestTime", "method": "$context.httpMethod",
+                "path": "$context.resourcePath", "status": "$context.status",
+                "latency_ms": "$context.responseLatency", "error": "$context.error.messageString"})}}},
     }
     for fn in FUNCTIONS:
         res[f"{fn}ErrorsAlarm"] = alarm(
@@ -117,11 +168,18 @@ def watch(stage: str) -> dict:
             Dimensions=[{"Name": "FunctionName", "Value": {"Ref": fn}}], Statistic="Sum", Period=300,
             Threshold=1, ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="notBreaching")
         res[f"{fn}Logs"] = {"Type": "AWS::Logs::LogGroup", "DeletionPolicy": "Retain",
-                            "UpdateReplacePolicy": "Retain", "Properties": {
+                            "UpdateReplacePolicy": "Retain", "Metadata": _skip("CKV_AWS_158"), "Properties": {
                                 "LogGroupName": f"/friday-night/{stage}/{fn}",
                                 "RetentionInDays": {"Ref": "LogRetentionDays"}}}
         # Merged into Chalice's function: its logs go to the group above (with retention).
         res[fn] = {"Properties": {"LoggingConfig": {"LogGroup": {"Ref": f"{fn}Logs"}, "LogFormat": "Text"}}}
+    for fn in FUNCTIONS:
+        res[fn]["Metadata"] = {"checkov": {"skip": [
+            {"id": check, "comment": why} for check, why in CHECKOV_FUNCTION_SKIPS.items()
+            if not (check == "CKV_AWS_115" and fn == "APIHandler")]}}
+    # The API's flood cap (checkov CKV_AWS_115): a reserved concurrency, when the account has room.
+    res["APIHandler"]["Properties"]["ReservedConcurrentExecutions"] = {
+        "Fn::If": ["CapApi", {"Ref": "ApiReservedConcurrency"}, {"Ref": "AWS::NoValue"}]}
     for fn in SCHEDULED:
         res[f"{fn}OnFailure"] = {"Type": "AWS::Lambda::EventInvokeConfig", "Properties": {
             "FunctionName": {"Ref": fn}, "Qualifier": "$LATEST", "MaximumRetryAttempts": 2,
@@ -133,10 +191,15 @@ def watch(stage: str) -> dict:
                            "Description": "E.164 phone that gets alarm texts (empty: none)"},
             "AlarmEmail": {"Type": "String", "Default": "", "Description": "e-mail that gets alarms (empty: none)"},
             "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": RETENTION_DAYS},
+            "ApiReservedConcurrency": {
+                "Type": "Number", "Default": 0, "MinValue": 0, "MaxValue": 1000,
+                "Description": "At most this many API requests at once (caps a flood's bill); 0: no cap. New "
+                               "accounts have a quota of 10 and cannot reserve any: ask for more first."},
         },
         "Conditions": {
             "HasAlarmPhone": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmPhone"}, ""]}]},
             "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+            "CapApi": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ApiReservedConcurrency"}, 0]}]},
         },
         "Resources": res,
         "Outputs": {"AlarmTopicArn": {"Value": topic}, "FailedRunsQueue": {"Value": {"Ref": "FailedRuns"}}},

@@ -62,6 +62,19 @@ def _deeper_listen_queue() -> None:
     ThreadedHTTPServer.request_queue_size = 128
 
 
+def every_method_answered() -> None:
+    """http.server answers a method it has no handler for (TRACE, QUERY) with its own 501 HTML page; the
+    app answers 405 in the contract's shape, as API Gateway refuses a method the API lacks."""
+    from chalice.local import ChaliceRequestHandler
+
+    def other_method(self, name):
+        if name.startswith("do_"):
+            return self._generic_handle
+        raise AttributeError(name)
+
+    ChaliceRequestHandler.__getattr__ = other_method
+
+
 def _quiet_access_log() -> None:
     """The access log names method, path and status, never the query string (calendar tokens and
     report signatures travel there: issue 23)."""
@@ -146,6 +159,9 @@ def _port_free(port: int) -> bool:
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # As the server binds (allow_reuse_address): a port the last run left in TIME_WAIT is free;
+        # without it a restart right after Ctrl-C was told "in use" for a minute.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True
@@ -218,6 +234,7 @@ def main() -> int:
     _serialise_dynamodb_calls()
     one_request_per_thread()
     _deeper_listen_queue()
+    every_method_answered()
     _quiet_access_log()
     stop = threading.Event()
     _scheduler(app, stop, float(os.environ.get("SCHEDULE_TICK_SECONDS", "60")))

@@ -181,10 +181,11 @@ def live_server():
 
     from chalice.local import LocalDevServer
 
-    from scripts.run_local import one_request_per_thread
+    from scripts.run_local import every_method_answered, one_request_per_thread
 
     config = Client(app, stage_name="test")._chalice_config
     server = LocalDevServer(app, config, "127.0.0.1", 0)
+    every_method_answered()
     one_request_per_thread()  # as make run: a page's parallel fetches each read their own request
     # moto's in-process mock is not thread-safe either; real DynamoDB is atomic per call, and so is
     # this: one call at a time, as make run does with its server.

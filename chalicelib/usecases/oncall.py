@@ -17,7 +17,7 @@ from chalicelib import config, outbox, settings, store, validate
 from chalicelib.domain import rota as rules
 from chalicelib.domain import texts
 from chalicelib.domain.people import Person
-from chalicelib.errors import BadRequest, Conflict, NotFound, Unauthorized
+from chalicelib.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 from chalicelib.usecases import shifts, tiers
 
 MAX_SCHEDULE_DAYS = 366
@@ -410,7 +410,8 @@ def ask_swap(requester: Person | None, body: dict, now: datetime) -> dict:
     """Someone who holds the phone asks a colleague to hold it for a while: the colleague gets an SMS
     with a code (committed with the request); nothing changes on the rota until they accept."""
     if requester is None:
-        raise BadRequest("person_id", "the bootstrap admin key is nobody: sign in as the person who holds the phone")
+        raise Forbidden("the bootstrap admin key is nobody: sign in as the person who holds the phone",
+                        code="not_a_person")
     validate.unknown_fields(body, {"person_id", "start", "end"})
     colleague = store.get_person(validate.text(body, "person_id", max_len=64))
     if colleague is None or colleague.id == requester.id:
