@@ -243,3 +243,30 @@ def test_concurrent_webhooks_against_make_run_store_every_text_once_and_the_log_
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=20)
     assert "secret-looking-token" not in rest and "/rota.ics" in rest
+
+
+def test_make_run_does_not_keep_a_copy_of_a_table_per_transaction():
+    """moto tracks every model object it makes (for its dashboard) and deep-copies each table a
+    transaction touches: make run kept a copy per transaction and grew to 5 GB over 2,000 requests.
+    make run stops the tracking (issue 23; bench/memory.py shows it flat)."""
+    import boto3
+    from moto import mock_aws
+    from moto.core.common_models import BaseModel
+    from moto.dynamodb.models.table import Table
+
+    from scripts.run_local import _forget_moto_instances
+
+    saved = BaseModel.__new__
+    try:
+        _forget_moto_instances()
+        with mock_aws():
+            client = boto3.client("dynamodb", region_name="eu-central-1")
+            client.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                                BillingMode="PAY_PER_REQUEST")
+            before = len(Table.instances_tracked)
+            for i in range(20):
+                client.transact_write_items(TransactItems=[{"Put": {"TableName": "t", "Item": {"pk": {"S": f"k{i}"}}}}])
+            assert len(Table.instances_tracked) == before  # was one more table copy per transaction
+    finally:
+        BaseModel.__new__ = saved
