@@ -87,12 +87,14 @@ def test_local_mode_serves_the_api_and_stops_cleanly():
         except urllib.error.HTTPError as err:
             assert err.code == 405 and json.loads(err.read())["error"]["code"] == "method_not_allowed"
     finally:
+        asked = time.monotonic()
         proc.send_signal(signal.SIGINT)
         try:
             rest, _ = proc.communicate(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
+    assert time.monotonic() - asked <= 3, "Ctrl-C stops make run within 3 s (issue 23)"
     assert proc.returncode == 0, rest
     assert "Stopped." in rest
     assert "Schedules: page_sweep, tier_sweep, handoff_sweep, reconcile_sweep" in output
