@@ -496,11 +496,13 @@ def list_tickets(principal):
 @staff()
 def open_ticket(principal):
     """Staff open a ticket for a customer who reached them another way."""
+    from chalicelib.usecases import intake
+
     data = body("TicketInput")
     validate.unknown_fields(data, {"channel", "customer_name", "contact", "text", "priority"})
     channel = validate.choice(data, "channel", tickets.CHANNELS, required=False, default="sms")
     contact = validate.phone(data, "contact", required=channel != "webchat")
-    ticket = tickets.open_ticket(
+    ticket = intake.staff_opened(
         channel=channel, now=clock.now(), contact=contact,
         customer_name=validate.text(data, "customer_name", required=False, max_len=100),
         text=validate.text(data, "text"), priority=validate.choice(

@@ -286,3 +286,22 @@ def test_a_reply_to_a_customer_we_cannot_reach_says_so(api, twilio, team, clock_
     assert "opted out" in r.json_body["delivery"]["error"]
     twilio.phone(CUSTOMER).expect_nothing()
     twilio.inbox.clear()
+
+
+def test_a_customer_answering_a_ticket_staff_opened_for_them_joins_it(api, twilio, team, clock_at):
+    """A customer called Ben's mobile; Ben opened the ticket and texted a question. The customer's
+    answer is on that ticket, not on a new one (it opened ticket #2, unowned by Ben)."""
+    clock_at.set(FRIDAY_NIGHT)
+    opened = api.post("/tickets", {"contact": CUSTOMER, "customer_name": "Mia", "text": "Called: the shop is down"},
+                      key=team["ben"]["api_key"])
+    assert opened.status_code == 201, opened.json_body
+    ticket = opened.json_body["id"]
+    assert api.post(f"/tickets/{ticket}/reply", {"text": "Which shop URL?"}).status_code == 201
+    twilio.phone(CUSTOMER).expect_sms("Which shop URL?")
+    clock_at.advance(minutes=3)
+    twilio.sms(CUSTOMER, "shop.example.com")
+    twilio.phone(CUSTOMER).expect_sms(f"ticket #{ticket}.")  # was "ticket #2": a second conversation
+    listed = api.get("/tickets").json_body["items"]
+    assert [t["id"] for t in listed] == [ticket]
+    said = [m["text"] for m in api.get(f"/tickets/{ticket}").json_body["messages"] if m["author"] == "customer"]
+    assert said == ["Called: the shop is down", "shop.example.com"]

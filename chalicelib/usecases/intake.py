@@ -250,6 +250,29 @@ def _join_or_open(ack: _Ack, phone: str, body: str, media: list[str], sid: str, 
     raise RuntimeError("could not settle the customer's ticket")
 
 
+def _current_for(phone: str | None) -> Callable[[Ticket], list]:
+    """The write, in the ticket's own transaction, that makes it the customer's current one: their
+    next text (or survey answer) lands on it. Read fresh at each try; a staff phone is no customer."""
+
+    def point_contact(ticket: Ticket) -> list:
+        fresh = store.get_contact(phone) if phone else None
+        if fresh is None or fresh.person_id:
+            return []
+        return [store.contact_write(fresh.replace(current_ticket=ticket.id))]
+
+    return point_contact
+
+
+def staff_opened(*, channel: str, contact: str | None, text: str, priority: str, customer_name: str | None,
+                 actor, now: datetime) -> Ticket:
+    """Staff open a ticket for a customer who reached them another way (a call to a mobile, an
+    e-mail). For a phone customer it becomes their current ticket, as one they opened would: their
+    answer joins it instead of opening a second ticket with a first answer of its own."""
+    return tickets.open_ticket(channel=channel, now=now, contact=contact, customer_name=customer_name, text=text,
+                               priority=priority, actor=actor,
+                               extra=_current_for(contact) if channel in ("sms", "voice") else None)
+
+
 def call(caller: str | None, call_sid: str | None, now: datetime) -> Ticket:
     """A call to the emergency line: it joins the ticket the customer is already in (urgent now),
     or opens an urgent voice ticket that becomes the caller's current one — with the call on it,
@@ -260,13 +283,8 @@ def call(caller: str | None, call_sid: str | None, now: datetime) -> Ticket:
     if conversation.route(tickets.thread(current), "", now, urgent=True).joins:
         return tickets.call_joined(current.id, now, call_sid)
 
-    def point_contact(ticket: Ticket) -> list:
-        # The caller's current ticket is this one: a later text (or a survey answer) lands here.
-        fresh = store.get_contact(caller) if customer else None
-        return [store.contact_write(fresh.replace(current_ticket=ticket.id))] if fresh is not None else []
-
     return tickets.open_ticket(channel="voice", now=now, contact=caller,
                                contact_key=f"phone#{caller}" if caller else None, priority=rules.URGENT,
-                               text=None, provider_id=call_sid, extra=point_contact,
+                               text=None, provider_id=call_sid, extra=_current_for(caller if customer else None),
                                event=("call_in", {"call_sid": call_sid}),
                                language=words.supported(contact.language) if customer else None)
