@@ -305,3 +305,18 @@ def test_a_customer_answering_a_ticket_staff_opened_for_them_joins_it(api, twili
     assert [t["id"] for t in listed] == [ticket]
     said = [m["text"] for m in api.get(f"/tickets/{ticket}").json_body["messages"] if m["author"] == "customer"]
     assert said == ["Called: the shop is down", "shop.example.com"]
+
+
+def test_staff_get_their_command_replies_in_their_own_language(api, twilio, team, clock_at):
+    """Ana set German as hers (people.language): the engine answers her commands in German; Ben,
+    with none, in the business language (issue 24)."""
+    clock_at.set(SATURDAY_NIGHT)
+    assert api.patch(f"/people/{team['ana']['id']}", {"language": "de"}).status_code == 200
+    twilio.sms(CUSTOMER, "URGENT the shop is down")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    twilio.phone(ANA).expect_sms("URGENT #1").reply("ACK 1").expect("#1 übernommen: es gehört Ihnen")
+    twilio.phone(ANA).reply("1 which shop URL?").expect("An den Kunden von #1 gesendet.")
+    twilio.phone(CUSTOMER).expect_sms("which shop URL?")
+    twilio.phone(ANA).reply("ACK 99").expect("Es gibt kein Ticket #99")
+    twilio.phone(BEN).reply("RES 1").expect("Resolved #1. Thank you!")
+    twilio.phone(CUSTOMER).expect_sms("Did this answer your question?")  # the customer's own language

@@ -52,7 +52,8 @@ def test_every_text_the_code_writes_is_in_the_template_and_every_language_transl
             f"{lang}: the .mo is behind its .po (make catalogues)"
 
 
-SAMPLE = {"ticket": 1234, "name": "Ana", "when": "", "urgent": "URGENT", "yes": "YES", "no": "NO"}
+SAMPLE = {"ticket": 1234, "name": "Ana", "when": "", "urgent": "URGENT", "yes": "YES", "no": "NO", "tier": 2,
+          "owner": "Ben", "names": "/refund, /address", "code": "K7Q2", "error": "30003 Unreachable"}
 
 
 @pytest.mark.parametrize("lang", words.LANGUAGES)

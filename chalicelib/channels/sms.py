@@ -18,7 +18,7 @@ from chalicelib.domain import texts, words
 from chalicelib.domain.contacts import Contact
 from chalicelib.domain.people import Person
 from chalicelib.domain.record import Record
-from chalicelib.domain.words import translate
+from chalicelib.domain.words import translate, translate_ctx
 from chalicelib.errors import ApiError
 from chalicelib.logs import logger, mask_phone
 from chalicelib.usecases import intake, replies, surveys, tickets
@@ -148,6 +148,7 @@ def _num_media(params: dict) -> int:
 
 
 def handle_staff(person: Person, body: str, now: datetime, sid: str | None = None) -> list[str]:
+    """A staff member's command, answered in their language (people.language; else the business's)."""
     cmd = parse_command(body)
     actor = Actor(person.id, person.name)
     try:
@@ -155,29 +156,36 @@ def handle_staff(person: Person, body: str, now: datetime, sid: str | None = Non
         return [reply] if reply else []
     except ApiError as err:
         if err.status == 404:
-            return [f"There is no ticket #{cmd.ticket}. Text HELP for the commands."]
+            return [translate_ctx(person.language, "staff", "There is no ticket #{ticket}. Text HELP for the commands.",
+                                  ticket=cmd.ticket)]
         return [f"#{cmd.ticket}: {err.message}"]
 
 
 def _run(cmd: Command, actor: Actor, now: datetime, person: Person, sid: str | None) -> str | None:
+    lang = person.language
     if cmd.verb == "ACK":
         tickets.ack(cmd.ticket, actor, now)
-        return f"Acknowledged #{cmd.ticket}: it's yours. RES {cmd.ticket} resolves; {cmd.ticket} <text> answers."
+        return translate_ctx(lang, "staff", "Acknowledged #{ticket}: it's yours. RES {ticket} resolves; "
+                                            "{ticket} <text> answers.", ticket=cmd.ticket)
     if cmd.verb == "RES":
         tickets.resolve(cmd.ticket, actor, now, dispatch=True)
-        return f"Resolved #{cmd.ticket}. Thank you!"
+        return translate_ctx(lang, "staff", "Resolved #{ticket}. Thank you!", ticket=cmd.ticket)
     if cmd.verb == "ESC":
         t = tickets.pass_up(cmd.ticket, actor, "ESC by SMS", now)
         owner = people.name_of(t.owner)
-        return f"Passed #{cmd.ticket} up to tier {t.tier}" + (f" ({owner})." if owner else ".")
+        if owner:
+            return translate_ctx(lang, "staff", "Passed #{ticket} up to tier {tier} ({owner}).", ticket=cmd.ticket,
+                                 tier=t.tier, owner=owner)
+        return translate_ctx(lang, "staff", "Passed #{ticket} up to tier {tier}.", ticket=cmd.ticket, tier=t.tier)
     if cmd.verb == "SAY":
         key = f"reply#{sid}" if sid else None
         if cmd.text.startswith("/") and " " not in cmd.text.strip():
             try:
-                return replies.answer(cmd.ticket, actor, now, template=cmd.text, key=key).sms_text
+                return replies.answer(cmd.ticket, actor, now, template=cmd.text, key=key).told(lang)
             except replies.UnknownTemplate as err:
-                return f"There is no template {cmd.text}. Templates: {err.names}"
-        return replies.answer(cmd.ticket, actor, now, text=cmd.text, key=key).sms_text
+                return translate_ctx(lang, "staff", "There is no template {name}. Templates: {names}",
+                                     name=cmd.text, names=err.names)
+        return replies.answer(cmd.ticket, actor, now, text=cmd.text, key=key).told(lang)
     if cmd.verb == "WHO":
         return oncall.who(now, person)
     if cmd.verb == "TAKE":
@@ -187,7 +195,8 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: Person, sid: str | N
             oncall.accept_swap(person, now, code=cmd.text)
         except ApiError as err:
             return f"{err.message}. Text WHO to see who holds the phone."
-        return f"Thank you - the swap is on (code {cmd.text}); you will get the new times in a moment."
+        return translate_ctx(lang, "staff", "Thank you - the swap is on (code {code}); you will get the new times "
+                                            "in a moment.", code=cmd.text)
     if cmd.verb == "HELP" or limits.take_for_number(intake.sender(person.phone).contact, rate.SORRY, now):
         return HELP_TEXT if cmd.verb == "HELP" else "Sorry, I didn't get that. " + HELP_TEXT
     return None  # junk beyond the hour's budget: silence, not a reply loop

@@ -15,6 +15,7 @@ from chalicelib.domain import tickets as rules
 from chalicelib.domain.actors import Actor
 from chalicelib.domain.record import Record
 from chalicelib.domain.tickets import Message, Ticket
+from chalicelib.domain.words import translate_ctx
 from chalicelib.effects import Effects
 from chalicelib.errors import BadRequest
 from chalicelib.usecases import templates, tickets
@@ -37,17 +38,25 @@ class ReplyOutcome(Record):
 
     @property
     def sms_text(self) -> str:
-        """The truth, for the staff member who texted the reply."""
+        """The truth, for the staff member who texted the reply (in the business language)."""
+        return self.told(None)
+
+    def told(self, lang: str | None) -> str:
+        """The truth, for the staff member who texted the reply, in their language."""
         n = self.ticket.id
         if self.status == "sent":
-            return f"Sent to the customer of #{n}."
+            return translate_ctx(lang, "staff", "Sent to the customer of #{ticket}.", ticket=n)
         if self.status == "queued":
-            return f"Saved on #{n}. Twilio has not taken it yet: it is queued and will be retried."
+            return translate_ctx(lang, "staff", "Saved on #{ticket}. Twilio has not taken it yet: it is queued and "
+                                                "will be retried.", ticket=n)
         if self.status == "failed":
-            return f"Saved on #{n}, but it could not be delivered: {self.error or 'unknown error'}."
+            return translate_ctx(lang, "staff", "Saved on #{ticket}, but it could not be delivered: {error}.",
+                                 ticket=n, error=self.error or "unknown error")
         if self.status == "posted":
-            return f"Posted to the web chat of #{n}; the customer sees it in the chat window."
-        return f"Saved on #{n}, but the customer left no number: nothing was sent."
+            return translate_ctx(lang, "staff", "Posted to the web chat of #{ticket}; the customer sees it in the "
+                                                "chat window.", ticket=n)
+        return translate_ctx(lang, "staff", "Saved on #{ticket}, but the customer left no number: nothing was sent.",
+                             ticket=n)
 
     def delivery_json(self) -> dict:
         out = {"status": self.status}
