@@ -926,8 +926,8 @@ def twilio_voice_status():
 def twilio_voice_screen(ticket_id, step):
     from chalicelib.channels import voice
 
-    twilio_params(f"/twilio/voice/screen/{ticket_id}/{step}")
-    return twiml(voice.screen(ticket_number(ticket_id), step_number(step)))
+    params = twilio_params(f"/twilio/voice/screen/{ticket_id}/{step}")
+    return twiml(voice.screen(ticket_number(ticket_id), step_number(step), params))
 
 
 @app.route("/twilio/voice/accept/{ticket_id}/{step}", methods=["POST"], content_types=FORM)
@@ -966,8 +966,8 @@ def twilio_voice_transcript(ticket_id):
 def twilio_voice_page(ticket_id):
     from chalicelib.channels import voice
 
-    twilio_params(f"/twilio/voice/page/{ticket_id}")
-    return twiml(voice.page_call(ticket_number(ticket_id)))
+    params = twilio_params(f"/twilio/voice/page/{ticket_id}")
+    return twiml(voice.page_call(ticket_number(ticket_id), params))
 
 
 @app.route("/twilio/voice/page/{ticket_id}/ack", methods=["POST"], content_types=FORM)

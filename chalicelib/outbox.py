@@ -22,6 +22,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from chalicelib import expectations, metrics, notify, settings, store
 from chalicelib.domain import conversation
@@ -130,7 +131,11 @@ def _digest(item: Item, now: datetime) -> str | None:
     found = store.get_tickets(sorted(int(i) for i in item.ticket_ids or ()))
     entries = [(t.id, t.tier, t.tier_due_at) for t in found.values()
                if t.is_active and t.owner == item.person_id]
-    return conversation.digest_text(entries, now, expectations.zone()) if entries else None
+    if not entries:
+        return None
+    reader = store.get_person(item.person_id) if item.person_id else None  # their zone and language
+    zone = ZoneInfo(reader.timezone) if reader is not None and reader.timezone else expectations.zone()
+    return conversation.digest_text(entries, now, zone, reader.language if reader is not None else None)
 
 
 def _no_longer_wanted(item: Item) -> bool:

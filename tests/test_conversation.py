@@ -314,7 +314,7 @@ def test_staff_get_their_command_replies_in_their_own_language(api, twilio, team
     assert api.patch(f"/people/{team['ana']['id']}", {"language": "de"}).status_code == 200
     twilio.sms(CUSTOMER, "URGENT the shop is down")
     twilio.phone(CUSTOMER).expect_sms("ticket #1")
-    twilio.phone(ANA).expect_sms("URGENT #1").reply("ACK 1").expect("#1 übernommen: es gehört Ihnen")
+    twilio.phone(ANA).expect_sms("DRINGEND #1 (sms)").reply("ACK 1").expect("#1 übernommen: es gehört Ihnen")
     twilio.phone(ANA).reply("1 which shop URL?").expect("An den Kunden von #1 gesendet.")
     twilio.phone(CUSTOMER).expect_sms("which shop URL?")
     twilio.phone(ANA).reply("ACK 99").expect("Es gibt kein Ticket #99")

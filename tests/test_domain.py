@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from chalicelib.domain import conversation, paging, surveys
+from chalicelib.domain import conversation, paging, signin, surveys
 from chalicelib.domain.conversation import APPEND, CONFIRM, KEEP, NEW, REOPEN, SURVEY, Thread
 from chalicelib.domain.paging import Link, Position
 
@@ -132,7 +132,9 @@ def test_the_morning_digest_stays_short_and_names_local_times():
     assert conversation.digest_text([(7, 3, None)], monday, berlin) == "1 ticket is yours: #7 tier 3"
 
 
-def test_every_staff_text_is_gsm7_and_a_page_is_one_segment():
+@pytest.mark.parametrize("lang", ["en", "de", "fr", "ro"])
+def test_every_staff_text_is_gsm7_and_a_page_is_one_segment(lang):
+    """In every language staff read (issue 24): GSM-7, at most two segments, a page in one."""
     import inspect
     from zoneinfo import ZoneInfo
 
@@ -155,20 +157,30 @@ def test_every_staff_text_is_gsm7_and_a_page_is_one_segment():
         "rota_changed": [("Bartholomew Featherstonehaugh", start, end, berlin)],
         "automation_confirmed": [(12345,)],
         "swap_asked": [("Bartholomew Featherstonehaugh", start, end, berlin, "4821")],
+        "help_text": [()],
+        "not_understood": [()],
+        "no_rota": [()],
+        "nothing_to_take": [()],
+        "holds_until": [("Bartholomew Featherstonehaugh", end, berlin), (None, end, berlin)],
     }
     functions = {n for n, f in inspect.getmembers(texts, inspect.isfunction)
                  if f.__module__ == texts.__name__ and not n.startswith("_") and n != "segments"}
     assert functions == set(samples), "a new staff text needs a sample here"
-    written = [getattr(texts, name)(*args) for name, calls in samples.items() for args in calls]
-    written += [texts.HELP, conversation.digest_text([(n, 2, start) for n in range(1000, 1040)], start, berlin),
-                conversation.forward_line(12345, "+4917712345678", excerpt)]
-    pages = [paging.page_text(12345, channel, excerpt, 3, reason, caller="+4917712345678")
-             for channel in ("sms", "webchat", "voice") for reason in ("urgent sms", "tier breach", "voicemail")]
+    written = [getattr(texts, name)(*args, **({} if name in ("gist", "when") else {"lang": lang}))
+               for name, calls in samples.items() for args in calls]
+    written += [conversation.digest_text([(n, 2, start) for n in range(1000, 1040)], start, berlin, lang),
+                conversation.forward_line(12345, "+4917712345678", excerpt), signin.code_text("123456", lang)]
+    pages = [paging.in_round(paging.page_text(12345, channel, excerpt, 3, reason, caller="+4917712345678",
+                                              lang=lang), r, 6, lang)
+             for channel in ("sms", "webchat", "voice") for reason in ("urgent sms", "tier breach", "voicemail")
+             for r in (1, 6)]
     for text in written + pages:
         counted = texts.segments(text)
         assert counted["encoding"] == "GSM-7", text
         assert counted["segments"] <= 2, text
-    for text in pages + [texts.owner_now(12345, 3, "urgent", excerpt), texts.unacknowledged(12345, 6)]:
+    first_round = pages[::2]  # a later round's page says "round 6/6" and may take two
+    one = first_round + [texts.owner_now(12345, 3, "urgent", excerpt, lang), texts.unacknowledged(12345, 6, lang)]
+    for text in one:
         assert texts.segments(text)["segments"] == 1, text
 
 

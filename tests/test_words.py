@@ -53,7 +53,9 @@ def test_every_text_the_code_writes_is_in_the_template_and_every_language_transl
 
 
 SAMPLE = {"ticket": 1234, "name": "Ana", "when": "", "urgent": "URGENT", "yes": "YES", "no": "NO", "tier": 2,
-          "owner": "Ben", "names": "/refund, /address", "code": "K7Q2", "error": "30003 Unreachable"}
+          "owner": "Ben", "names": "/refund, /address", "code": "K7Q2", "error": "30003 Unreachable",
+          "count": 3, "list": "#12 tier 2; #15 tier 1", "more": 2, "gist": "the shop is down", "priority": "urgent",
+          "channel": "sms", "caller": "+4917712345678", "round": 2, "rounds": 6, "kept": "Ben", "help": "ACK 42"}
 
 
 @pytest.mark.parametrize("lang", words.LANGUAGES)
@@ -61,13 +63,15 @@ def test_every_sms_text_stays_in_gsm7_in_every_language_with_dates_of_every_day(
     """One character outside GSM-7 makes an SMS UCS-2 (70 characters a segment): Romanian and French
     are written in the forms a GSM-7 phone shows (ș → s, ç → c), and so are the dates ('sâm.')."""
     for m in catalogues.extract():
-        if not m.id or m.context in ("chat", "template", "page", "voice"):
+        if not m.id or m.context in ("chat", "template", "page", "voice", "staff voice"):
             continue  # the chat and its page are web pages, voice is spoken; templates are the staff's words
         for day in range(7):
             at = datetime(2026, 12, 7, 8, tzinfo=timezone.utc) + timedelta(days=day)
             when = words.when(at, ZoneInfo("Europe/Bucharest"), lang)
-            text = (words.translate_ctx(lang, m.context, m.id, **{**SAMPLE, "when": when}) if m.context
-                    else words.translate(lang, m.id, **{**SAMPLE, "when": when}))
+            staff_when = texts.when(at, ZoneInfo("Europe/Bucharest"), lang)  # staff read the date too
+            values = {**SAMPLE, "when": when, "start": staff_when, "end": staff_when}
+            text = (words.translate_ctx(lang, m.context, m.id, **values) if m.context
+                    else words.translate(lang, m.id, **values))
             assert texts.segments(text)["encoding"] == "GSM-7", f"{lang}: {text!r}"
 
 
@@ -284,4 +288,47 @@ def test_a_caller_hears_the_emergency_line_in_their_language(api, twilio, team, 
     stranger = twilio.call("+33612345678")  # a new caller: the business language
     assert stranger.twiml.find("./Say").get("language") == "en-US"
     assert stranger.twiml.find("./Say").text.startswith("You have reached the emergency line")
+    twilio.inbox.clear()
+
+
+def test_staff_read_pages_notices_and_prompts_in_their_own_language(api, twilio, team, clock_at, schedule):
+    """Issue 24: Ana reads German (people.language), Ben the business language. The page (and its
+    later round), the screened call, the handoff asks with German dates in their zone, WHO, HELP
+    and the sign-in code are each in the reader's language."""
+    from tests.data import BEN
+
+    berlin = ZoneInfo("Europe/Berlin")
+    assert api.patch(f"/people/{team['ana']['id']}", {"language": "de"}).status_code == 200
+    twilio.sms(CUSTOMER, "URGENT payments fail for everyone")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")  # the customer's own language: English
+    twilio.phone(ANA).expect_sms("DRINGEND #1 (sms): URGENT payments fail for everyone\n"
+                                 "ACK 1 - RES 1 - 1 <Text> antwortet dem Kunden")
+    clock_at.advance(minutes=10, seconds=1)
+    schedule("page_sweep")
+    call = twilio.calls[-1]
+    assert call["to"] == ANA
+    said = twilio.post("/twilio/voice/page/1", {"CallSid": call["sid"], "To": ANA}).body.decode()
+    assert 'language="de-DE"' in said and "Drücken Sie 1" in said
+    clock_at.advance(minutes=10, seconds=1)
+    schedule("page_sweep")
+    twilio.phone(BEN).expect_sms("URGENT #1 (sms)")  # the backup reads English
+    screen = twilio.post("/twilio/voice/screen/1/0", {"CallSid": "CA" + "1" * 32, "To": ANA}).body.decode()
+    assert "Friday Night Notfallnummer, Ticket 1. Drücken Sie 1" in screen
+    screen = twilio.post("/twilio/voice/screen/1/1", {"CallSid": "CA" + "2" * 32, "To": BEN}).body.decode()
+    assert "Press 1 to take the call" in screen and 'language="en-US"' in screen
+    twilio.phone(ANA).reply("help").expect("Friday Night Befehle: ACK 42 übernimmt Ticket 42")
+    twilio.phone(ANA).reply("was?").expect("Das habe ich leider nicht verstanden.")
+    twilio.phone(ANA).reply("who").expect("Ana Lopez hat das Notfalltelefon bis Fr. 27 Nov. 18:00 CET.")
+    twilio.phone(BEN).reply("who").expect("Ana Lopez holds the emergency phone until Fri 27 Nov 18:00 CET.")
+    twilio.inbox.clear()
+
+    # The next handoff: Ben is asked in English and does not answer; Ana keeps the phone, told in German.
+    clock_at.set(datetime(2026, 11, 27, 14, 30, tzinfo=berlin))
+    schedule("handoff_sweep")
+    twilio.phone(BEN).expect_sms("Reply TAKE to hold the emergency phone from Fri 27 Nov 18:00 CET")
+    clock_at.set(datetime(2026, 11, 27, 18, 5, tzinfo=berlin))
+    schedule("handoff_sweep")
+    twilio.phone(ANA).expect_sms("Ben Okafor hat nicht mit TAKE geantwortet: Sie behalten das Notfalltelefon")
+    assert api.post("/auth/code", {"phone": ANA}, key=None).status_code == 202
+    twilio.phone(ANA).expect_sms("ist Ihr Friday Night Anmeldecode. Er läuft in 10 Minuten ab.")
     twilio.inbox.clear()

@@ -33,7 +33,7 @@ STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
 START_WORDS = {"START", "UNSTOP"}
 HELP_WORDS = {"HELP", "INFO"}
 
-HELP_TEXT = texts.HELP  # GSM-7 only (tests/test_domain.py counts it)
+HELP_TEXT = texts.HELP  # in English; each language's is GSM-7 too (tests/test_words.py)
 
 
 class Command(Record):
@@ -198,6 +198,6 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: Person, sid: str | N
         return translate_ctx(lang, "staff", "Thank you - the swap is on (code {code}); you will get the new times "
                                             "in a moment.", code=cmd.text)
     if cmd.verb == "HELP" or limits.take_for_number(intake.sender(person.phone).contact, rate.SORRY, now):
-        return HELP_TEXT if cmd.verb == "HELP" else "Sorry, I didn't get that. " + HELP_TEXT
+        return texts.help_text(lang) if cmd.verb == "HELP" else texts.not_understood(lang)
     return None  # junk beyond the hour's budget: silence, not a reply loop
 

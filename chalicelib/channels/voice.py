@@ -14,6 +14,7 @@ from datetime import datetime
 
 from chalicelib import config, expectations, phones, store
 from chalicelib.channels import twilio_hooks
+from chalicelib.domain import words
 from chalicelib.domain.words import C_, translate_ctx
 from chalicelib.usecases import calls, intake
 
@@ -80,9 +81,10 @@ def incoming(params: dict, now: datetime) -> str:
     return _ring(response, ticket.id, 0, now)
 
 
-def _say(response, lang: str, said: tuple[str, str]) -> None:
-    """Words to the caller (C_("voice", …)) in their language (issue 24: the ticket's), spoken as it."""
-    response.say(translate_ctx(lang, *said), language=SPEECH.get(lang, "en-US"))
+def _say(response, lang: str, said: tuple[str, str], **values) -> None:
+    """Words to the caller (C_("voice", …)) in their language (issue 24: the ticket's), or to staff
+    (C_("staff voice", …)) in theirs, spoken as it."""
+    response.say(translate_ctx(lang, *said, **values), language=SPEECH.get(lang, "en-US"))
 
 
 def _caller_language(ticket_id: int) -> str:
@@ -115,14 +117,22 @@ def _voicemail(response, ticket_id: int) -> str:
     return str(response)
 
 
-def screen(ticket_id: int, step: int) -> str:
-    """Played to the person we rang, before connecting: press 1 to accept."""
+def screen(ticket_id: int, step: int, params: dict | None = None) -> str:
+    """Played to the person we rang, before connecting: press 1 to accept (in their language)."""
     response = _vr()
+    lang = _staff_language(params or {})
     gather = response.gather(num_digits=1, timeout=SCREEN_TIMEOUT, method="POST",
                              action=_url(f"/twilio/voice/accept/{ticket_id}/{step}"))
-    gather.say(f"Friday Night emergency line, ticket {ticket_id}. Press 1 to take the call.")
+    _say(gather, lang, C_("staff voice", "Friday Night emergency line, ticket {ticket}. Press 1 to take the call."),
+         ticket=ticket_id)
     response.hangup()  # no key pressed: a voicemail or a pocket; not a connection
     return str(response)
+
+
+def _staff_language(params: dict) -> str:
+    """The language of the staff member a call rings (the number called), else the business's."""
+    person = store.person_by_phone(_callee(params)) if _callee(params) else None
+    return words.supported(person.language if person is not None else None) or words.business()
 
 
 def _callee(params: dict) -> str | None:
@@ -135,7 +145,7 @@ def accept(ticket_id: int, step: int, params: dict, now: datetime) -> str:
         response.hangup()
         return str(response)
     calls.accepted(ticket_id, step, _callee(params), now)  # one transaction
-    response.say("Connecting you now.")
+    _say(response, _staff_language(params), C_("staff voice", "Connecting you now."))
     return str(response)  # ending the screening TwiML bridges the two calls
 
 
@@ -167,23 +177,27 @@ def transcript(ticket_id: int, params: dict, now: datetime) -> None:
     calls.transcript(ticket_id, text if text and done else None, now)
 
 
-def page_call(ticket_id: int) -> str:
-    """TwiML for the paging call to a staff phone (second attempt after the SMS)."""
+def page_call(ticket_id: int, params: dict | None = None) -> str:
+    """TwiML for the paging call to a staff phone (second attempt after the SMS), in their language."""
     response = _vr()
+    lang = _staff_language(params or {})
     gather = response.gather(num_digits=1, timeout=10, method="POST",
                              action=_url(f"/twilio/voice/page/{ticket_id}/ack"))
-    gather.say(f"Friday Night page. Urgent ticket {ticket_id}: {calls.gist(ticket_id)}. Press 1 to accept it.")
-    response.say("Not acknowledged. We will try the next person. Goodbye.")
+    _say(gather, lang, C_("staff voice", "Friday Night page. Urgent ticket {ticket}: {gist}. Press 1 to accept it."),
+         ticket=ticket_id, gist=calls.gist(ticket_id))
+    _say(response, lang, C_("staff voice", "Not acknowledged. We will try the next person. Goodbye."))
     response.hangup()
     return str(response)
 
 
 def page_call_ack(ticket_id: int, params: dict, now: datetime) -> str:
     response = _vr()
+    lang = _staff_language(params)
     # Same screening as the emergency line: only a human pressing 1 on a staff phone counts.
     if params.get("Digits") == "1" and calls.page_answered(ticket_id, _callee(params), now):
-        response.say(f"Acknowledged. Ticket {ticket_id} is yours. Reply to the page by text to answer the customer.")
+        _say(response, lang, C_("staff voice", "Acknowledged. Ticket {ticket} is yours. Reply to the page by text "
+                                               "to answer the customer."), ticket=ticket_id)
     else:
-        response.say("Not acknowledged. Goodbye.")
+        _say(response, lang, C_("staff voice", "Not acknowledged. Goodbye."))
     response.hangup()
     return str(response)

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from chalicelib.domain.record import Record
 from chalicelib.domain.surveys import yes_no
+from chalicelib.domain.words import translate_ctx, when
 
 NEW, APPEND, SURVEY, CONFIRM, KEEP, REOPEN = "new", "append", "survey", "confirm", "keep", "reopen"
 REOPEN_WINDOW = timedelta(days=7)  # a customer back within this counts as a repeat contact
@@ -87,20 +88,34 @@ def forward_line(ticket_id: int, who: str | None, text: str) -> str:
     return line if len(line) <= 300 else line[:297] + "..."
 
 
-def digest_text(entries: list[tuple[int, int, datetime | None]], now: datetime, zone) -> str:
-    """The morning digest of tickets that became someone's overnight (GSM-7, at most two segments):
-    '3 tickets are yours: #12 tier 2, due 14:00; #15 tier 1, due Tue 10:00; #16 tier 2'."""
+def digest_text(entries: list[tuple[int, int, datetime | None]], now: datetime, zone,
+                lang: str | None = None) -> str:
+    """The morning digest of tickets that became someone's overnight, in their language and zone
+    (GSM-7, at most two segments): '3 tickets are yours: #12 tier 2, due 14:00 CET; #15 tier 1, due
+    Tue 10:00 CET; #16 tier 2'."""
     today = now.astimezone(zone).date()
     parts = []
     for ticket_id, tier, due in sorted(entries, key=lambda e: (e[2] is None, e[2] or now, e[0])):
-        part = f"#{ticket_id} tier {tier}"
-        if due is not None:
-            local = due.astimezone(zone)
-            part += f", due {local:%H:%M %Z}" if local.date() == today else f", due {local:%a %H:%M %Z}"
-        parts.append(part)
-    head = "1 ticket is yours: " if len(parts) == 1 else f"{len(parts)} tickets are yours: "
-    text = head + "; ".join(parts)
+        if due is None:
+            parts.append(translate_ctx(lang, "staff", "#{ticket} tier {tier}", ticket=ticket_id, tier=tier))
+            continue
+        local = due.astimezone(zone)
+        at = (local.strftime("%H:%M %Z") if local.date() == today
+              else when(local, zone, lang, date=False))
+        parts.append(translate_ctx(lang, "staff", "#{ticket} tier {tier}, due {when}", ticket=ticket_id, tier=tier,
+                                   when=at))
+
+    def said(shown: list[str], more: int) -> str:
+        listed = "; ".join(shown)
+        if more:
+            return translate_ctx(lang, "staff", "{count} tickets are yours: {list}; and {more} more",
+                                 count=len(entries), list=listed, more=more)
+        if len(entries) == 1:
+            return translate_ctx(lang, "staff", "1 ticket is yours: {list}", list=listed)
+        return translate_ctx(lang, "staff", "{count} tickets are yours: {list}", count=len(entries), list=listed)
+
+    text = said(parts, 0)
     while len(text) > 300 and len(parts) > 1:
         parts.pop()
-        text = head + "; ".join(parts) + f"; and {len(entries) - len(parts)} more"
+        text = said(parts, len(entries) - len(parts))
     return text

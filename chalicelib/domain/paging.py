@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from chalicelib.domain.record import Record
+from chalicelib.domain.words import C_, translate_ctx
 
 OPEN, ACKED, EXHAUSTED, CANCELLED = "open", "acked", "exhausted", "cancelled"  # a page's status
 
@@ -36,7 +37,8 @@ class Page(Record):
     sent_at: datetime | None = None  # ... and went out at (None: not yet)
     failures: int = 0
     reason: str | None = None
-    text: str | None = None  # the page SMS, fixed when the page opens
+    text: str | None = None  # the page SMS, fixed when the page opens (in the business language)
+    texts: tuple = ()  # ((language, page SMS), ...): for each language the chain's people read
     due_at: datetime | None = None  # when the next step is due (None: nothing to wait for)
     acked_by: str | None = None
     round: int = 0  # how often the whole chain has been walked
@@ -115,16 +117,21 @@ def _settle(pos: Position, links: Sequence[Link], has_phone: Callable[[str], boo
         pos = Position(pos.round, pos.step + 1, "sms")
 
 
-_VOICE_GIST = {"voicemail": "left a voicemail", "call unanswered": "nobody answered the emergency line",
-               "missed call": "missed call, never reached us"}
+_VOICE_GIST = {"voicemail": C_("staff", "left a voicemail"),
+               "call unanswered": C_("staff", "nobody answered the emergency line"),
+               "missed call": C_("staff", "missed call, never reached us")}
+_VOICE_NOTHING = C_("staff", "emergency line")  # a voice page with no gist of its own
 
 
 STILL_TRYING_AFTER = timedelta(minutes=15)  # an urgent customer hears once that we keep trying
 
 
-def in_round(text: str, round_number: int, rounds: int) -> str:
+def in_round(text: str, round_number: int, rounds: int, lang: str | None = None) -> str:
     """A page of a later round says which: "URGENT #12 round 2/6 (sms): ..." (round 1 reads as opened)."""
-    return text if round_number <= 1 else text.replace(" (", f" round {round_number}/{rounds} (", 1)
+    if round_number <= 1:
+        return text
+    said = translate_ctx(lang, "staff", "round {round}/{rounds}", round=round_number, rounds=rounds)
+    return text.replace(" (", f" {said} (", 1)
 
 
 def still_trying(page: Page, now: datetime) -> bool:
@@ -134,14 +141,27 @@ def still_trying(page: Page, now: datetime) -> bool:
 
 
 def page_text(ticket_id: int, channel: str, subject: str | None, tier: int, reason: str | None,
-              caller: str | None = None) -> str:
-    """The page SMS: what happened, who, the gist, and the commands (GSM-7 only: one segment when short)."""
+              caller: str | None = None, lang: str | None = None) -> str:
+    """The page SMS in the reader's language: what happened, who, the gist, and the commands (GSM-7
+    only: one segment when short)."""
     words = (subject or "").split()
     gist = " ".join(words[:10]) + ("..." if len(words) > 10 else "")
     n = ticket_id
-    head = f"BREACH #{n} tier {tier}" if reason == "tier breach" else f"URGENT #{n}"
+    breach = reason == "tier breach"
     if channel == "voice":
-        who = f"call {caller or 'withheld number'}"
-        return (f"{head} ({who}): {gist or _VOICE_GIST.get(reason or '', 'emergency line')}\n"
-                f"ACK {n} - RES {n} - {n} <text> texts the caller")
-    return f"{head} ({channel}): {gist}\nACK {n} - RES {n} - {n} <text> answers the customer"
+        said = gist or translate_ctx(lang, *_VOICE_GIST.get(reason or "", _VOICE_NOTHING))
+        who = caller or translate_ctx(lang, "staff", "withheld number")
+        if breach:
+            return translate_ctx(lang, "staff", "BREACH #{ticket} tier {tier} (call {caller}): {gist}\n"
+                                                "ACK {ticket} - RES {ticket} - {ticket} <text> texts the caller",
+                                 ticket=n, tier=tier, caller=who, gist=said)
+        return translate_ctx(lang, "staff", "URGENT #{ticket} (call {caller}): {gist}\n"
+                                            "ACK {ticket} - RES {ticket} - {ticket} <text> texts the caller",
+                             ticket=n, caller=who, gist=said)
+    if breach:
+        return translate_ctx(lang, "staff", "BREACH #{ticket} tier {tier} ({channel}): {gist}\n"
+                                            "ACK {ticket} - RES {ticket} - {ticket} <text> answers the customer",
+                             ticket=n, tier=tier, channel=channel, gist=gist)
+    return translate_ctx(lang, "staff", "URGENT #{ticket} ({channel}): {gist}\n"
+                                        "ACK {ticket} - RES {ticket} - {ticket} <text> answers the customer",
+                         ticket=n, channel=channel, gist=gist)

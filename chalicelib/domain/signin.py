@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from chalicelib.domain.record import Record
+from chalicelib.domain.words import translate_ctx
 
 CODE_TTL = timedelta(minutes=10)
 CODE_TRIES = 5
@@ -41,6 +42,8 @@ class StaffSession(Record):
         return now < self.expires_at
 
 
-def code_text(code: str) -> str:
-    """The SMS with the code (GSM-7, one segment; the code first, for phones that read it out)."""
-    return f"{code} is your Friday Night sign-in code. It expires in 10 minutes. Nobody from us asks for it."
+def code_text(code: str, lang: str | None = None) -> str:
+    """The SMS with the code, in the person's language (GSM-7, one segment; the code first, for
+    phones that read it out)."""
+    return translate_ctx(lang, "staff", "{code} is your Friday Night sign-in code. It expires in 10 minutes. "
+                                        "Nobody from us asks for it.", code=code)

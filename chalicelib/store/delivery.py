@@ -72,11 +72,12 @@ def _page(m: Page) -> DomainPage:
     values = {f: getattr(m, f) for f in _PAGE_FIELDS}
     values.update({f: int(getattr(m, f) or 0) for f in _PAGE_COUNTS})
     values["sent"], values["noticed"], values["customer_told"] = bool(m.sent), bool(m.noticed), bool(m.customer_told)
-    return DomainPage(chain=tuple(m.chain or ()), **values)
+    return DomainPage(chain=tuple(m.chain or ()), texts=tuple(tuple(t) for t in m.texts or ()), **values)
 
 
 def _page_model(p: DomainPage) -> Page:
-    m = Page(chain=list(p.chain), **{f: getattr(p, f) for f in _PAGE_FIELDS + _PAGE_COUNTS})
+    m = Page(chain=list(p.chain), texts=[list(t) for t in p.texts] or None,
+             **{f: getattr(p, f) for f in _PAGE_FIELDS + _PAGE_COUNTS})
     m.due_pk = "due" if p.is_open and p.due_at is not None else None  # the sparse index of due steps
     return m
 

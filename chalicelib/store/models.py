@@ -250,6 +250,7 @@ class Page(Table):
     failures = NumberAttribute(default=0)
     reason = UnicodeAttribute(null=True)
     text = UnicodeAttribute(null=True)  # the page SMS, fixed when the page opens
+    texts = JSONAttribute(null=True)  # [[language, page SMS], ...]: one per language its chain reads
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
     due_pk = UnicodeAttribute(null=True)

@@ -40,6 +40,12 @@ def _zone(person_id: str, rot: rules.Rotation) -> ZoneInfo:
     return ZoneInfo(person.timezone) if person is not None and person.timezone else rot.zone
 
 
+def _lang(person_id: str) -> str | None:
+    """The language a person reads (theirs; None: the business language)."""
+    person = store.get_person(person_id)
+    return person.language if person is not None else None
+
+
 def _notice(person_id: str, text: str, now: datetime, key: str) -> Item | None:
     person = store.get_person(person_id)
     if person is None or not person.phone:
@@ -73,7 +79,7 @@ def sweep(now: datetime) -> None:
     if current != nxt and boundary - notice() <= now < boundary and not _taken(key):
         if store.claim(f"take-ask#{key}", now, ttl=timedelta(days=30)):
             end = rot.holding_at(boundary)[2]  # until the phone changes hands again (overrides count)
-            _send(nxt, texts.take_ask(boundary, end, _zone(nxt, rot)), now, key=f"take-ask#{key}")
+            _send(nxt, texts.take_ask(boundary, end, _zone(nxt, rot), _lang(nxt)), now, key=f"take-ask#{key}")
     # The handoff that just happened: was it taken?
     k = rot.shift_index(now)
     last = rot.boundary(k)
@@ -82,7 +88,7 @@ def sweep(now: datetime) -> None:
         return
     if _taken(last.isoformat()):
         if store.claim(f"shift-start#{last.isoformat()}", now, ttl=timedelta(days=30)):
-            _send(holder, texts.shift_started(rot.holding_at(now)[2], _zone(holder, rot)), now,
+            _send(holder, texts.shift_started(rot.holding_at(now)[2], _zone(holder, rot), _lang(holder)), now,
                   key=f"shift-start#{last.isoformat()}")
         return
     if not store.claim_exists(f"take-missed#{last.isoformat()}"):
@@ -103,8 +109,8 @@ def _keep_previous_holder(rot: rules.Rotation, prev: str, holder: str, boundary:
     new_name = people[holder].name if holder in people else holder
     kept_name = people[prev].name if prev in people else prev
     key = f"take-missed#{boundary.isoformat()}"
-    items = [_notice(prev, texts.take_missed_holder(new_name), now, key)]
-    items += [_notice(p.id, texts.take_missed_admin(new_name, kept_name), now, key)
+    items = [_notice(prev, texts.take_missed_holder(new_name, _lang(prev)), now, key)]
+    items += [_notice(p.id, texts.take_missed_admin(new_name, kept_name, p.language), now, key)
               for p in people.values() if p.role == "admin" and p.id != prev]
     items = [i for i in items if i is not None]
 
@@ -126,12 +132,12 @@ def take(person: Person, now: datetime) -> str:
     """A TAKE from a staff phone: confirm the coming (or missed) handoff."""
     rot = settings.current_rota()
     if rot is None:
-        return "No rota is set up yet."
+        return texts.no_rota(person.language)
     boundary, _, nxt = _upcoming(rot, now)
     k = rot.shift_index(now)
     if nxt == person.id and now >= boundary - notice():
         store.claim(f"taken#{boundary.isoformat()}", now, ttl=timedelta(days=30))
-        return texts.take_thanks(boundary, rot.holding_at(boundary)[2], ZoneInfo(person.timezone))
+        return texts.take_thanks(boundary, rot.holding_at(boundary)[2], ZoneInfo(person.timezone), person.language)
     last = rot.boundary(k)
     if rot.intended_holder(last) == person.id and rot.intended_holder(now) == person.id:
         store.claim(f"taken#{last.isoformat()}", now, ttl=timedelta(days=30))
@@ -144,8 +150,8 @@ def take(person: Person, now: datetime) -> str:
 
         store.change_setting("rota", change, now)
         shifts.record(now)
-        return texts.take_thanks(None, rot.holding_at(now)[2], ZoneInfo(person.timezone))
-    return "There is no handoff for you to take right now. Text WHO to see who holds the phone."
+        return texts.take_thanks(None, rot.holding_at(now)[2], ZoneInfo(person.timezone), person.language)
+    return texts.nothing_to_take(person.language)
 
 
 # --- dry run and fairness ----------------------------------------------------------

@@ -133,7 +133,7 @@ def _change_with_notices(change, before: rules.Rotation | None, now: datetime, p
                     continue
                 holder = people.get(new[0])
                 reader = ZoneInfo(person.timezone) if person.timezone else after.zone  # their own zone, named
-                text = texts.rota_changed(holder.name if holder else new[0], new[1], new[2], reader)
+                text = texts.rota_changed(holder.name if holder else new[0], new[1], new[2], reader, person.language)
                 items.append(outbox.sms(person.phone, text, purpose="notice", now=now, person_id=pid,
                                         key=f"rota-change#{now.isoformat()}#{new[0]}#{new[1].isoformat()}#{pid}"))
         try:
@@ -241,14 +241,14 @@ def oncall(at: datetime) -> dict:
 def who(now: datetime, reader: Person | None = None) -> str:
     """WHO: who holds the emergency phone and until when — the end of their whole stretch (an
     override's end, not the weekly handoff's), in the reader's own zone, named."""
+    lang = reader.language if reader is not None else None
     rot = settings.current_rota()
     if rot is None:
-        return "No rota is set up yet: nobody holds the emergency phone."
+        return texts.no_rota(lang)
     person_id, _, until = rot.holding_at(now)
     holder = store.get_person(person_id)
     zone = ZoneInfo(reader.timezone) if reader is not None and reader.timezone else rot.zone
-    name = holder.name if holder else "someone who left the team"
-    return f"{name} holds the emergency phone until {until.astimezone(zone):%a %d %b %H:%M %Z}."
+    return texts.holds_until(holder.name if holder else None, until, zone, lang)
 
 
 def schedule(frm: datetime, to: datetime) -> dict:
@@ -435,7 +435,7 @@ def ask_swap(requester: Person | None, body: dict, now: datetime) -> dict:
             "start": start.astimezone(timezone.utc).isoformat(), "end": end.astimezone(timezone.utc).isoformat(),
             "status": "asked", "created_at": now.isoformat()}
     zone = ZoneInfo(colleague.timezone) if colleague.timezone else rot.zone
-    text = texts.swap_asked(requester.name, start, end, zone, code)
+    text = texts.swap_asked(requester.name, start, end, zone, code, colleague.language)
 
     def change(doc: dict) -> dict:
         doc["swaps"] = [s for s in doc.get("swaps", []) if datetime.fromisoformat(s["end"]) > now] + [swap]

@@ -19,7 +19,7 @@ from chalicelib import config, expectations, limits, outbox, settings, store
 from chalicelib.domain import limits as rate
 from chalicelib.domain import outbox as outbox_rules
 from chalicelib.domain import paging as rules
-from chalicelib.domain import texts
+from chalicelib.domain import texts, words
 from chalicelib.domain import tickets as ticket_rules
 from chalicelib.domain.paging import Page
 from chalicelib.domain.tickets import PHONE_CHANNELS, Ticket, next_page_id
@@ -38,9 +38,21 @@ def chain_at(now: datetime, leads_only: bool = False) -> list[dict]:
     return [{"person_id": link.person_id, "role": link.role} for link in rules.chain(holder, backup, admins)]
 
 
-def page_text(ticket: Ticket, reason: str | None = None) -> str:
+def page_text(ticket: Ticket, reason: str | None = None, lang: str | None = None) -> str:
     return rules.page_text(ticket.id, ticket.channel, ticket.subject, ticket.tier, reason,
-                           caller=ticket.customer_contact)
+                           caller=ticket.customer_contact, lang=lang)
+
+
+def _page_texts(ticket: Ticket, reason: str, chain: list[dict]) -> tuple:
+    """The page SMS in each language its chain's people read (issue 24), fixed when it opens."""
+    people = _people()
+    langs = sorted({words.supported(people[c["person_id"]].language) or words.business()
+                    for c in chain if c["person_id"] in people})
+    return tuple((lang, page_text(ticket, reason, lang)) for lang in langs if lang != words.business())
+
+
+def _text_for(page: Page, lang: str | None) -> str:
+    return dict(page.texts).get(words.supported(lang) or words.business(), page.text or "")
 
 
 def ack_timeout() -> timedelta:
@@ -59,8 +71,17 @@ def _links(page: Page) -> list[rules.Link]:
     return [rules.Link(c["person_id"], c["role"]) for c in page.chain]
 
 
+def _people() -> dict:
+    return {p.id: p for p in store.all_people()}
+
+
 def _phones() -> dict[str, str | None]:
     return {p.id: p.phone for p in store.all_people()}
+
+
+def _language(person_id: str) -> str | None:
+    person = _people().get(person_id)
+    return person.language if person is not None else None
 
 
 class Step:
@@ -91,7 +112,7 @@ def _plan(page: Page, pos: rules.Position | None, skips: list[rules.Skip], now: 
         step.events.append(("page_exhausted", {"rounds": (page.round or 0) + 1}))
         # Nobody acknowledged in any round: every admin hears it, once (the ids are per page and admin).
         for admin in (p for p in store.all_people() if p.role == "admin" and p.phone):
-            item = outbox.sms(admin.phone, texts.unacknowledged(page.ticket_id, (page.round or 0) + 1),
+            item = outbox.sms(admin.phone, texts.unacknowledged(page.ticket_id, (page.round or 0) + 1, admin.language),
                               purpose="notice", now=now, key=f"unacked#{page.id}#{admin.id}",
                               ticket_id=page.ticket_id, person_id=admin.id)
             step.writes.append(store.outbox_put(item))
@@ -118,7 +139,9 @@ def _plan(page: Page, pos: rules.Position | None, skips: list[rules.Skip], now: 
             return step
         step.writes.append(limits.take_write(rate.PAGES, person, now))  # beyond it, one bundled summary
         step.budget_person = person
-        item = outbox.sms(phone, rules.in_round(page.text, pos.round + 1, max_rounds()), purpose="page", now=now,
+        lang = _language(person)
+        text = rules.in_round(_text_for(page, lang), pos.round + 1, max_rounds(), lang)
+        item = outbox.sms(phone, text, purpose="page", now=now,
                           key=item_id(page), ticket_id=page.ticket_id, person_id=person, page_id=page.id,
                           page_key=page.key, role=link["role"])
     else:
@@ -139,8 +162,10 @@ def open_step(ticket: Ticket, now: datetime, reason: str, leads_only: bool = Fal
         running = store.get_page(ticket.page_id)
         if running is not None and running.is_open:
             return None
-    page = Page(id=next_page_id(ticket), ticket_id=ticket.id, chain=tuple(chain_at(now, leads_only)),
+    links = chain_at(now, leads_only)
+    page = Page(id=next_page_id(ticket), ticket_id=ticket.id, chain=tuple(links),
                 created_at=now, updated_at=now, reason=reason, text=page_text(ticket, reason),
+                texts=_page_texts(ticket, reason, links),
                 customer=ticket.customer_contact if ticket.channel in PHONE_CHANNELS else None)
     phones = _phones()
     pos, skips = rules.first(_links(page), lambda pid: bool(phones.get(pid)), max_rounds())
@@ -243,8 +268,8 @@ def _bundle(person_id: str, phone: str | None, ticket_id: int, now: datetime) ->
     """One summary per person and hour (its id is the hour: written once, sent once)."""
     if not phone:
         return
-    item = outbox.sms(phone, texts.storm_bundle(ticket_id), purpose="notice", now=now, person_id=person_id,
-                      key=f"bundle#{person_id}#{now.strftime('%Y%m%d%H')}")
+    item = outbox.sms(phone, texts.storm_bundle(ticket_id, _language(person_id)), purpose="notice", now=now,
+                      person_id=person_id, key=f"bundle#{person_id}#{now.strftime('%Y%m%d%H')}")
     try:
         store.transact([store.outbox_put(item)])
     except store.ConditionFailed:

@@ -37,7 +37,7 @@ def request_code(body: dict, now: datetime) -> dict:
     person = store.person_by_phone(phone)
     if person is not None:
         code = f"{secrets.randbelow(10**6):06d}"
-        item = outbox.sms(phone, rules.code_text(code), purpose="notice", now=now, person_id=person.id)
+        item = outbox.sms(phone, rules.code_text(code, person.language), purpose="notice", now=now, person_id=person.id)
         store.put_code(rules.Code(phone=phone, person_id=person.id, code_hash=_code_hash(phone, code),
                                      expires_at=now + rules.CODE_TTL), item)
         outbox.dispatch([item.id], now)

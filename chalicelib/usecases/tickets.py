@@ -87,7 +87,8 @@ def _tell_owner(t: Ticket, actor: Actor, now: datetime, fx: Effects, *, new: boo
     else:
         rot = settings.current_rota()
         holds_phone = rot is not None and rot.holder_at(now) == t.owner
-    phone = next((p.phone for p in store.all_people() if p.id == t.owner), None)
+    owner = next((p for p in store.all_people() if p.id == t.owner), None)
+    phone = owner.phone if owner is not None else None
     if not phone:
         return Change(t)
     if not t.is_urgent and not holds_phone:
@@ -96,7 +97,8 @@ def _tell_owner(t: Ticket, actor: Actor, now: datetime, fx: Effects, *, new: boo
         opening = expectations.next_opening(now)
         fx.writes.append(store.digest_write(t.owner, phone, t.id, opening, now))
         return rules.record(t, "owner_told_later", SYSTEM, now, to=t.owner, at=opening.isoformat())
-    fx.send(outbox.sms(phone, texts.owner_now(t.id, t.tier, t.priority, t.subject), purpose="notice", now=now,
+    text = texts.owner_now(t.id, t.tier, t.priority, t.subject, owner.language)
+    fx.send(outbox.sms(phone, text, purpose="notice", now=now,
                        key=f"owner#{t.id}#{t.seq}#{t.owner}", ticket_id=t.id, person_id=t.owner))
     return rules.record(t, "owner_told", SYSTEM, now, to=t.owner)
 
