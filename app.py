@@ -667,7 +667,7 @@ def update_template(principal, template_id):
 def delete_template(principal, template_id):
     from chalicelib.usecases import templates
 
-    templates.delete(template_id)
+    templates.delete(template_id, clock.now())
     return Response("", status_code=204)
 
 

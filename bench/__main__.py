@@ -190,7 +190,7 @@ def first_request() -> None:
 
     print()
     sys.stdout.flush()
-    subprocess.run([sys.executable, "-m", "bench.firstrequest", "11"], check=True)
+    subprocess.run([sys.executable, "-m", "bench.firstrequest", "15"], check=True)
 
 
 def history_reads(http) -> None:

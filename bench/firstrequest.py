@@ -5,6 +5,9 @@ Each figure is a fresh interpreter that does what Lambda does on a cold start: i
 Gateway event and wait for the answer; the secrets come from SSM through the `_PARAM` variables,
 and SSM and DynamoDB are a local moto server (loopback HTTP: real round trips, moto's speed).
 Twilio's REST API, which only the urgent text calls (the page), is answered in the process.
+Every run is on a Friday night (after hours, `NIGHT`), whatever the hour of the run: in business
+hours a new ticket's owner who holds the phone is texted at once, which loads Twilio's REST client
+like the urgent text does, so the figure would change with the time of day.
 
 The floor is what any app on this stack pays for the same: import chalice and pynamodb, one
 botocore client doing a GetItem and a TransactWriteItems, one SSM GetParameter. Floor and app
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -34,6 +38,9 @@ TOKEN = "bench-auth-token"
 ADMIN = "bench-admin-key-0123456789"
 BASE_URL = "https://bench.example/api"
 SUPPORT, EMERGENCY = "+4930901820", "+4930901821"
+NIGHT = "2026-12-04T22:00:00+01:00"  # a Friday, after the 18:00 handoff: the text waits for Monday
+NIGHT_STEP_HOURS = 2  # run i is i x 2 h later (still the weekend): each urgent text pages anew, as
+# one an hour would (the pages-per-hour budget would otherwise bundle the later ones)
 
 # Prepended to every measured interpreter, before its clock starts: Twilio's HTTP client answers
 # here (installed when twilio's module is first imported, so nothing is imported early).
@@ -61,6 +68,23 @@ class _Twilio(importlib.abc.MetaPathFinder):
         spec.loader.exec_module = exec_module
         return spec
 sys.meta_path.insert(0, _Twilio())
+class _Clock(importlib.abc.MetaPathFinder):  # the scenario's hour, whatever the hour of the run
+    def find_spec(self, name, path, target=None):
+        if name != "chalicelib.clock":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        run = spec.loader.exec_module
+        def exec_module(module):
+            run(module)
+            from datetime import datetime
+            module.start_at(datetime.fromisoformat(BENCH_NOW))
+        spec.loader.exec_module = exec_module
+        return spec
+import os
+BENCH_NOW = os.environ.get("BENCH_NOW")
+if BENCH_NOW:
+    sys.meta_path.insert(0, _Clock())
 TWILIO_SENT = []
 EVENT = json.loads(sys.stdin.read())
 '''
@@ -159,6 +183,9 @@ with Client(app, stage_name="prod") as client:
     r = client.http.put("/rota", headers=auth, body=json.dumps({"timezone": "Europe/Berlin", "handoff": {
         "weekday": "friday", "time": "18:00"}, "shift_days": 7, "members": ids, "start": "2026-11-20"}))
     assert r.status_code == 200, r.body
+    r = client.http.post("/templates", headers=auth, body=json.dumps({  # a team's automatic answer
+        "name": "password", "body": "Reset it at example.com/reset", "keywords": ["password"], "auto": True}))
+    assert r.status_code == 201, r.body
     sessions = []
     for i in range(int(sys.argv[3])):
         r = client.http.post("/chat/sessions", headers={"Content-Type": "application/json"},
@@ -221,8 +248,9 @@ def measure(runs: int = 9) -> dict:
                     "urgent": (_APP, _sms_event(f"+49178{stamp}", "URGENT our payment page is down",
                                                 "SM" + uuid.uuid4().hex)),
                 }
+                at = datetime.fromisoformat(NIGHT) + timedelta(hours=NIGHT_STEP_HOURS * i)
                 for kind, (code, event) in jobs.items():
-                    result = _run(code, deployed, env, event)
+                    result = _run(code, deployed, {**env, "BENCH_NOW": at.isoformat()}, event)
                     if kind in ("text", "urgent") and "<Message>" not in result["body"]:
                         raise RuntimeError(f"the {kind} was not answered as a customer's: {result['body']}")
                     kinds[kind].append(result["ms"])

@@ -236,3 +236,61 @@ def test_a_survey_no_is_never_a_silent_reopen(api, twilio, team, clock_at):
     assert detail["status"] == "open"
     assert [(m["author"], m["text"]) for m in detail["messages"][-2:]] == [
         ("customer", "the invoice still shows the old address"), ("system", "Thank you - we'll use this to do better.")]
+
+
+def test_the_automatic_answer_follows_each_change_of_its_template(api, twilio, team):
+    """The keywords a first message is matched with live in a summary changed in the same
+    transaction as the template (issue 25): an edit or a delete is seen by the next text."""
+    t = api.post("/templates", {**SHIPPING, "auto": True, "body": "Orders ship within 2 days"}).json_body
+    twilio.sms("+4917700000001", "what about delivery?")
+    twilio.phone("+4917700000001").expect_sms("Orders ship within 2 days")
+    assert api.put(f"/templates/{t['id']}", {"keywords": ["parcel"]}).status_code == 200
+    twilio.sms("+4917700000002", "what about delivery?")
+    assert "Orders ship" not in twilio.phone("+4917700000002").expect_sms("ticket #").last["body"]
+    twilio.sms("+4917700000003", "where is my parcel")
+    twilio.phone("+4917700000003").expect_sms("Orders ship within 2 days")
+    assert api.put(f"/templates/{t['id']}", {"auto": False}).status_code == 200
+    twilio.sms("+4917700000004", "where is my parcel")
+    assert "Orders ship" not in twilio.phone("+4917700000004").expect_sms("ticket #").last["body"]
+    assert api.put(f"/templates/{t['id']}", {"auto": True}).status_code == 200
+    assert api.delete(f"/templates/{t['id']}").status_code == 204
+    twilio.sms("+4917700000005", "where is my parcel")
+    assert "Orders ship" not in twilio.phone("+4917700000005").expect_sms("ticket #").last["body"]
+
+
+def test_templates_stored_before_the_summary_still_answer_and_write_it(api, twilio, team):
+    """An install from before the summary: the first text matches from every template (a Query)
+    and writes the summary; the next one reads it with the contact, and no Query of templates."""
+    from bench.counting import counted
+    from chalicelib import store
+    from chalicelib.store import models
+
+    api.post("/templates", {**SHIPPING, "auto": True, "body": "Orders ship within 2 days"})
+    models.Setting(name="automatic").delete(add_version_condition=False)  # as before the summary existed
+    store.clear_shared()
+    with counted() as r:
+        twilio.sms("+4917700000001", "what about delivery?")
+    twilio.phone("+4917700000001").expect_sms("Orders ship within 2 days")
+    assert r["calls"]["Query"] >= 1 and r["calls"]["PutItem"] == 1
+    assert store.automatic_templates() is not None
+    store.clear_shared()
+    with counted() as r:
+        twilio.sms("+4917700000002", "what about delivery?")
+    twilio.phone("+4917700000002").expect_sms("Orders ship within 2 days")
+    assert "PutItem" not in r["calls"]
+
+
+def test_a_new_customers_text_in_a_cold_process_takes_five_round_trips(api, twilio, team, clock_at):
+    """Issue 25: nothing cached (a cold Lambda): the contact with the policy, the rota and the
+    automatic templates in one BatchGetItem, the ticket's number, the people, their open counts,
+    one transaction."""
+    from bench.counting import counted
+    from chalicelib import store
+
+    api.post("/templates", {**SHIPPING, "auto": True})
+    store.clear_shared()
+    twilio.replay = False  # one delivery (the fake otherwise sends each webhook twice)
+    with counted() as r:
+        twilio.sms("+4917700000001", "Hello, our shop has been offline since this morning")
+    twilio.phone("+4917700000001").expect_sms("ticket #1")
+    assert r["calls"] == {"BatchGetItem": 2, "UpdateItem": 1, "Query": 1, "TransactWriteItems": 1}, r["calls"]

@@ -69,3 +69,33 @@ def test_open_counters_follow_the_owner(repo):
     assert repo.open_counts(["p_ana", "p_ben"]) == {"p_ana": 0, "p_ben": 1}
     repo.save_ticket(t_.resolve(moved, BEN, NOW), before=moved)
     assert repo.open_counts(["p_ana", "p_ben"]) == {"p_ana": 0, "p_ben": 0}
+
+
+def test_the_contact_and_the_settings_come_in_one_read_and_unprocessed_keys_are_asked_again(monkeypatch):
+    """Issue 25: a cold process reads the contact with the policy, the rota and the automatic
+    templates' keywords in one BatchGetItem; keys DynamoDB leaves unprocessed are asked for again."""
+    from botocore.client import BaseClient
+
+    from bench.counting import counted
+    from chalicelib.domain.contacts import Contact
+
+    store.put_setting("policy", {"ack_timeout_minutes": 7}, NOW)
+    store.save_contact(Contact(phone="+4917712345678", language="de"))
+    store.clear_shared()
+    real, throttled = BaseClient._make_api_call, []
+
+    def once_unprocessed(client, operation, params):
+        if operation == "BatchGetItem" and not throttled:
+            throttled.append(params)
+            return {"Responses": {}, "UnprocessedKeys": params["RequestItems"]}
+        return real(client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", once_unprocessed)
+    with counted() as r:
+        contact = store.get_contact("+4917712345678")
+        assert store.get_setting("policy") == {"ack_timeout_minutes": 7} and store.get_setting("rota") is None
+    assert contact.language == "de" and throttled
+    assert dict(r["calls"]) == {"BatchGetItem": 2}  # the second asked for what the first left
+    with counted() as r:
+        assert store.get_contact("+4917700000000").phone == "+4917700000000"  # unknown: a fresh one
+    assert dict(r["calls"]) == {"GetItem": 1}  # the settings are known now: the contact alone

@@ -332,3 +332,16 @@ def test_staff_read_pages_notices_and_prompts_in_their_own_language(api, twilio,
     assert api.post("/auth/code", {"phone": ANA}, key=None).status_code == 202
     twilio.phone(ANA).expect_sms("ist Ihr Friday Night Anmeldecode. Er läuft in 10 Minuten ab.")
     twilio.inbox.clear()
+
+
+def test_english_dates_without_babel_read_as_babel_writes_them():
+    """words.when writes English with the C library (no Babel in a cold start): the same text."""
+    from babel.dates import format_datetime
+
+    berlin = ZoneInfo("Europe/Berlin")
+    for hours in range(0, 24 * 366, 7):
+        at = datetime(2026, 1, 1, tzinfo=timezone.utc) + timedelta(hours=hours)
+        local = at.astimezone(berlin)
+        for date, pattern in ((False, "EEE HH:mm"), (True, "EEE d MMM HH:mm")):
+            assert words.when(at, berlin, "en", date=date) == \
+                f"{format_datetime(local, pattern, locale='en')} {local.tzname()}"

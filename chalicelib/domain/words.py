@@ -97,11 +97,18 @@ def sms_form(text: str) -> str:
 
 def when(t: datetime, zone: tzinfo, lang: str | None, *, date: bool = False) -> str:
     """'Mon 09:00 CET', 'Mo. 09:00 CET', 'lun. 09:00 CET' (with `date`: 'lun. 7 dec. 09:00 CET'): the
-    language's own form, in the reader's zone, which it names."""
-    from babel.dates import format_datetime
+    language's own form, in the reader's zone, which it names.
 
+    English, the source language, is what the C library writes in the C locale (a Lambda's), the
+    same as CLDR's (tests/test_words.py compares them over a year): a new customer's first text in
+    English does not import Babel and load its locale data (issue 25, about 10 ms of a cold start)."""
     lang = supported(lang) or business()
     local = t.astimezone(zone)
+    if lang == SOURCE:
+        shown = f"{local:%a} {local.day} {local:%b %H:%M}" if date else f"{local:%a %H:%M}"
+        return f"{shown} {local.tzname()}"
+    from babel.dates import format_datetime
+
     shown = format_datetime(local, "EEE d MMM HH:mm" if date else "EEE HH:mm", locale=lang)
     return sms_form(f"{shown} {local.tzname()}")
 

@@ -280,6 +280,33 @@ def retrying(fn, *args, **kwargs) -> Any:
             raise
 
 
+def batch_read(wanted: list[tuple[type[Model], str]]) -> dict[tuple[type[Model], str], Model | None]:
+    """Items of several tables by their hash keys in one consistent BatchGetItem (the keys DynamoDB
+    leaves unprocessed asked again): a cold process reads what a request needs in one round trip."""
+    tables: dict[str, tuple[type[Model], Any, list]] = {}
+    for model, key in wanted:
+        attr = model._hash_key_attribute()
+        entry = tables.setdefault(model.Meta.table_name, (model, attr, []))
+        entry[2].append({attr.attr_name: {attr.attr_type: attr.serialize(key)}})
+    found: dict[tuple[type[Model], str], Model | None] = dict.fromkeys(wanted)
+    conn = _conn(wanted[0][0])
+    for model, _, _ in tables.values():
+        _conn(model)  # every table's connection is the shared one, its name resolved
+    request = {name: {"Keys": keys, "ConsistentRead": True} for name, (_, _, keys) in tables.items()}
+    for attempt in range(ATTEMPTS):
+        data = conn.dispatch("BatchGetItem", {"RequestItems": request})
+        for name, items in (data.get("Responses") or {}).items():
+            model, attr, _ = tables[name]
+            for raw in items:
+                item = model.from_raw_data(raw)
+                found[(model, getattr(item, model._dynamo_to_python_attr(attr.attr_name)))] = item
+        request = data.get("UnprocessedKeys") or {}
+        if not request:
+            return found
+        backoff(attempt)
+    raise RuntimeError("DynamoDB left keys unprocessed after every retry (throttled)")
+
+
 # --- helpers ------------------------------------------------------------------
 
 

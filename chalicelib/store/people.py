@@ -132,6 +132,17 @@ def get_api_key(key_hash: str) -> ApiKey | None:
 # --- settings -----------------------------------------------------------------
 
 
+def setting_known(name: str) -> bool:
+    """Whether a setting is in this unit's cache or the process's (no read needed)."""
+    return f"setting#{name}" in _UNIT or _shared_get(f"setting#{name}")[0]
+
+
+def remember_setting(name: str, value: dict | None) -> None:
+    """A setting read along with something else (store.get_contact's batch)."""
+    _UNIT[f"setting#{name}"] = value
+    _shared_put(f"setting#{name}", value)
+
+
 def get_setting(name: str) -> dict | None:
     key = f"setting#{name}"
     if key not in _UNIT:
@@ -211,7 +222,7 @@ def all_templates() -> list[DomainTemplate]:
     if "templates" not in _UNIT:
         found, value = _shared_get("templates")
         if not found:
-            value = [_template(m) for m in Template.all_templates.query("template")]
+            value = _query_templates()
             _shared_put("templates", value)
         _UNIT["templates"] = value
     return _UNIT["templates"]
@@ -222,22 +233,83 @@ def get_template(template_id: str) -> DomainTemplate | None:
     return _template(m) if m is not None else None
 
 
+# The automatic templates' keywords, kept in a setting beside the templates (changed in the same
+# transaction as each template): matching a new customer's first message reads it with the
+# contact (store.get_contact's batch), not a Query of every template (issue 25). Absent (an
+# install from before it), matching queries the templates and writes it.
+AUTOMATIC = "automatic"
+
+
+def _automatic_entries(templates) -> dict:
+    return {t.id: {"keywords": list(t.keywords)} for t in templates if t.auto}
+
+
+def _automatic_change(template: DomainTemplate, removed: bool):
+    def change(doc: dict) -> dict:
+        if "templates" not in doc:  # the first change since it existed: from every template
+            doc["templates"] = _automatic_entries(_query_templates())
+        entries = dict(doc["templates"])
+        entries.pop(template.id, None)
+        if not removed:
+            entries.update(_automatic_entries([template]))
+        doc["templates"] = entries
+        return doc
+
+    return change
+
+
+def _query_templates() -> list[DomainTemplate]:
+    return [_template(m) for m in Template.all_templates.query("template")]
+
+
+def automatic_templates() -> dict[str, list[str]] | None:
+    """The automatic templates' keywords by template id (None: not known without a Query)."""
+    doc = get_setting(AUTOMATIC)
+    if not doc or "templates" not in doc:
+        return None
+    return {tid: list(entry.get("keywords") or ()) for tid, entry in doc["templates"].items()}
+
+
+def remember_automatic(templates: list[DomainTemplate], now: datetime) -> None:
+    """Writes the summary from a Query, only if nobody wrote it meanwhile (a template change
+    writes it in its own transaction and wins)."""
+    item = Setting(name=AUTOMATIC, data={"templates": _automatic_entries(templates)}, updated_at=now)
+    try:
+        item.save(condition=Setting.name.does_not_exist())
+    except PutError as exc:
+        if not _is_condition_failure(exc):
+            raise
+        return
+    forget_setting(AUTOMATIC)
+
+
+def _template_change(write: Write, template: DomainTemplate, removed: bool, now: datetime) -> None:
+    """The template's write and the summary's, in one transaction; the summary read again when
+    someone else changed it meanwhile (ConditionFailed only for the template's own condition)."""
+    _UNIT.pop("templates", None)
+    _SHARED.pop("templates", None)
+    for _ in range(5):
+        try:
+            transact([write, setting_write(AUTOMATIC, _automatic_change(template, removed), now)])
+        except ConditionFailed as exc:
+            if "template" in exc.tags or "setting" not in exc.tags:
+                raise ConditionFailed(str(exc), tags={"template"}) from exc
+            forget_setting(AUTOMATIC)
+            continue
+        forget_setting(AUTOMATIC)
+        return
+    raise ConditionFailed("the automatic templates are being changed by someone else", tags={"setting"})
+
+
 def save_template(template: DomainTemplate) -> DomainTemplate:
     """A new template (no version: it must not exist yet) or a change, conditional on the version
     read (ConditionFailed when someone changed it meanwhile)."""
-    _UNIT.pop("templates", None)
-    _SHARED.pop("templates", None)
     model = _template_model(template)
-    try:
-        model.save(condition=Template.id.does_not_exist() if template.version is None else None)
-    except PutError as exc:
-        if _is_condition_failure(exc):
-            raise ConditionFailed(str(exc)) from exc
-        raise
+    condition = Template.id.does_not_exist() if template.version is None else None
+    _template_change(Write("put", model, condition, tag="template"), template, False, template.updated_at)
     return template.replace(version=(template.version or 0) + 1)
 
 
-def delete_template(template: DomainTemplate) -> None:
-    _UNIT.pop("templates", None)
-    _SHARED.pop("templates", None)
-    _template_model(template).delete()  # conditional on the version read
+def delete_template(template: DomainTemplate, now: datetime) -> None:
+    """Deletes the template (conditional on the version read)."""
+    _template_change(Write("delete", _template_model(template), tag="template"), template, True, now)

@@ -131,7 +131,7 @@ def expectation(ticket: Ticket, now: datetime, *, paged: bool = False) -> str:
 def automate(ticket: Ticket, text: str, now: datetime) -> str | None:
     """An automatic template answers a matching first message; returns the text to answer with
     (the caller sends it: the SMS webhook's TwiML, the chat's message list)."""
-    template = templates.match(text)
+    template = templates.match(text, now)
     if template is None:
         return None
     answer = templates.render(template, ticket, "", now)

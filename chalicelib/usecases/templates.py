@@ -118,8 +118,8 @@ def update(template_id: str, body: dict, now: datetime) -> Template:
         raise Conflict("the template was changed meanwhile; fetch it and try again", code="template_busy") from None
 
 
-def delete(template_id: str) -> None:
-    store.delete_template(get(template_id))
+def delete(template_id: str, now: datetime) -> None:
+    store.delete_template(get(template_id), now)
 
 
 def by_name(name: str) -> Template | None:
@@ -156,16 +156,27 @@ def render(template: Template, ticket: Ticket, agent_name: str, now: datetime) -
     return body.format(first_name=first, ticket=str(ticket.id), agent=agent, eta=eta)
 
 
-def match(text: str) -> Template | None:
-    """The automatic template whose keywords a first message contains (whole words)."""
+def match(text: str, now: datetime) -> Template | None:
+    """The automatic template whose keywords a first message contains (whole words). The keywords
+    come from the automatic templates' summary (read with the contact); the template itself is read
+    only when one matches."""
+    known = store.automatic_templates()
+    if known is None:  # an install from before the summary: every template, and the summary written
+        every = store.all_templates()
+        store.remember_automatic(every, now)
+        known = {t.id: list(t.keywords) for t in every if t.auto}
+    best = _best(text, known)
+    return store.get_template(best) if best is not None else None
+
+
+def _best(text: str, known: dict[str, list[str]]) -> str | None:
+    """The id whose keywords the text contains most often (the first of a tie, by id)."""
     words = set(re.findall(r"[\w']+", (text or "").lower()))
     best, hits = None, 0
-    for t in store.all_templates():
-        if not t.auto:
-            continue
-        n = sum(1 for k in t.keywords if (k in words if " " not in k else k in text.lower()))
+    for tid, keywords in sorted(known.items()):
+        n = sum(1 for k in keywords if (k in words if " " not in k else k in text.lower()))
         if n > hits:
-            best, hits = t, n
+            best, hits = tid, n
     return best
 
 
