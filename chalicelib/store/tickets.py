@@ -33,6 +33,7 @@ from chalicelib.store.models import (
     Ticket,
     TicketItem,
 )
+from chalicelib.store.people import remember_setting, setting_known
 
 # --- tickets: the domain's Ticket in, the domain's Ticket out ------------------------
 
@@ -336,9 +337,7 @@ WITH_CONTACT = ("policy", "rota", "automatic")
 def get_contact(phone: str) -> DomainContact:
     """The contact (consistent read); a fresh, never-stored one for a new number. The settings in
     WITH_CONTACT that this process has not cached come in the same BatchGetItem."""
-    from chalicelib.store import people
-
-    missing = [name for name in WITH_CONTACT if not people.setting_known(name)]
+    missing = [name for name in WITH_CONTACT if not setting_known(name)]
     if not missing:
         try:
             return _contact(Contact.get(phone, consistent_read=True))
@@ -347,7 +346,7 @@ def get_contact(phone: str) -> DomainContact:
     found = batch_read([(Contact, phone)] + [(Setting, name) for name in missing])
     for name in missing:
         item = found[(Setting, name)]
-        people.remember_setting(name, item.data if item is not None else None)
+        remember_setting(name, item.data if item is not None else None)
     item = found[(Contact, phone)]
     return _contact(item) if item is not None else DomainContact(phone=phone)
 
