@@ -6,6 +6,7 @@ and only compare runs on one machine. Figures go in docs/benchmarks.md.
 """
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -15,6 +16,9 @@ from urllib.parse import urlencode
 from bench.harness import call, counted, fmt
 
 FRIDAY_NIGHT = datetime(2026, 11, 20, 21, 0, tzinfo=timezone.utc)
+# The engine's metrics are EMF lines on stdout (CloudWatch reads them from the log): here they would
+# be noise between the figures. The first-request bench's interpreters keep theirs (part of the cost).
+os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 
 
 def staff_api(http) -> None:

@@ -129,7 +129,7 @@ def _environment(endpoint: str) -> dict[str, str]:
     """What the prod stage's Lambda sees: the template's variables (.chalice/config.json), the
     deploy parameters, and here the local server as every AWS endpoint."""
     config = json.loads((ROOT / ".chalice" / "config.json").read_text())
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_", "TWILIO_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "AWS_", "TWILIO_", "POWERTOOLS_"))}
     env.update(config["environment_variables"])
     env.update(config["stages"]["prod"]["environment_variables"])
     env.update(AWS_ENDPOINT_URL=endpoint, AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",

@@ -300,7 +300,7 @@ def test_a_customer_answering_a_ticket_staff_opened_for_them_joins_it(api, twili
     twilio.phone(CUSTOMER).expect_sms("Which shop URL?")
     clock_at.advance(minutes=3)
     twilio.sms(CUSTOMER, "shop.example.com")
-    twilio.phone(CUSTOMER).expect_sms(f"ticket #{ticket}.")  # was "ticket #2": a second conversation
+    twilio.phone(CUSTOMER).expect_nothing()  # Ben's conversation: no "ticket #2" (a second one), no ack
     listed = api.get("/tickets").json_body["items"]
     assert [t["id"] for t in listed] == [ticket]
     said = [m["text"] for m in api.get(f"/tickets/{ticket}").json_body["messages"] if m["author"] == "customer"]
@@ -320,3 +320,26 @@ def test_staff_get_their_command_replies_in_their_own_language(api, twilio, team
     twilio.phone(ANA).reply("ACK 99").expect("Es gibt kein Ticket #99")
     twilio.phone(BEN).reply("RES 1").expect("Resolved #1. Thank you!")
     twilio.phone(CUSTOMER).expect_sms("Did this answer your question?")  # the customer's own language
+
+
+def test_a_customer_answering_a_person_gets_no_automatic_acknowledgement(api, twilio, team, clock_at):
+    """Once a person has written, the customer's answer within the hour is a conversation: no
+    "Thanks - this is ticket #1. We'll answer by Mon…" in the middle of it (it was sent whenever
+    ten minutes had passed since the last one). After an hour of silence it is a new burst again."""
+    clock_at.set(SATURDAY_NIGHT)
+    twilio.sms(CUSTOMER, "the shop shows a blank page")
+    twilio.phone(CUSTOMER).expect_sms("Thanks - this is ticket #1")
+    clock_at.advance(minutes=20)
+    assert api.post("/tickets/1/reply", {"text": "Which browser do you use?"},
+                    key=team["ben"]["api_key"]).status_code == 201
+    twilio.phone(CUSTOMER).expect_sms("Which browser do you use?")
+    clock_at.advance(minutes=25)
+    twilio.sms(CUSTOMER, "Firefox, the newest")
+    twilio.phone(CUSTOMER).expect_nothing()  # Ben is talking with them
+    assert api.get("/tickets/1").json_body["messages"][-1]["text"] == "Firefox, the newest"
+    clock_at.advance(minutes=90)
+    twilio.sms(CUSTOMER, "hello? still broken")
+    twilio.phone(CUSTOMER).expect_sms("Thanks - this is ticket #1")  # nobody wrote for over an hour
+    twilio.sms(CUSTOMER, "URGENT nobody can pay")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")  # urgency is always answered
+    twilio.inbox.clear()

@@ -14,6 +14,7 @@ from chalicelib.domain.limits import Limit
 from chalicelib.domain.record import Record
 
 BURST = timedelta(minutes=10)  # one acknowledgement per burst of texts
+CONVERSATION = timedelta(hours=1)  # a reply this soon after a person wrote is a conversation, not a new burst
 
 
 class Contact(Record):
@@ -37,13 +38,16 @@ def spend(c: Contact, limit: Limit, allowed: int, now: datetime) -> Contact | No
 
 
 def wrote_on(c: Contact, ticket_id: int, now: datetime, *, finished: bool, newly_urgent: bool,
-             allowed: int) -> tuple[Contact, bool]:
+             allowed: int, agent_at: datetime | None = None) -> tuple[Contact, bool]:
     """The customer's text went on `ticket_id` (now their current ticket): whether it gets an
     acknowledgement, and the contact after it. None for a ticket that stays `finished` (a
-    thank-you or a late survey answer: nothing to acknowledge) or a number that opted out."""
+    thank-you or a late survey answer: nothing to acknowledge), a number that opted out, or a
+    customer answering a person who wrote within CONVERSATION (`agent_at`): "thanks, this is
+    ticket #7, we'll answer by Monday" in the middle of a conversation is noise, and untrue."""
     c = c.replace(current_ticket=ticket_id)
     recent = c.last_ack_ticket == ticket_id and c.last_ack_at is not None and now - c.last_ack_at < BURST
-    if c.opted_out or finished or (recent and not newly_urgent):
+    talking = agent_at is not None and now - agent_at < CONVERSATION
+    if c.opted_out or finished or ((recent or talking) and not newly_urgent):
         return c, False
     spent = spend(c, limits.AUTO_REPLIES, allowed, now)
     if spent is None:

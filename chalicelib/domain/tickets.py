@@ -104,6 +104,7 @@ class Ticket(Record):
     seq: int = 0  # the last history number (messages and events)
     last_author: str | None = None  # the newest message of a person, for lists (customer | agent)
     last_text: str | None = None  # its first 140 characters
+    agent_at: datetime | None = None  # when a person last wrote to the customer
     version: int | None = None  # the stored version this value was read at (None: never stored)
 
     @property
@@ -193,6 +194,8 @@ class _Draft:
         self.items.append(item)
         if author != "system":  # lists show the last word of a person (the system's are in the conversation)
             self.fields.update(last_author=author, last_text=text[:140])
+        if author == "agent":
+            self.fields["agent_at"] = self.now
         return item
 
     def change(self) -> Change:

@@ -99,6 +99,7 @@ class Ticket(Table):
     seq = NumberAttribute(default=0)  # last item sequence number (messages + events)
     last_author = UnicodeAttribute(null=True)  # the newest message, for lists
     last_text = UnicodeAttribute(null=True)
+    agent_at = UTCDateTimeAttribute(null=True)  # when a person last wrote to the customer
     version = VersionAttribute()
 
     by_status = TicketsByStatus()

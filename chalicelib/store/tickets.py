@@ -45,7 +45,7 @@ _SAME = ("id", "status", "channel", "priority", "tier", "owner", "customer_name"
          "contact_key", "subject", "created_at", "updated_at", "tier_entered_at", "tier_due_at",
          "acked_at", "acked_by", "resolved_at", "resolved_by", "opened_by", "survey_state",
          "survey_expires_at", "survey_answer", "survey_comment", "awaiting_confirmation", "page_id",
-         "last_author", "last_text")
+         "last_author", "last_text", "agent_at")
 _COUNTS = ("tier", "reopen_count", "pages", "seq", "tier_remaining_seconds", "version")
 
 

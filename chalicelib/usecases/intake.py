@@ -157,7 +157,7 @@ class _Ack:
             self.contact = store.get_contact(self.contact.phone)
         self.contact, self.send = contacts.wrote_on(
             self.contact, ticket.id, self.now, finished=ticket.status in rules.FINISHED,
-            newly_urgent=self.newly_urgent(ticket),
+            newly_urgent=self.newly_urgent(ticket), agent_at=ticket.agent_at,
             allowed=limits.allowed(rate.AUTO_REPLIES) if self.answerable is not False else 0)
         if self.contact.language is None and self.lang is not None:
             self.contact = self.contact.replace(language=self.lang)  # kept: the next text needs no detector
