@@ -297,12 +297,25 @@ def auth_sign_out():
     return Response({"signed_out": True}, headers={"Set-Cookie": signin.cookie("", clear=True)})
 
 
+def _console_language() -> str:
+    """The console's language: the signed-in person's (people.language), else the browser's, else
+    the business language."""
+    from chalicelib.domain import words
+    from chalicelib.usecases import signin
+
+    headers = app.current_request.headers
+    token = signin.token_from(headers.get("cookie"))
+    person = signin.person_of(token, clock.now()) if token else None
+    return (words.supported(person.language if person is not None else None)
+            or words.from_accept_language(headers.get("accept-language")) or words.business())
+
+
 def _console_page(depth: int) -> Response:
     from chalicelib.channels import console
 
-    return Response(console.page(depth), headers={
+    return Response(console.page(depth, _console_language()), headers={
         "Content-Type": "text/html; charset=utf-8", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
-        "X-Frame-Options": "DENY", **_PAGE_HEADERS,
+        "X-Frame-Options": "DENY", "Vary": "Cookie, Accept-Language", **_PAGE_HEADERS,
         "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"})
 

@@ -9,7 +9,9 @@ tests/test_words.py fails when the .pot, a .po or a .mo is behind the code.
 from __future__ import annotations
 
 import io
+import json
 import sys
+from html.parser import HTMLParser
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -23,6 +25,46 @@ POT = LOCALE / "customers.pot"
 KEYWORDS = {"translate": (2,), "translate_ctx": ((2, "c"), 3), "N_": (1,), "C_": ((1, "c"), 2)}
 
 
+CONSOLE = ROOT / "chalicelib" / "channels" / "console"
+CONSOLE_WORDS = CONSOLE / "words.json"  # the console's texts (context "console"), for the page to hand over
+
+
+class _ShellTexts(HTMLParser):
+    """The texts console.html marks for translation: an element's text (data-t), an aria-label
+    (data-t-label)."""
+
+    def __init__(self):
+        super().__init__()
+        self.found: list[tuple[int, str]] = []
+        self._open = False
+
+    def handle_starttag(self, tag, attrs):
+        names = dict(attrs)
+        self._open = "data-t" in names
+        if "data-t-label" in names:
+            self.found.append((self.getpos()[0], names["aria-label"]))
+
+    def handle_data(self, data):
+        if self._open and data.strip():
+            self.found.append((self.getpos()[0], data.strip()))
+        self._open = False
+
+
+def console_texts() -> list[tuple[str, int, str]]:
+    """(file, line, text) of every console text: the script's tr("…") calls and the shell's marks."""
+    out = [(f"chalicelib/channels/console/{filename}", lineno, message) for filename, lineno, message, _, _ in
+           extract_from_dir(str(CONSOLE), method_map=[("**.js", "javascript")], keywords={"tr": None},
+                            options_map={"**.js": {"parse_template_string": "true"}})]
+    shell = _ShellTexts()
+    shell.feed((CONSOLE / "console.html").read_text(encoding="utf-8"))
+    out += [("chalicelib/channels/console/console.html", line, text) for line, text in shell.found]
+    return out
+
+
+def console_words() -> bytes:
+    return (json.dumps(sorted({text for _, _, text in console_texts()}), ensure_ascii=False, indent=0) + "\n").encode()
+
+
 def extract() -> Catalog:
     catalog = Catalog(project="Friday Night", version="1.2", charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
@@ -30,6 +72,8 @@ def extract() -> Catalog:
             comment_tags=("sms:", "note:"), strip_comment_tags=True):
         catalog.add(message, locations=[(f"chalicelib/{filename}", lineno)], auto_comments=comments,
                     context=context)
+    for filename, lineno, text in console_texts():
+        catalog.add(text, locations=[(filename, lineno)], context="console")
     return catalog
 
 
@@ -69,6 +113,7 @@ def updated(lang: str, template: Catalog) -> Catalog:
 
 def main() -> int:
     template = extract()
+    CONSOLE_WORDS.write_bytes(console_words())
     POT.parent.mkdir(parents=True, exist_ok=True)
     POT.write_bytes(po_bytes(template))
     for lang in languages():

@@ -245,3 +245,40 @@ def test_an_agent_sees_no_admin_pages_and_the_console_is_small(chromium, proxy, 
     page.screenshot(path=str(SHOTS / "console-desktop.png"))
     context.close()
     twilio.inbox.clear()
+
+
+def test_the_console_speaks_the_signed_in_persons_language(chromium, proxy, api, twilio, team):
+    """Issue 24: Ana reads German (people.language). The sign-in page follows the browser (English
+    here); once she is signed in, the console's words, its dates and its page language are hers."""
+    from playwright.sync_api import expect
+
+    assert api.patch(f"/people/{team['ana']['id']}", {"language": "de"}).status_code == 200
+    twilio.sms(CUSTOMER, "URGENT checkout fails")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    twilio.phone(ANA).expect_sms("DRINGEND #1")
+    page = chromium.new_page(viewport=PHONE)
+    page.goto(proxy + "/console")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.get_by_label("Phone", exact=True).fill(ANA)
+    page.get_by_role("button", name="Send code").click()
+    expect(page.get_by_label("Code", exact=True)).to_be_visible()
+    body = twilio.phone(ANA).expect_sms("Anmeldecode").last["body"]  # the code's SMS is German too
+    page.get_by_label("Code", exact=True).fill(re.match(r"\d{6}", body)[0])
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Eingang")).to_be_visible()
+    assert page.evaluate("document.documentElement.lang") == "de"
+    expect(page.get_by_role("link", name="Bereitschaft")).to_be_visible()
+    expect(page.locator("#tickets")).to_contain_text("dringend")
+    page.locator("#tickets a").first.click()
+    expect(page.get_by_role("button", name="Übernehmen")).to_be_visible()
+    expect(page.get_by_label("Antwort", exact=True)).to_be_visible()
+    expect(page.locator(".conversation")).to_contain_text("MEZ")  # de's name of CET: times still name their zone
+    accessible(page, "the ticket in German")
+    page.get_by_role("button", name="Übernehmen").click()
+    expect(page.locator("#result")).to_contain_text("Übernommen: erledigt.")
+    page.goto(proxy + "/console/rota")
+    expect(page.get_by_role("heading", name="Bereitschaft")).to_be_visible()
+    no_sideways_scroll(page)
+    accessible(page, "on call in German")
+    page.close()
+    twilio.inbox.clear()

@@ -63,7 +63,7 @@ def test_every_sms_text_stays_in_gsm7_in_every_language_with_dates_of_every_day(
     """One character outside GSM-7 makes an SMS UCS-2 (70 characters a segment): Romanian and French
     are written in the forms a GSM-7 phone shows (ș → s, ç → c), and so are the dates ('sâm.')."""
     for m in catalogues.extract():
-        if not m.id or m.context in ("chat", "template", "page", "voice", "staff voice"):
+        if not m.id or m.context in ("chat", "template", "page", "voice", "staff voice", "console"):
             continue  # the chat and its page are web pages, voice is spoken; templates are the staff's words
         for day in range(7):
             at = datetime(2026, 12, 7, 8, tzinfo=timezone.utc) + timedelta(days=day)
@@ -345,3 +345,24 @@ def test_english_dates_without_babel_read_as_babel_writes_them():
         for date, pattern in ((False, "EEE HH:mm"), (True, "EEE d MMM HH:mm")):
             assert words.when(at, berlin, "en", date=date) == \
                 f"{format_datetime(local, pattern, locale='en')} {local.tzname()}"
+
+
+def test_the_consoles_words_come_with_its_page_in_the_readers_language(api, team):
+    """Issue 24: the console's texts are in the catalogue (context "console", words.json lists them
+    for the page); the page carries the reader's words in an attribute (no inline script)."""
+    import html
+    import json
+    import re
+
+    from chalicelib.channels import console
+
+    assert catalogues.CONSOLE_WORDS.read_bytes() == catalogues.console_words(), "make catalogues"
+    page = api.http.get("/console", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    text = page.body.decode()
+    assert '<html lang="de"' in text and page.headers["Vary"] == "Cookie, Accept-Language"
+    given = json.loads(html.unescape(re.search(r'data-words="([^"]*)"', text).group(1)))
+    assert given["Inbox"] == "Eingang" and given["{count} tickets"] == "{count} Tickets"
+    assert set(given) <= set(json.loads(catalogues.CONSOLE_WORDS.read_text()))
+    assert console.words("en") == {}  # English is the script's own text
+    english = api.http.get("/console").body.decode()
+    assert '<html lang="en" data-words="{}">' in english

@@ -83,6 +83,11 @@ def translate_ctx(lang: str | None, context: str, msgid: str, **values) -> str:
     return _catalogue(supported(lang) or business()).pgettext(context, msgid).format(**values)
 
 
+def unfilled_ctx(lang: str | None, context: str, msgid: str) -> str:
+    """The text as the catalogue has it, its {placeholders} left for a page's script to fill."""
+    return _catalogue(supported(lang) or business()).pgettext(context, msgid)
+
+
 def sms_form(text: str) -> str:
     """A letter outside GSM-7 in its plain GSM-7 form where it has one (ș → s, â → a, ç → c, û → u),
     so an SMS stays one encoding and its segments are counted right; é, ä, ß stay (they are GSM-7)."""

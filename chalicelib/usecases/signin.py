@@ -86,6 +86,14 @@ def current(token: str | None, now: datetime) -> rules.StaffSession | None:
     return session if session is not None and session.alive(now) else None
 
 
+def person_of(token: str | None, now: datetime):
+    """The person a live session belongs to (None: no session, the bootstrap admin, or removed)."""
+    session = current(token, now)
+    if session is None or session.person_id == auth.BOOTSTRAP_ID:
+        return None
+    return store.get_person(session.person_id)
+
+
 def principal(token: str | None, method: str, csrf: str | None, now: datetime) -> auth.Principal:
     """The person a session cookie signs in; a write must carry the session's CSRF token."""
     session = current(token, now)

@@ -8,6 +8,18 @@ const state = { me: null, csrf: null, team: null, timer: null, skew: 0 };
 const now = () => Date.now() + state.skew;  // the server's clock (local mode may start on a Friday night)
 const $ = (id) => document.getElementById(id);
 
+// The console's words in the reader's language (people.language; before signing in, the browser's):
+// the page hands them over in <html data-words> (the catalogue's context "console", `make
+// catalogues`), keyed by the English text; a text without a translation reads in English.
+const WORDS = JSON.parse(document.documentElement.dataset.words || "{}");
+const LANG = document.documentElement.lang || "en";
+const LOCALE = LANG === "en" ? "en-GB" : LANG;
+function tr(text, values) {
+  let out = Object.prototype.hasOwnProperty.call(WORDS, text) ? WORDS[text] : text;
+  for (const [key, value] of Object.entries(values || {})) out = out.split(`{${key}}`).join(String(value));
+  return out;
+}
+
 // --- small helpers -------------------------------------------------------------------------
 
 function el(tag, attrs, ...children) {
@@ -52,17 +64,17 @@ function zone() {
 // "Fri 04 Dec 22:10 CET": every time names its zone (the reader's own, or the one given).
 function when(iso, tz) {
   if (!iso) return "";
-  return new Intl.DateTimeFormat("en-GB", {
+  return new Intl.DateTimeFormat(LOCALE, {
     weekday: "short", day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit",
     timeZone: tz || zone(), timeZoneName: "short",
   }).format(new Date(iso));
 }
 
 function timeLeft(iso) {
-  if (!iso) return "no clock";
+  if (!iso) return tr("no clock");
   const minutes = Math.round((new Date(iso) - now()) / 60000);
   const span = (m) => (m >= 60 ? `${Math.floor(m / 60)} h ${m % 60} min` : `${m} min`);
-  return minutes >= 0 ? `${span(minutes)} left` : `overdue ${span(-minutes)}`;
+  return minutes >= 0 ? tr("{time} left", { time: span(minutes) }) : tr("overdue {time}", { time: span(-minutes) });
 }
 
 function say(where, message, kind) {
@@ -77,16 +89,16 @@ function page(title, ...content) {
   // the detail pane under an h2, the list keeps the page's one h1.
   const detail = $("pane-detail");
   (detail || $("main")).replaceChildren(el(detail ? "h2" : "h1", { text: title, class: detail ? "title" : null }), ...content);
-  document.title = `${title} · Friday Night`;
+  document.title = `${title} · Friday Night`;  // the product's name is not translated
 }
 
 const WIDE = window.matchMedia("(min-width: 64rem)");
 
 function split() {
   $("main").replaceChildren(el("div", { class: "split" },
-    el("section", { id: "pane-list", class: "pane-list", "aria-label": "Ticket list" }),
-    el("section", { id: "pane-detail", class: "pane-detail", "aria-label": "Ticket" },
-      el("p", { class: "muted" }, "Choose a ticket on the left (j / k, Enter)."))));
+    el("section", { id: "pane-list", class: "pane-list", "aria-label": tr("Ticket list") }),
+    el("section", { id: "pane-detail", class: "pane-detail", "aria-label": tr("Ticket") },
+      el("p", { class: "muted" }, tr("Choose a ticket on the left (j / k, Enter).")))));
 }
 
 function link(path, text, attrs) {
@@ -113,18 +125,18 @@ function showSignIn() {
     placeholder: "+4915112345678" });
   const code = el("input", { id: "code", name: "code", inputmode: "numeric", autocomplete: "one-time-code",
     pattern: "[0-9]{6}", maxlength: "6" });
-  const codeRow = el("div", { class: "field", hidden: true }, el("label", { for: "code" }, "Code"), code);
-  const submit = el("button", { type: "submit" }, "Send code");
+  const codeRow = el("div", { class: "field", hidden: true }, el("label", { for: "code" }, tr("Code")), code);
+  const submit = el("button", { type: "submit" }, tr("Send code"));
   const phoneForm = el("form", { id: "phone-form" },
-    el("div", { class: "field" }, el("label", { for: "phone" }, "Phone"), phone), codeRow, submit);
+    el("div", { class: "field" }, el("label", { for: "phone" }, tr("Phone")), phone), codeRow, submit);
   phoneForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
       if (codeRow.hidden) {
         await api("POST", "/auth/code", { phone: phone.value.trim() });
         codeRow.hidden = false;
-        submit.textContent = "Sign in";
-        say(error, "If this phone belongs to someone on the team, a code is on its way by SMS.", "ok");
+        submit.textContent = tr("Sign in");
+        say(error, tr("If this phone belongs to someone on the team, a code is on its way by SMS."), "ok");
         code.focus();
       } else {
         signedIn(await api("POST", "/auth/session", { phone: phone.value.trim(), code: code.value.trim() }));
@@ -133,15 +145,15 @@ function showSignIn() {
   });
   const key = el("input", { id: "api-key", name: "api_key", type: "password", autocomplete: "off" });
   const keyForm = el("form", { id: "key-form" },
-    el("div", { class: "field" }, el("label", { for: "api-key" }, "API key"), key),
-    el("button", { type: "submit", class: "secondary" }, "Sign in with the key"));
+    el("div", { class: "field" }, el("label", { for: "api-key" }, tr("API key")), key),
+    el("button", { type: "submit", class: "secondary" }, tr("Sign in with the key")));
   keyForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try { signedIn(await api("POST", "/auth/session", { api_key: key.value.trim() })); }
     catch (e) { say(error, e.message, "error"); }
   });
-  page("Sign in", el("p", {}, "Your phone gets a 6-digit code by SMS."), phoneForm, error,
-    el("details", {}, el("summary", {}, "Sign in with an API key instead"), keyForm));
+  page(tr("Sign in"), el("p", {}, tr("Your phone gets a 6-digit code by SMS.")), phoneForm, error,
+    el("details", {}, el("summary", {}, tr("Sign in with an API key instead")), keyForm));
   phone.focus();
 }
 
@@ -159,22 +171,22 @@ async function signOut() {
 
 function showNav() {
   const admin = state.me.role === "admin";
-  const items = [["/console", "Inbox"], ["/console/rota", "On call"]];
-  if (admin) items.push(["/console/people", "People"], ["/console/templates", "Templates"],
-    ["/console/status", "Status"], ["/console/report", "Report"]);
+  const items = [["/console", tr("Inbox")], ["/console/rota", tr("On call")]];
+  if (admin) items.push(["/console/people", tr("People")], ["/console/templates", tr("Templates")],
+    ["/console/status", tr("Status")], ["/console/report", tr("Report")]);
   const here = "/console" + (ROUTE === "/" ? "" : ROUTE);
   const nav = $("nav");
   nav.replaceChildren(...items.map(([path, name]) =>
     link(path, name, here === path || (path === "/console" && ROUTE.startsWith("/tickets")) ?
       { "aria-current": "page" } : {})),
   el("span", { class: "who" }, state.me.name),
-  el("button", { type: "button", class: "link", onclick: signOut }, "Sign out"));
+  el("button", { type: "button", class: "link", onclick: signOut }, tr("Sign out")));
   nav.hidden = false;
 }
 
 // --- the inbox -----------------------------------------------------------------------------
 
-const VIEWS = [["mine", "Mine"], ["urgent", "Urgent"], ["due", "Due soon"], ["all", "All"]];
+const VIEWS = [["mine", tr("Mine")], ["urgent", tr("Urgent")], ["due", tr("Due soon")], ["all", tr("All")]];
 
 function inView(view, t) {
   if (view === "mine") return t.owner === state.me.id;
@@ -192,13 +204,13 @@ function order(a, b) {
 async function inbox() {
   const params = new URLSearchParams(location.search);
   const view = VIEWS.some(([v]) => v === params.get("view")) ? params.get("view") : "all";
-  const tabs = el("nav", { class: "tabs", "aria-label": "Views" }, VIEWS.map(([v, name]) =>
+  const tabs = el("nav", { class: "tabs", "aria-label": tr("Views") }, VIEWS.map(([v, name]) =>
     el("a", { href: `${BASE}/console?view=${v}`, "aria-current": v === view ? "page" : null }, name)));
-  const list = el("ol", { id: "tickets", class: "tickets", "aria-label": "Tickets" });
+  const list = el("ol", { id: "tickets", class: "tickets", "aria-label": tr("Tickets") });
   const live = el("p", { class: "muted", role: "status", id: "inbox-status" });
   const pane = $("pane-list");
   if (pane) {
-    pane.replaceChildren(el("h1", {}, "Inbox"), tabs, live, list);
+    pane.replaceChildren(el("h1", {}, tr("Inbox")), tabs, live, list);
     list.addEventListener("click", (ev) => {
       const a = ev.target.closest("a[data-id]");
       if (!a || ev.ctrlKey || ev.metaKey || ev.shiftKey) return;
@@ -207,7 +219,7 @@ async function inbox() {
       openTicket(a.dataset.id);
     });
   } else {
-    page("Inbox", tabs, live, list);
+    page(tr("Inbox"), tabs, live, list);
   }
   async function load() {
     const [open, pending] = await Promise.all([api("GET", "/tickets?status=open&limit=100"),
@@ -224,7 +236,8 @@ async function inbox() {
     list.replaceChildren(...items.map(row));
     const shown = (location.pathname.match(/\/tickets\/(\d+)$/) || [])[1];
     for (const a of list.querySelectorAll("a[data-id]")) if (a.dataset.id === shown) a.setAttribute("aria-current", "true");
-    live.textContent = items.length ? `${items.length} ticket${items.length === 1 ? "" : "s"}` : "Nothing here.";
+    live.textContent = items.length === 1 ? tr("1 ticket") : items.length ? tr("{count} tickets", { count: items.length })
+      : tr("Nothing here.");
     if (focused) { const again = list.querySelector(`a[data-id="${focused}"]`); if (again) again.focus(); }
   }
   state.refreshList = load;
@@ -233,20 +246,25 @@ async function inbox() {
 }
 
 async function openTicket(id) {
-  try { await ticket(id); } catch (e) { if (e.status !== 401) page("Something went wrong", el("p", { role: "alert" }, e.message)); }
+  try { await ticket(id); } catch (e) { if (e.status !== 401) page(tr("Something went wrong"), el("p", { role: "alert" }, e.message)); }
   if (state.refreshList) state.refreshList().catch(() => {});
 }
 
-function row(t) {
-  const customer = (t.customer && (t.customer.name || t.customer.contact)) || "unknown customer";
-  const last = t.last_message ? `${t.last_message.author}: ${t.last_message.text}` : "(no message yet)";
-  return el("li", { class: t.priority === "urgent" ? "urgent" : "" },
-    el("a", { href: `${BASE}/console/tickets/${t.id}`, "data-id": String(t.id) },
-      el("span", { class: "line" }, el("strong", {}, `#${t.id}`), " ",
-        t.priority === "urgent" ? el("span", { class: "badge" }, "urgent") : "",
-        ` ${customer} · ${t.channel} · ${t.owner_name || t.owner}`),
+// The API's own words (a status, a priority, a channel, an author, an event) as the reader reads them.
+const CODES = { open: tr("open"), pending: tr("pending"), resolved: tr("resolved"), closed: tr("closed"),
+  urgent: tr("urgent"), normal: tr("normal"), customer: tr("customer"), agent: tr("agent"), system: tr("system") };
+const code = (value) => CODES[value] || value;
+
+function row(tk) {
+  const customer = (tk.customer && (tk.customer.name || tk.customer.contact)) || tr("unknown customer");
+  const last = tk.last_message ? `${code(tk.last_message.author)}: ${tk.last_message.text}` : tr("(no message yet)");
+  return el("li", { class: tk.priority === "urgent" ? "urgent" : "" },
+    el("a", { href: `${BASE}/console/tickets/${tk.id}`, "data-id": String(tk.id) },
+      el("span", { class: "line" }, el("strong", {}, `#${tk.id}`), " ",
+        tk.priority === "urgent" ? el("span", { class: "badge" }, tr("urgent")) : "",
+        ` ${customer} · ${tk.channel} · ${tk.owner_name || tk.owner}`),
       el("span", { class: "line last" }, last),
-      el("span", { class: "line muted" }, `${t.status} · tier ${t.tier} · ${timeLeft(t.tier_due_at)}`)));
+      el("span", { class: "line muted" }, `${code(tk.status)} · ${tr("tier {tier}", { tier: tk.tier })} · ${timeLeft(tk.tier_due_at)}`)));
 }
 
 // --- a ticket ------------------------------------------------------------------------------
@@ -256,55 +274,56 @@ async function ticket(id) {
     api("GET", "/templates").then((d) => d.items).catch(() => [])]);
   const result = el("p", { id: "result", role: "status", class: "note" });
   const custZone = t.customer && t.customer.timezone;
-  const customer = (t.customer && (t.customer.name || t.customer.contact)) || "unknown customer";
+  const customer = (t.customer && (t.customer.name || t.customer.contact)) || tr("unknown customer");
 
   const facts = el("p", { class: "facts" },
-    `${t.status} · ${t.priority} · tier ${t.tier} · ${t.owner_name || t.owner} · ${timeLeft(t.tier_due_at)}`,
+    `${code(t.status)} · ${code(t.priority)} · ${tr("tier {tier}", { tier: t.tier })} · ${t.owner_name || t.owner} · `
+    + timeLeft(t.tier_due_at),
     el("br"), `${customer} (${t.channel})`,
-    custZone ? ` · their time now ${when(new Date(now()).toISOString(), custZone)}` : "");
+    custZone ? ` · ${tr("their time now {time}", { time: when(new Date(now()).toISOString(), custZone) })}` : "");
 
   const act = async (label, fn) => {
     try { await fn(); } catch (e) { say(result, e.message, "error"); return; }
     await ticket(id);  // the ticket as it is now, then the word that it worked (on the new page)
     if (state.refreshList) state.refreshList().catch(() => {});
-    say("result", `${label}: done.`, "ok");
+    say("result", tr("{action}: done.", { action: label }), "ok");
   };
   const reason = el("input", { id: "reason", name: "reason", maxlength: "500" });
   const passForm = el("form", { class: "inline", hidden: true },
-    el("label", { for: "reason" }, "Reason for passing up"), reason,
-    el("button", { type: "submit" }, "Pass up now"));
+    el("label", { for: "reason" }, tr("Reason for passing up")), reason,
+    el("button", { type: "submit" }, tr("Pass up now")));
   passForm.addEventListener("submit", (ev) => { ev.preventDefault();
-    act("Passed up", () => api("POST", `/tickets/${id}/pass-up`, { reason: reason.value.trim() })); });
+    act(tr("Passed up"), () => api("POST", `/tickets/${id}/pass-up`, { reason: reason.value.trim() })); });
   const assignee = el("select", { id: "assignee", name: "person" },
-    people.map((p) => el("option", { value: p.id, selected: p.id === t.owner }, `${p.name} (tier ${p.tier})`)));
+    people.map((p) => el("option", { value: p.id, selected: p.id === t.owner }, `${p.name} (${tr("tier {tier}", { tier: p.tier })})`)));
   const assignForm = el("form", { class: "inline" },
-    el("label", { for: "assignee" }, "Assign to"), assignee, el("button", { type: "submit", class: "secondary" }, "Assign"));
+    el("label", { for: "assignee" }, tr("Assign to")), assignee, el("button", { type: "submit", class: "secondary" }, tr("Assign")));
   assignForm.addEventListener("submit", (ev) => { ev.preventDefault();
-    act("Assigned", () => api("POST", `/tickets/${id}/assign`, { person_id: assignee.value })); });
+    act(tr("Assigned"), () => api("POST", `/tickets/${id}/assign`, { person_id: assignee.value })); });
   const LANGS = [["en", "English"], ["de", "Deutsch"], ["fr", "Français"], ["ro", "Română"]];
   const lang = el("select", { id: "language", name: "language" },
     LANGS.map(([code, label]) => el("option", { value: code, selected: code === t.language }, label)));
   const langForm = el("form", { class: "inline" },
-    el("label", { for: "language" }, "The customer's language"), lang,
-    el("button", { type: "submit", class: "secondary" }, "Set language"));
+    el("label", { for: "language" }, tr("The customer's language")), lang,
+    el("button", { type: "submit", class: "secondary" }, tr("Set language")));
   langForm.addEventListener("submit", (ev) => { ev.preventDefault();
-    act("Language set", () => api("PUT", `/tickets/${id}/language`, { language: lang.value })); });
+    act(tr("Language set"), () => api("PUT", `/tickets/${id}/language`, { language: lang.value })); });
   const actions = el("div", { class: "actions" },
-    el("button", { type: "button", id: "ack", onclick: () => act("Acknowledged", () => api("POST", `/tickets/${id}/ack`)) },
-      "Acknowledge"),
-    el("button", { type: "button", id: "resolve", onclick: () => act("Resolved", () => api("POST", `/tickets/${id}/resolve`)) },
-      "Resolve"),
+    el("button", { type: "button", id: "ack", onclick: () => act(tr("Acknowledged"), () => api("POST", `/tickets/${id}/ack`)) },
+      tr("Acknowledge")),
+    el("button", { type: "button", id: "resolve", onclick: () => act(tr("Resolved"), () => api("POST", `/tickets/${id}/resolve`)) },
+      tr("Resolve")),
     el("button", { type: "button", class: "secondary", onclick: () => { passForm.hidden = false; reason.focus(); } },
-      "Pass up"));
+      tr("Pass up")));
 
   const said = (m) => el("li", { class: m.author },
-    el("span", { class: "who" }, m.author === "customer" ? customer : m.author === "agent" ? (m.author_name || "Agent") : "System"),
+    el("span", { class: "who" }, m.author === "customer" ? customer : m.author === "agent" ? (m.author_name || tr("Agent")) : tr("System")),
     el("span", { class: "text" }, m.text),
-    el("span", { class: "at" }, when(m.at), custZone && m.author === "customer" ? ` · theirs ${when(m.at, custZone)}` : ""));
-  const conversation = el("ol", { class: "conversation", "aria-label": "Conversation" }, t.messages.map(said));
+    el("span", { class: "at" }, when(m.at), custZone && m.author === "customer" ? ` · ${tr("theirs {time}", { time: when(m.at, custZone) })}` : ""));
+  const conversation = el("ol", { class: "conversation", "aria-label": tr("Conversation") }, t.messages.map(said));
   // A long conversation shows its newest 50; earlier ones come a page at a time, above them.
   let olderCursor = t.older && t.older.messages;
-  const older = el("button", { type: "button", class: "secondary", hidden: !olderCursor }, "Show earlier messages");
+  const older = el("button", { type: "button", class: "secondary", hidden: !olderCursor }, tr("Show earlier messages"));
   older.addEventListener("click", async () => {
     try {
       const pageOf = await api("GET", `/tickets/${id}/messages?cursor=${encodeURIComponent(olderCursor)}`);
@@ -316,27 +335,32 @@ async function ticket(id) {
 
   const reply = replyForm(id, t, templates, result, () => ticket(id));
   const noteText = el("textarea", { id: "note", name: "note", rows: "2", maxlength: "4000" });
-  const noteForm = el("form", {}, el("label", { for: "note" }, "Internal note (staff only, never sent)"), noteText,
-    el("button", { type: "submit", class: "secondary" }, "Add note"));
+  const noteForm = el("form", {}, el("label", { for: "note" }, tr("Internal note (staff only, never sent)")), noteText,
+    el("button", { type: "submit", class: "secondary" }, tr("Add note")));
   noteForm.addEventListener("submit", (ev) => { ev.preventDefault();
-    if (noteText.value.trim()) act("Note added", () => api("POST", `/tickets/${id}/notes`, { text: noteText.value.trim() })); });
+    if (noteText.value.trim()) act(tr("Note added"), () => api("POST", `/tickets/${id}/notes`, { text: noteText.value.trim() })); });
 
   const events = el("ol", { class: "events" }, t.events.map((e) => el("li", { class: e.type === "note" ? "note-event" : "" },
     el("span", { class: "at" }, when(e.at)), ` ${e.type}`, e.type === "note" ? `: ${e.text} (${e.author_name || e.actor})` : "",
     e.reason ? ` (${e.reason})` : "")));
-  const survey = t.survey ? el("p", {}, `Survey: ${t.survey.state}` + (t.survey.answer ? `, answered ${t.survey.answer}` : "")
-    + (t.survey.comment ? ` — “${t.survey.comment}”` : "")) : el("p", { class: "muted" }, "No survey yet.");
+  const survey = t.survey ? el("p", {}, tr("Survey: {state}", { state: t.survey.state })
+    + (t.survey.answer ? `, ${tr("answered {answer}", { answer: t.survey.answer })}` : "")
+    + (t.survey.comment ? ` — “${t.survey.comment}”` : "")) : el("p", { class: "muted" }, tr("No survey yet."));
 
   page(`#${t.id} ${t.subject || ""}`.trim(), facts, actions, passForm, assignForm, langForm, result,
-    el("h2", {}, "Conversation"), older, conversation, reply, el("h2", {}, "Notes and events"), noteForm, events,
-    el("h2", {}, "Survey"), survey);
+    el("h2", {}, tr("Conversation")), older, conversation, reply, el("h2", {}, tr("Notes and events")), noteForm, events,
+    el("h2", {}, tr("Survey")), survey);
 }
+
+// What became of a reply (delivery.status), as the reader reads it.
+const REPLY = { queued: tr("queued"), sent: tr("sent"), delivered: tr("delivered"), stored: tr("stored"),
+  "in the chat": tr("in the chat"), failed: tr("failed") };
 
 function replyForm(id, t, templates, result, reload) {
   const text = el("textarea", { id: "reply", name: "reply", rows: "3", maxlength: "1600", "aria-describedby": "reply-hint",
     "aria-autocomplete": "list", "aria-controls": "template-list" });
-  const hint = el("p", { id: "reply-hint", class: "muted" }, "Type / for templates; what you see is what the customer reads.");
-  const choices = el("ul", { id: "template-list", role: "listbox", class: "choices", hidden: true, "aria-label": "Templates" });
+  const hint = el("p", { id: "reply-hint", class: "muted" }, tr("Type / for templates; what you see is what the customer reads."));
+  const choices = el("ul", { id: "template-list", role: "listbox", class: "choices", hidden: true, "aria-label": tr("Templates") });
   let chosen = null;
   async function choose(tpl) {
     const preview = await api("GET", `/tickets/${id}/preview?template=${encodeURIComponent(tpl.id)}`);
@@ -358,8 +382,8 @@ function replyForm(id, t, templates, result, reload) {
     if (ev.key === "ArrowDown" && !choices.hidden) { ev.preventDefault(); choices.firstChild.focus(); }
     if (ev.key === "Enter" && !ev.shiftKey && !choices.hidden) { ev.preventDefault(); choices.firstChild.click(); }
   });
-  const form = el("form", { id: "reply-form" }, el("label", { for: "reply" }, "Reply"), text, choices, hint,
-    el("button", { type: "submit" }, "Send"));
+  const form = el("form", { id: "reply-form" }, el("label", { for: "reply" }, tr("Reply")), text, choices, hint,
+    el("button", { type: "submit" }, tr("Send")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const body = chosen && text.value === chosen.text ? { template: chosen.id } : { text: text.value.trim() };
@@ -368,7 +392,9 @@ function replyForm(id, t, templates, result, reload) {
       const answer = await api("POST", `/tickets/${id}/reply`, body);
       await reload();
       const d = answer.delivery || {};
-      say("result", d.status === "failed" ? `Not delivered: ${d.error || "failed"}` : `Reply ${d.status || "stored"}.`,
+      const failure = d.error || REPLY.failed;
+      say("result", d.status === "failed" ? tr("Not delivered: {error}", { error: failure })
+        : tr("Reply {status}.", { status: REPLY[d.status || "stored"] || d.status }),
         d.status === "failed" ? "error" : "ok");
     } catch (e) { say(result, e.message, "error"); }
   });
@@ -390,48 +416,48 @@ async function rota() {
   const name = (pid) => (people.find((p) => p.id === pid) || {}).name || pid;
   const result = el("p", { id: "result", role: "status", class: "note" });
   const holder = oncall.primary ? el("p", { class: "facts" },
-    el("strong", {}, oncall.primary.name), ` holds the phone until ${when(oncall.shift && oncall.shift.end)}`,
-    oncall.backup ? `; backup ${oncall.backup.name}` : "") : el("p", {}, "Nobody holds the phone.");
+    el("strong", {}, oncall.primary.name), ` ${tr("holds the phone until {time}", { time: when(oncall.shift && oncall.shift.end) })}`,
+    oncall.backup ? `; ${tr("backup {name}", { name: oncall.backup.name })}` : "") : el("p", {}, tr("Nobody holds the phone."));
   const coming = schedule.items.filter((s) => new Date(s.end) > now()).slice(0, 12);
-  const shifts = el("ol", { class: "shifts", "aria-label": "Coming shifts" }, coming.map((s) =>
+  const shifts = el("ol", { class: "shifts", "aria-label": tr("Coming shifts") }, coming.map((s) =>
     el("li", { class: s.override ? "override" : "" }, el("strong", {}, name(s.person_id)),
-      ` ${when(s.start)} – ${when(s.end)}`, s.override ? el("span", { class: "badge" }, "override") : "")));
-  const ranges = el("nav", { class: "tabs", "aria-label": "Calendar range" }, [["week", "Week"], ["month", "Month"]].map(
+      ` ${when(s.start)} – ${when(s.end)}`, s.override ? el("span", { class: "badge" }, tr("override")) : "")));
+  const ranges = el("nav", { class: "tabs", "aria-label": tr("Calendar range") }, [["week", tr("Week")], ["month", tr("Month")]].map(
     ([r, label]) => el("a", { href: `${BASE}/console/rota?range=${r}`, "aria-current": r === range ? "page" : null }, label)));
-  const parts = [holder, el("h2", {}, "Calendar"), ranges, calendar(days, schedule.items, name, range),
-    el("h2", {}, "Coming shifts"), shifts];
+  const parts = [holder, el("h2", {}, tr("Calendar")), ranges, calendar(days, schedule.items, name, range),
+    el("h2", {}, tr("Coming shifts")), shifts];
   if (plan && plan.steps) {
-    parts.push(el("h2", {}, "Paging plan"), el("p", { class: "muted" }, "Who is paged if an urgent message came now:"),
+    parts.push(el("h2", {}, tr("Paging plan")), el("p", { class: "muted" }, tr("Who is paged if an urgent message came now:")),
       el("ol", {}, plan.steps.filter((s) => s.round === 1).map((s) =>
-        el("li", {}, `${when(s.at)}: ${s.name || name(s.person_id)} by ${s.channel}`))));
+        el("li", {}, `${when(s.at)}: ${tr("{name} by {channel}", { name: s.name || name(s.person_id), channel: s.channel })}`))));
   }
-  parts.push(el("h2", {}, "Swaps"), swapList(swaps.items, result), swapForm(people, result));
+  parts.push(el("h2", {}, tr("Swaps")), swapList(swaps.items, result), swapForm(people, result));
   if (admin && doc) {
     const overrides = (doc.overrides || []).map((o) => el("li", {}, `${name(o.person_id)}: ${when(o.start)} – ${when(o.end)} `,
       el("button", { type: "button", class: "secondary", onclick: async () => {
-        try { await api("DELETE", `/rota/overrides/${o.id}`); await rota(); say("result", "Override removed.", "ok"); }
-        catch (e) { say(result, e.message, "error"); } } }, `Remove override of ${name(o.person_id)}`)));
+        try { await api("DELETE", `/rota/overrides/${o.id}`); await rota(); say("result", tr("Override removed."), "ok"); }
+        catch (e) { say(result, e.message, "error"); } } }, tr("Remove override of {name}", { name: name(o.person_id) }))));
     const who = el("select", { id: "override-person" }, people.map((p) => el("option", { value: p.id }, p.name)));
     const start = el("input", { id: "override-start", type: "datetime-local", required: true });
     const end = el("input", { id: "override-end", type: "datetime-local", required: true });
     const form = el("form", { id: "override-form" },
-      el("div", { class: "field" }, el("label", { for: "override-person" }, "Person"), who),
-      el("div", { class: "field" }, el("label", { for: "override-start" }, `Start (${zoneName()})`), start),
-      el("div", { class: "field" }, el("label", { for: "override-end" }, `End (${zoneName()})`), end),
-      el("button", { type: "submit" }, "Add override"));
+      el("div", { class: "field" }, el("label", { for: "override-person" }, tr("Person")), who),
+      el("div", { class: "field" }, el("label", { for: "override-start" }, tr("Start ({zone})", { zone: zoneName() })), start),
+      el("div", { class: "field" }, el("label", { for: "override-end" }, tr("End ({zone})", { zone: zoneName() })), end),
+      el("button", { type: "submit" }, tr("Add override")));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       try {
         await api("POST", "/rota/overrides", { person_id: who.value, start: new Date(start.value).toISOString(),
           end: new Date(end.value).toISOString() });
         await rota();
-        say("result", "Override added.", "ok");
+        say("result", tr("Override added."), "ok");
       } catch (e) { say(result, e.message, "error"); }
     });
-    parts.push(el("h2", {}, "Overrides"), overrides.length ? el("ul", {}, overrides) : el("p", { class: "muted" }, "None."),
-      el("h2", {}, "Add override"), form);
+    parts.push(el("h2", {}, tr("Overrides")), overrides.length ? el("ul", {}, overrides) : el("p", { class: "muted" }, tr("None.")),
+      el("h2", {}, tr("Add override")), form);
   }
-  page("On call", result, ...parts);
+  page(tr("On call"), result, ...parts);
 }
 
 // --- the calendar: days in the reader's zone, each with who holds the phone when -------------
@@ -448,7 +474,7 @@ const clockTime = (t) => format({ hour: "2-digit", minute: "2-digit", hourCycle:
 // The days of this week (from Monday) or of five weeks, in the reader's zone. A day's bounds are
 // found by stepping in hours, so a 23- or 25-hour day (the clocks change) is still one day.
 function calendarDays(count) {
-  const weekday = (t) => format({ weekday: "short" }).format(t);
+  const weekday = (t) => format({ locale: "en-GB", weekday: "short" }).format(t);  // compared with "Mon"
   let t = now();
   while (weekday(t) !== "Mon") t -= 12 * 3600 * 1000;  // half days: a short day is never jumped over
   const startOf = (ms) => { const key = dayKey(ms); let s = ms - (ms % 60000);
@@ -467,8 +493,8 @@ function calendarDays(count) {
 
 function calendar(days, shifts, name, range) {
   const today = dayKey(now());
-  const label = (ms) => format({ weekday: "short", day: "2-digit", month: "short" }).format(ms);
-  return el("ol", { class: `calendar ${range}`, "aria-label": `Calendar (${zone()})` }, days.map((d) => {
+  const label = (ms) => format({ locale: LOCALE, weekday: "short", day: "2-digit", month: "short" }).format(ms);
+  return el("ol", { class: `calendar ${range}`, "aria-label": tr("Calendar ({zone})", { zone: zone() }) }, days.map((d) => {
     const on = shifts.filter((s) => new Date(s.start) < d.end && new Date(s.end) > d.start);
     return el("li", { class: d.key === today ? "day today" : "day", "aria-current": d.key === today ? "date" : null },
       el("span", { class: "date" }, label(d.start)),
@@ -476,19 +502,20 @@ function calendar(days, shifts, name, range) {
         const a = Math.max(new Date(s.start), d.start);
         const b = Math.min(new Date(s.end), d.end);
         return el("li", { class: s.override ? "override" : "" }, `${clockTime(a)}–${b === d.end ? "24:00" : clockTime(b)} `,
-          el("strong", {}, name(s.person_id)), s.override ? el("span", { class: "badge" }, "override") : "");
+          el("strong", {}, name(s.person_id)), s.override ? el("span", { class: "badge" }, tr("override")) : "");
       })));
   }));
 }
 
 function swapList(items, result) {
-  if (!items.length) return el("p", { class: "muted" }, "No swaps asked by or of you.");
-  return el("ul", { "aria-label": "Swaps" }, items.map((s) => el("li", {},
-    `${s.from.name} → ${s.to.name}: ${when(s.start)} – ${when(s.end)} (${s.status})`,
+  if (!items.length) return el("p", { class: "muted" }, tr("No swaps asked by or of you."));
+  return el("ul", { "aria-label": tr("Swaps") }, items.map((s) => el("li", {},
+    `${s.from.name} → ${s.to.name}: ${when(s.start)} – ${when(s.end)} (${SWAP[s.status] || s.status})`,
     s.status === "asked" && s.to.id === state.me.id ? el("button", { type: "button", onclick: async () => {
-      try { await api("POST", `/rota/swaps/${s.id}/accept`); await rota(); say("result", "Swap accepted: you hold the phone then.", "ok"); }
-      catch (e) { say(result, e.message, "error"); } } }, `Accept the swap from ${s.from.name}`) : "")));
+      try { await api("POST", `/rota/swaps/${s.id}/accept`); await rota(); say("result", tr("Swap accepted: you hold the phone then."), "ok"); }
+      catch (e) { say(result, e.message, "error"); } } }, tr("Accept the swap from {name}", { name: s.from.name })) : "")));
 }
+const SWAP = { asked: tr("asked"), accepted: tr("accepted") };
 
 function swapForm(people, result) {
   const who = el("select", { id: "swap-with" }, people.filter((p) => p.id !== state.me.id)
@@ -496,18 +523,18 @@ function swapForm(people, result) {
   const start = el("input", { id: "swap-start", type: "datetime-local", required: true });
   const end = el("input", { id: "swap-end", type: "datetime-local", required: true });
   const form = el("form", { id: "swap-form" },
-    el("p", { class: "muted" }, "Ask a colleague to hold the phone for part of your shift; it counts once they accept."),
-    el("div", { class: "field" }, el("label", { for: "swap-with" }, "Colleague"), who),
-    el("div", { class: "field" }, el("label", { for: "swap-start" }, `From (${zoneName()})`), start),
-    el("div", { class: "field" }, el("label", { for: "swap-end" }, `Until (${zoneName()})`), end),
-    el("button", { type: "submit" }, "Ask to swap"));
+    el("p", { class: "muted" }, tr("Ask a colleague to hold the phone for part of your shift; it counts once they accept.")),
+    el("div", { class: "field" }, el("label", { for: "swap-with" }, tr("Colleague")), who),
+    el("div", { class: "field" }, el("label", { for: "swap-start" }, tr("From ({zone})", { zone: zoneName() })), start),
+    el("div", { class: "field" }, el("label", { for: "swap-end" }, tr("Until ({zone})", { zone: zoneName() })), end),
+    el("button", { type: "submit" }, tr("Ask to swap")));
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
       await api("POST", "/rota/swaps", { person_id: who.value, start: new Date(start.value).toISOString(),
         end: new Date(end.value).toISOString() });
       await rota();
-      say("result", "Asked: they accept by SMS or here; until then nothing changes.", "ok");
+      say("result", tr("Asked: they accept by SMS or here; until then nothing changes."), "ok");
     } catch (e) { say(result, e.message, "error"); }
   });
   return form;
@@ -527,8 +554,9 @@ function table(caption, header, rows) {
 
 async function people() {
   const data = await api("GET", "/people");
-  page("People", table("The team", ["Name", "Role", "Tier", "Phone", "Zone"],
-    data.items.map((p) => [p.name, p.role, String(p.tier), p.phone || "", p.timezone])));
+  // Language: what their phone says to them (pages, notices, command replies); PATCH /people/{id} sets it.
+  page(tr("People"), table(tr("The team"), [tr("Name"), tr("Role"), tr("Tier"), tr("Phone"), tr("Zone"), tr("Language")],
+    data.items.map((p) => [p.name, p.role, String(p.tier), p.phone || "", p.timezone, p.language || ""])));
 }
 
 async function templatesPage() {
@@ -537,16 +565,18 @@ async function templatesPage() {
     api("GET", `/reports/monthly?month=${month}`).catch(() => ({ templates: [] }))]);
   const stats = Object.fromEntries((report.templates || []).map((s) => [s.template_id, s]));
   const pct = (v) => (v === null || v === undefined ? "-" : `${Math.round(v * 100)} %`);
-  page("Templates", table("Templates and how they do this month", ["Name", "Answers automatically", "Uses", "Satisfaction", "Body"],
-    data.items.map((t) => [`/${t.name}`, t.auto ? "yes" : "no", String((stats[t.id] || {}).uses || 0),
+  page(tr("Templates"), table(tr("Templates and how they do this month"),
+    [tr("Name"), tr("Answers automatically"), tr("Uses"), tr("Satisfaction"), tr("Body")],
+    data.items.map((t) => [`/${t.name}`, t.auto ? tr("yes") : tr("no"), String((stats[t.id] || {}).uses || 0),
       pct((stats[t.id] || {}).satisfaction), t.body])));
 }
 
 async function status() {
   const data = await api("GET", "/status");
   const rows = Object.entries(data).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]);
-  page("Status", el("p", { class: data.ok ? "note ok" : "note error" }, data.ok ? "The engine is healthy." : "Something needs attention."),
-    table("The engine", ["What", "Value"], rows));
+  page(tr("Status"), el("p", { class: data.ok ? "note ok" : "note error" },
+    data.ok ? tr("The engine is healthy.") : tr("Something needs attention.")),
+  table(tr("The engine"), [tr("What"), tr("Value")], rows));
   every(10000, status);
 }
 
@@ -554,9 +584,9 @@ async function report() {
   const month = new Date(now()).toISOString().slice(0, 7);
   const data = await api("GET", `/reports/monthly?month=${month}`);
   const o = data.overall || {};
-  page(`Report ${data.month}`, el("ul", {}, el("li", {}, `Resolved: ${o.resolved}`),
-    el("li", {}, `Tier breaches: ${o.tier_breaches}`)),
-  el("p", {}, el("a", { href: data.html_url }, "Open the whole report")));
+  page(tr("Report {month}", { month: data.month }), el("ul", {}, el("li", {}, tr("Resolved: {count}", { count: o.resolved })),
+    el("li", {}, tr("Tier breaches: {count}", { count: o.tier_breaches }))),
+  el("p", {}, el("a", { href: data.html_url }, tr("Open the whole report"))));
 }
 
 // --- keys and start ----------------------------------------------------------------------
@@ -576,7 +606,14 @@ function keys(ev) {
   if (ev.key === "e" && $("resolve")) { $("resolve").click(); ev.preventDefault(); }
 }
 
+// The shell's own words (console.html marks them data-t): in the reader's language before anything else.
+function translateShell() {
+  for (const node of document.querySelectorAll("[data-t]")) node.textContent = tr(node.textContent.trim());
+  for (const node of document.querySelectorAll("[data-t-label]")) node.setAttribute("aria-label", tr(node.getAttribute("aria-label")));
+}
+
 async function start() {
+  translateShell();
   document.addEventListener("keydown", keys);
   $("keys-close").addEventListener("click", () => { $("keys").hidden = true; });
   try {
@@ -605,7 +642,7 @@ async function start() {
     else if (ticketMatch) await ticket(ticketMatch[1]);
     else await (pages[ROUTE] || inbox)();
   } catch (e) {
-    if (e.status !== 401) page("Something went wrong", el("p", { role: "alert" }, e.message));
+    if (e.status !== 401) page(tr("Something went wrong"), el("p", { role: "alert" }, e.message));
   }
 }
 
