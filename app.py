@@ -215,8 +215,30 @@ def body(model: str) -> dict:
     return data
 
 
+class _Query(dict):
+    """The query's parameters. One the route reads that was given more than once is ambiguous
+    (which one counts?): a 400 naming it. Parameters a route does not read are ignored, as before."""
+
+    def __init__(self, params):
+        super().__init__(params)
+        self.repeated = {name for name in params if len(params.getlist(name)) > 1}
+
+    def _once(self, name):
+        if name in self.repeated:
+            raise BadRequest(str(name)[:40], "is given more than once; send it once")
+
+    def get(self, name, default=None):
+        self._once(name)
+        return super().get(name, default)
+
+    def __getitem__(self, name):
+        self._once(name)
+        return super().__getitem__(name)
+
+
 def query() -> dict:
-    return dict(app.current_request.query_params or {})
+    params = app.current_request.query_params
+    return _Query(params) if params else {}
 
 
 def ticket_number(raw: str) -> int:
@@ -691,7 +713,7 @@ def monthly_report(principal):
 
     q = query()
     report = reports.monthly(q.get("month"), clock.now())
-    fmt = q.get("format") or "json"
+    fmt = q.get("format", "json")
     if fmt == "csv":
         return Response(reports.to_csv(report), headers={
             "Content-Type": "text/csv; charset=utf-8",

@@ -83,3 +83,15 @@ def test_malformed_twilio_numbers_get_their_twiml(api, twilio, team):
                                     "To": twilio.support, "Body": "hi", "NumMedia": "many"}, replay=False)
     assert r.status_code == 200
     twilio.inbox.clear()
+
+
+def test_a_query_parameter_given_twice_or_empty_is_a_400(api, team):
+    """Which of two `format`s counts? Neither: the caller hears which one is ambiguous (schemathesis
+    sent ?format=false&format= and got the JSON report). An empty `format` is not "json" either."""
+    r = api.get("/reports/monthly?month=2026-11&format=csv&format=json")
+    assert r.status_code == 400 and r.json_body["error"]["field"] == "format"
+    assert "more than once" in r.json_body["error"]["message"]
+    r = api.get("/reports/monthly?month=2026-11&format=")
+    assert r.status_code == 400 and r.json_body["error"]["field"] == "format"
+    assert api.get("/tickets?limit=5&limit=6").json_body["error"]["field"] == "limit"
+    assert api.get("/reports/monthly?month=2026-11&format=csv").status_code == 200
