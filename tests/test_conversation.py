@@ -343,3 +343,22 @@ def test_a_customer_answering_a_person_gets_no_automatic_acknowledgement(api, tw
     twilio.sms(CUSTOMER, "URGENT nobody can pay")
     twilio.phone(CUSTOMER).expect_sms("ticket #1")  # urgency is always answered
     twilio.inbox.clear()
+
+
+def test_when_the_office_closed_after_the_agents_last_word_the_customer_hears_it(api, twilio, team, clock_at):
+    """Ben answered at 16:55 (open); the customer's answer at 17:10 is in the hour, but we are
+    closed now: silence would hide that, so they hear when we answer."""
+    from datetime import timezone as tz
+
+    friday_afternoon = datetime(2026, 11, 20, 15, 30, tzinfo=tz.utc)  # 16:30 CET, open
+    clock_at.set(friday_afternoon)
+    twilio.sms(CUSTOMER, "the invoice shows the wrong address")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    clock_at.advance(minutes=25)  # 16:55 CET
+    assert api.post("/tickets/1/reply", {"text": "Which address should it show?"},
+                    key=team["ben"]["api_key"]).status_code == 201
+    twilio.phone(CUSTOMER).expect_sms("Which address should it show?")
+    clock_at.advance(minutes=15)  # 17:10 CET: closed
+    twilio.sms(CUSTOMER, "Hauptstrasse 5, Berlin")
+    twilio.phone(CUSTOMER).expect_sms("We'll answer by Mon 09:00 CET")
+    twilio.inbox.clear()  # the staff side of the story is told elsewhere

@@ -157,7 +157,7 @@ class _Ack:
             self.contact = store.get_contact(self.contact.phone)
         self.contact, self.send = contacts.wrote_on(
             self.contact, ticket.id, self.now, finished=ticket.status in rules.FINISHED,
-            newly_urgent=self.newly_urgent(ticket), agent_at=ticket.agent_at,
+            newly_urgent=self.newly_urgent(ticket), agent_at=self.talking_since(ticket),
             allowed=limits.allowed(rate.AUTO_REPLIES) if self.answerable is not False else 0)
         if self.contact.language is None and self.lang is not None:
             self.contact = self.contact.replace(language=self.lang)  # kept: the next text needs no detector
@@ -165,6 +165,15 @@ class _Ack:
         if self.answerable is None and self.send:  # a first answer: one of the hour's, or the write fails
             writes.append(limits.take_write(rate.FIRST_REPLIES, "all", self.now, tag=FIRST_ANSWER_TAG))
         return writes
+
+    def talking_since(self, ticket: Ticket) -> datetime | None:
+        """When a person last wrote to this customer, if what we would tell them has not changed
+        since: the office closed after the agent's last word (17:55, and now 18:10), so the
+        customer hears that we are closed and when we answer, not silence."""
+        at = ticket.agent_at
+        if at is None or expectations.is_business_hours(at) != expectations.is_business_hours(self.now):
+            return None
+        return at
 
     def newly_urgent(self, ticket: Ticket) -> bool:
         return bool(self.fx and self.fx.newly_urgent) or (self.new and ticket.is_urgent)
