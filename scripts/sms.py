@@ -28,8 +28,9 @@ def base_url() -> str:
     return os.environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}").rstrip("/")
 
 
-def post_signed(base: str, path: str, params: dict) -> str:
-    """POSTs the form to base + path with Twilio's signature; the answer's body (HTTPError on 4xx/5xx)."""
+def post_signed(base: str, path: str, params: dict, timeout: float = 15) -> str:
+    """POSTs the form to base + path with Twilio's signature; the answer's body (HTTPError on 4xx/5xx).
+    Twilio waits 15 s for an answer; so does this, unless told otherwise."""
     from twilio.request_validator import RequestValidator
 
     token = os.environ.get("TWILIO_AUTH_TOKEN", "local-auth-token")
@@ -38,7 +39,7 @@ def post_signed(base: str, path: str, params: dict) -> str:
         "Content-Type": "application/x-www-form-urlencoded",
         "X-Twilio-Signature": RequestValidator(token).compute_signature(url, params)})
     try:
-        with urllib.request.urlopen(request, timeout=15) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.read().decode()
     except urllib.error.HTTPError:
         raise
