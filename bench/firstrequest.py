@@ -45,46 +45,38 @@ NIGHT_STEP_HOURS = 2  # run i is i x 2 h later (still the weekend): each urgent 
 # Prepended to every measured interpreter, before its clock starts: Twilio's HTTP client answers
 # here (installed when twilio's module is first imported, so nothing is imported early).
 _PRELUDE = r'''
-import importlib.abc, importlib.util, json, sys, time
-class _Twilio(importlib.abc.MetaPathFinder):
+import importlib.abc, importlib.util, json, os, sys, time
+class _After(importlib.abc.MetaPathFinder):
+    """Runs `then(module)` once the module `name` is first imported (nothing is imported early)."""
+    def __init__(self, name, then):
+        self.name, self.then = name, then
     def find_spec(self, name, path, target=None):
-        if name != "twilio.http.http_client":
+        if name != self.name:
             return None
         sys.meta_path.remove(self)
         spec = importlib.util.find_spec(name)
         run = spec.loader.exec_module
         def exec_module(module):
             run(module)
-            from twilio.http.response import Response
-            def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
-                        allow_redirects=False):
-                key = "calls" if "Calls" in url else "messages"
-                if method.upper() == "GET":  # a list (reconciliation): nothing Twilio has that we lack
-                    return Response(200, json.dumps({key: [], "meta": {"key": key, "next_page_url": None}}))
-                TWILIO_SENT.append(url)
-                return Response(201, json.dumps({"sid": ("CA" if key == "calls" else "SM") + "e" * 32,
-                                                 "status": "queued"}))
-            module.TwilioHttpClient.request = request
+            self.then(module)
         spec.loader.exec_module = exec_module
         return spec
-sys.meta_path.insert(0, _Twilio())
-class _Clock(importlib.abc.MetaPathFinder):  # the scenario's hour, whatever the hour of the run
-    def find_spec(self, name, path, target=None):
-        if name != "chalicelib.clock":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        run = spec.loader.exec_module
-        def exec_module(module):
-            run(module)
-            from datetime import datetime
-            module.start_at(datetime.fromisoformat(BENCH_NOW))
-        spec.loader.exec_module = exec_module
-        return spec
-import os
+def _answer_here(module):  # Twilio's HTTP client answers in the process
+    from twilio.http.response import Response
+    def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None,
+                allow_redirects=False):
+        key = "calls" if "Calls" in url else "messages"
+        if method.upper() == "GET":  # a list (reconciliation): nothing Twilio has that we lack
+            return Response(200, json.dumps({key: [], "meta": {"key": key, "next_page_url": None}}))
+        TWILIO_SENT.append(url)
+        return Response(201, json.dumps({"sid": ("CA" if key == "calls" else "SM") + "e" * 32,
+                                         "status": "queued"}))
+    module.TwilioHttpClient.request = request
+sys.meta_path.insert(0, _After("twilio.http.http_client", _answer_here))
 BENCH_NOW = os.environ.get("BENCH_NOW")
-if BENCH_NOW:
-    sys.meta_path.insert(0, _Clock())
+if BENCH_NOW:  # the scenario's hour, whatever the hour of the run
+    from datetime import datetime
+    sys.meta_path.insert(0, _After("chalicelib.clock", lambda m: m.start_at(datetime.fromisoformat(BENCH_NOW))))
 TWILIO_SENT = []
 EVENT = json.loads(sys.stdin.read())
 '''

@@ -34,20 +34,25 @@ def _upcoming(rot: rules.Rotation, now: datetime) -> tuple[datetime, str, str]:
 _INSTANT = timedelta(microseconds=1)
 
 
+def _person(person_id: str) -> Person | None:
+    """One read per person and sweep: their zone, language and phone come from the same item."""
+    return next((p for p in store.all_people() if p.id == person_id), None)
+
+
 def _zone(person_id: str, rot: rules.Rotation) -> ZoneInfo:
     """The zone a person reads times in (their own; the rota's when they have none)."""
-    person = store.get_person(person_id)
+    person = _person(person_id)
     return ZoneInfo(person.timezone) if person is not None and person.timezone else rot.zone
 
 
 def _lang(person_id: str) -> str | None:
     """The language a person reads (theirs; None: the business language)."""
-    person = store.get_person(person_id)
+    person = _person(person_id)
     return person.language if person is not None else None
 
 
 def _notice(person_id: str, text: str, now: datetime, key: str) -> Item | None:
-    person = store.get_person(person_id)
+    person = _person(person_id)
     if person is None or not person.phone:
         logger.warning("handoff message not sent: no phone", extra={"person": person_id})
         return None
