@@ -15,6 +15,9 @@ SERVICE = "friday-night-core"
 # "+49 151 1234 5678", "+4915112345678", or a bare run of 8+ digits; dates and
 # times (groups of at most 4 digits, no plus) are left alone.
 _PHONE = r"\+\d[\d\s().-]{6,}\d|(?<![\w.])\d{8,15}(?![\w])"  # compiled on first use
+# An AWS ARN's account id is 12 digits, not a phone: an ARN is kept whole (issue 33: masked, the log of an
+# access-denied error named "arn:aws:iam::+***12:role/...", and nobody could tell which role).
+_ARN = r"\barn:aws[\w-]*:[\w-]+:[\w-]*:\d{12}:[^\s\"',;]+"
 _KEEP_KEYS = {"timestamp", "location", "sid", "xray_trace_id", "function_request_id", "cold_start"}
 _BODY_KEYS = {"text", "body", "Body", "transcript", "TranscriptionText", "reason"}
 _PHONE_KEYS = {"phone", "From", "To", "Caller", "Called", "contact", "customer_contact", "to", "from_"}
@@ -30,7 +33,7 @@ def mask_phone(value: str | None) -> str:
 
 
 def mask_text(value: str) -> str:
-    return re.sub(_PHONE, lambda m: mask_phone(m.group(0)), value)
+    return re.sub(f"({_ARN})|{_PHONE}", lambda m: m.group(1) or mask_phone(m.group(0)), value)
 
 
 def _scrub(value, key: str | None = None):

@@ -58,6 +58,17 @@ def test_masks():
     assert "12345678" not in mask_text("call me at +49 177 1234 5678 tomorrow")
 
 
+def test_an_arn_is_kept_whole_and_a_phone_beside_it_is_masked():
+    line = ("AccessDenied: arn:aws:iam::123456789012:role/friday-night-prod-ApiHandlerRole is not allowed "
+            "dynamodb:GetItem on arn:aws:dynamodb:eu-central-1:123456789012:table/friday-night-prod-tickets; "
+            "customer 4917712345678")
+    masked = mask_text(line)
+    assert "arn:aws:iam::123456789012:role/friday-night-prod-ApiHandlerRole" in masked
+    assert "arn:aws:dynamodb:eu-central-1:123456789012:table/friday-night-prod-tickets;" in masked
+    assert "4917712345678" not in masked and masked.endswith("customer +***78")
+    assert mask_text("arn:aws:iam::+4917712345678") == "arn:aws:iam::+***78"  # not an ARN: masked
+
+
 def test_importing_app_imports_neither_twilio_rest_nor_requests():
     code = ("import sys, app; bad = [m for m in ('twilio.rest', 'requests', 'twilio') if m in sys.modules]; "
             "print(','.join(bad))")
