@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 8000
 STAGE ?= dev
 
-.PHONY: run test package bench lint clean install chromium pictures catalogues
+.PHONY: run test package deploy smoke bench lint clean install chromium pictures catalogues
 
 install: $(STAMP)
 
@@ -50,6 +50,18 @@ pictures: $(STAMP) $(CHROMIUM)
 ## make package — CloudFormation/SAM with the tables into dist/
 package: $(STAMP)
 	$(BIN)/python -m scripts.package --stage $(STAGE) --out dist
+
+## make deploy STAGE=prod — checks AWS credentials, region and the stage's SSM secrets first (nothing is
+## built or changed when one is missing), packages, then creates or updates the stack through a change set
+## (scripts/deploy.py; settings from the environment, README "Deploy"). ARGS="--set Name=value" for more.
+deploy: $(STAMP)
+	$(BIN)/python -m scripts.deploy --stage $(STAGE) --preflight
+	$(BIN)/python -m scripts.package --stage $(STAGE) --out dist
+	$(BIN)/python -m scripts.deploy --stage $(STAGE) $(ARGS)
+
+## make smoke STAGE=prod — the deployed stage end to end: /status, a signed test SMS, its ticket, resolved
+smoke: $(STAMP)
+	$(BIN)/python -m scripts.smoke --stage $(STAGE)
 
 ## make catalogues — extract the customer texts into chalicelib/locale/customers.pot, update each
 ## language's .po, compile the .mo files (tests/test_words.py fails when they are behind the code)

@@ -104,8 +104,23 @@ def watch(stage: str) -> dict:
             "EvaluationPeriods": 1, **props}}
 
     res: dict = {
+        # The alarm topic's own key (issue 33): CloudWatch cannot publish to a topic under the AWS-managed
+        # key alias/aws/sns (its key policy grants no service), so every alarm would vanish.
+        "AlarmKey": {"Type": "AWS::KMS::Key", "Properties": {
+            "Description": f"friday-night {stage}: the alarm topic's messages",
+            "EnableKeyRotation": True,
+            "KeyPolicy": {"Version": "2012-10-17", "Statement": [
+                {"Sid": "TheAccountAdministersIt", "Effect": "Allow",
+                 "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
+                 "Action": "kms:*", "Resource": "*"},
+                {"Sid": "AlarmsAndTopicUseIt", "Effect": "Allow",
+                 "Principal": {"Service": ["cloudwatch.amazonaws.com", "sns.amazonaws.com"]},
+                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+                 "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]}}},
+        "AlarmKeyAlias": {"Type": "AWS::KMS::Alias", "Properties": {
+            "AliasName": f"alias/friday-night-{stage}-alarms", "TargetKeyId": {"Ref": "AlarmKey"}}},
         "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {
-            "DisplayName": "Friday Night", "KmsMasterKeyId": "alias/aws/sns"}},
+            "DisplayName": "Friday Night", "KmsMasterKeyId": {"Ref": "AlarmKey"}}},
         "AlarmSms": {"Type": "AWS::SNS::Subscription", "Condition": "HasAlarmPhone", "Properties": {
             "TopicArn": topic, "Protocol": "sms", "Endpoint": {"Ref": "AlarmPhone"}}},
         "AlarmEmailSubscription": {"Type": "AWS::SNS::Subscription", "Condition": "HasAlarmEmail", "Properties": {
@@ -146,16 +161,29 @@ def watch(stage: str) -> dict:
                           "UpdateReplacePolicy": "Retain", "Metadata": _skip("CKV_AWS_158"), "Properties": {
                               "LogGroupName": f"/friday-night/{stage}/api-access",
                               "RetentionInDays": {"Ref": "LogRetentionDays"}}},
-        # API Gateway writes logs with an account-wide role, one per region (set here for this API).
-        "ApiGatewayLogsRole": {"Type": "AWS::IAM::Role", "Properties": {
+        # API Gateway writes logs with an account-wide role, one setting per region (issue 33): made by the
+        # first stage deployed in a region (ManageApiGatewayAccount=true; make deploy decides), never by
+        # every stage, so dev and prod live side by side. The role is kept when that stack is deleted:
+        # the other stages' access logs go on using it.
+        "ApiGatewayLogsRole": {"Type": "AWS::IAM::Role", "Condition": "ManagesApiGatewayAccount",
+                               "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", "Properties": {
             "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
                 "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"},
                 "Action": "sts:AssumeRole"}]},
             "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
                                               "AmazonAPIGatewayPushToCloudWatchLogs"}]}},
-        "ApiGatewayAccount": {"Type": "AWS::ApiGateway::Account", "Properties": {
-            "CloudWatchRoleArn": {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}}},
-        "RestAPI": {"Metadata": _skip("CKV_AWS_120"), "Properties": {
+        "ApiGatewayAccount": {"Type": "AWS::ApiGateway::Account", "Condition": "ManagesApiGatewayAccount",
+                              "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain", "Properties": {
+                                  "CloudWatchRoleArn": {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}}},
+        # API Gateway refuses a stage's access log until the region's logging role is set: the API (and so
+        # its deployment and stage) waits for the account setting when this stack makes it. DependsOn cannot
+        # name a resource whose condition may be false; a handle that refers to it when present can.
+        "ApiGatewayAccountReady": {"Type": "AWS::CloudFormation::WaitConditionHandle", "Metadata": {
+            "AccountSetting": {"Fn::If": ["ManagesApiGatewayAccount", {"Ref": "ApiGatewayAccount"}, ""]}}},
+        "RestAPI": {"Metadata": _skip("CKV_AWS_120"), "DependsOn": ["ApiGatewayAccountReady"], "Properties": {
+            # Any OpenApiVersion makes SAM leave out its extra stage named "Stage" (no access log, no
+            # tracing); the body stays Chalice's swagger 2.0 (SAM converts only an openapi body).
+            "OpenApiVersion": "3.0.1",
             "TracingEnabled": True,
             "AccessLogSetting": {"DestinationArn": {"Fn::GetAtt": ["ApiAccessLogs", "Arn"]}, "Format": json.dumps({
                 "requestId": "$context.requestId", "at": "$context.requestTime", "method": "$context.httpMethod",
@@ -190,6 +218,10 @@ def watch(stage: str) -> dict:
             "AlarmPhone": {"Type": "String", "Default": "", "AllowedPattern": r"^(\+[1-9][0-9]{6,14})?$",
                            "Description": "E.164 phone that gets alarm texts (empty: none)"},
             "AlarmEmail": {"Type": "String", "Default": "", "Description": "e-mail that gets alarms (empty: none)"},
+            "ManageApiGatewayAccount": {
+                "Type": "String", "Default": "true", "AllowedValues": ["true", "false"],
+                "Description": "true for the first stage in a region: sets the region's API Gateway logging role "
+                               "(one per account and region). false for every other stage (make deploy decides)."},
             "LogRetentionDays": {"Type": "Number", "Default": 30, "AllowedValues": RETENTION_DAYS},
             "ApiReservedConcurrency": {
                 "Type": "Number", "Default": 0, "MinValue": 0, "MaxValue": 1000,
@@ -200,6 +232,7 @@ def watch(stage: str) -> dict:
             "HasAlarmPhone": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmPhone"}, ""]}]},
             "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
             "CapApi": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ApiReservedConcurrency"}, 0]}]},
+            "ManagesApiGatewayAccount": {"Fn::Equals": [{"Ref": "ManageApiGatewayAccount"}, "true"]},
         },
         "Resources": res,
         "Outputs": {"AlarmTopicArn": {"Value": topic}, "FailedRunsQueue": {"Value": {"Ref": "FailedRuns"}}},
@@ -207,30 +240,46 @@ def watch(stage: str) -> dict:
 
 
 def gateway_responses() -> dict:
-    """API Gateway's own answers in the contract's shape: an unknown route is a 404
-    {"error": ...}, not "Missing Authentication Token"; other gateway errors keep their status."""
+    """API Gateway's own answers in the contract's shape: an unknown route is a 404 {"error": ...}, not
+    "Missing Authentication Token"; other gateway errors keep their status. They live inside the API's
+    definition (x-amazon-apigateway-gateway-responses), so a change to them changes the definition and SAM
+    deploys it: as separate GatewayResponse resources nothing redeployed the stage (issue 33)."""
     from chalicelib.errors import NO_ROUTE_CODE, NO_ROUTE_MESSAGE
 
-    def response(kind: str, status: str | None, code: str, message: str) -> dict:
-        props = {"RestApiId": {"Ref": "RestAPI"}, "ResponseType": kind,
-                 "ResponseTemplates": {"application/json": json.dumps(
-                     {"error": {"code": code, "message": message}})},
-                 "ResponseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"}}
+    def response(status: str | None, code: str, message: str) -> dict:
+        answer = {"responseParameters": {"gatewayresponse.header.Content-Type": "'application/json'"},
+                  "responseTemplates": {"application/json": json.dumps({"error": {"code": code,
+                                                                                   "message": message}})}}
         if status:
-            props["StatusCode"] = status
-        return {"Type": "AWS::ApiGateway::GatewayResponse", "Properties": props}
+            answer["statusCode"] = status
+        return answer
 
     return {
-        "NoSuchRoute": response("MISSING_AUTHENTICATION_TOKEN", "404", NO_ROUTE_CODE, NO_ROUTE_MESSAGE),
-        "Gateway4xx": response("DEFAULT_4XX", None, "bad_request", "$context.error.messageString"),
-        "Gateway5xx": response("DEFAULT_5XX", None, "internal", "$context.error.messageString"),
+        "MISSING_AUTHENTICATION_TOKEN": response("404", NO_ROUTE_CODE, NO_ROUTE_MESSAGE),
+        "DEFAULT_4XX": response(None, "bad_request", "$context.error.messageString"),
+        "DEFAULT_5XX": response(None, "internal", "$context.error.messageString"),
     }
+
+
+def own_log_groups(template: dict, stage: str) -> None:
+    """Each function's role may write exactly its own log group (issue 33): the policy file's stage-wide
+    Logs statement becomes, per role, the one group that function's LoggingConfig names, with real ARNs."""
+    for fn in FUNCTIONS:
+        role = template["Resources"][fn]["Properties"]["Role"]["Fn::GetAtt"][0]
+        group = ("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+                 f"/friday-night/{stage}/{fn}")
+        for policy in template["Resources"][role]["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if statement.get("Sid") == "Logs":
+                    statement["Resource"] = [{"Fn::Sub": group}, {"Fn::Sub": group + ":log-stream:*"}]
 
 
 SETTINGS = {  # template parameter → environment variable (not secret: the secrets are in SSM)
     "TwilioAccountSid": ("TWILIO_ACCOUNT_SID", "^AC[0-9a-f]{32}$", "Twilio account SID (AC...)"),
-    "PublicBaseUrl": ("PUBLIC_BASE_URL", "^https://\\S+$", "The API's public stage URL, like "
-                      "https://abc.execute-api.eu-central-1.amazonaws.com/api (Twilio signs against it)"),
+    "PublicBaseUrl": ("PUBLIC_BASE_URL", "^(https://\\S+)?$", "The API's public stage URL, like "
+                      "https://abc.execute-api.eu-central-1.amazonaws.com/api (Twilio signs against it). Empty "
+                      "only on a first create, before the URL exists: make deploy then sets it from EndpointURL "
+                      "(until then the stage answers 503, half set up)"),
     "SupportNumber": ("SUPPORT_NUMBER", "^\\+[1-9][0-9]{6,14}$", "The SMS support number (E.164)"),
     "EmergencyNumber": ("EMERGENCY_NUMBER", "^\\+[1-9][0-9]{6,14}$", "The emergency line (E.164)"),
 }
@@ -241,6 +290,8 @@ def settings(template: dict) -> None:
     params = template.setdefault("Parameters", {})
     for name, (_, pattern, description) in SETTINGS.items():
         params[name] = {"Type": "String", "AllowedPattern": pattern, "Description": description}
+        if "(" in pattern:  # optional: may be empty (PublicBaseUrl on a first create)
+            params[name]["Default"] = ""
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             variables = resource["Properties"].setdefault("Environment", {}).setdefault("Variables", {})
@@ -357,7 +408,6 @@ def main(argv: list[str] | None = None) -> int:
     merged = resources(prefix)
     extra = watch(args.stage)
     merged["Resources"].update(extra.pop("Resources"))
-    merged["Resources"].update(gateway_responses())
     merged.update(extra)
     merge.write_text(json.dumps(merged, indent=2))
     chalice = Path(sys.executable).with_name("chalice")
@@ -379,6 +429,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"{args.out}/deployment.zip: no bytecode added (runtime {runtime}, this interpreter {here})")
     settings(template)
+    own_log_groups(template, args.stage)
+    template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][
+        "x-amazon-apigateway-gateway-responses"] = gateway_responses()
     (ROOT / args.out / "sam.json").write_text(json.dumps(template, indent=2))
     zipped = (ROOT / args.out / "deployment.zip").stat().st_size
     print(f"{args.out}/deployment.zip: {zipped / 1e6:.1f} MB zipped (Lambda takes 50 MB uploaded directly)")
@@ -389,10 +442,8 @@ def main(argv: list[str] | None = None) -> int:
     for var, what in (("TWILIO_AUTH_TOKEN_PARAM", "<your Twilio auth token>"),
                       ("ADMIN_API_KEY_PARAM", "<a long random admin key, e.g. openssl rand -hex 24>")):
         print(f"  aws ssm put-parameter --name {env[var]} --type SecureString --value '{what}'")
-    print("Then deploy with the non-secret settings as parameters:")
-    print("  sam deploy --template-file dist/sam.json --stack-name friday-night-" + args.stage
-          + " --capabilities CAPABILITY_IAM --parameter-overrides TwilioAccountSid=AC... PublicBaseUrl=https://..."
-          " SupportNumber=+49... EmergencyNumber=+49... AlarmPhone=+49...")
+    print("Then deploy (the settings are asked for, or taken from the environment; see README \"Deploy\"):")
+    print(f"  make deploy STAGE={args.stage}")
     return 0
 
 

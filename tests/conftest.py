@@ -41,12 +41,25 @@ def no_scans():
     base.Connection._make_api_call = real
 
 
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory):
+    """`make package STAGE=prod` into a folder of its own, once a run (test_package, test_deploy)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run([sys.executable, "-m", "scripts.package", "--stage", "prod", "--out", str(out)],
+                   cwd=Path(__file__).resolve().parent.parent, check=True, capture_output=True)
+    return out
+
+
 @pytest.fixture(autouse=True)
 def tables(request):
     # botocore clients survive across tests (creating them costs ~0.1 s each);
     # moto intercepts every call at send time, so each test still gets empty tables.
-    if request.node.get_closest_marker("pure"):
-        yield  # domain rules: no DynamoDB at all
+    if request.node.get_closest_marker("pure") or request.node.get_closest_marker("own_aws"):
+        yield  # domain rules: no DynamoDB at all; or an AWS of its own (a moto server: the deploy rehearsal)
         return
     with mock_aws():
         store.begin_unit()

@@ -8,19 +8,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from chalicelib.store import tables as store_tables
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture(scope="module")
-def packaged(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "scripts.package", "--stage", "prod", "--out", str(out)],
-                   cwd=ROOT, check=True, capture_output=True)
-    return out
 
 
 def test_the_template_declares_every_table_on_demand_with_gsis_and_ttl(packaged):
@@ -57,12 +47,14 @@ def test_cfn_lint_accepts_the_template(packaged):
 
 
 def test_unknown_routes_answer_in_the_contracts_shape(packaged):
+    """Inside the API's definition (issue 33): a change to them changes the deployment."""
     template = json.loads((packaged / "sam.json").read_text())
-    responses = {v["Properties"]["ResponseType"]: v["Properties"] for v in template["Resources"].values()
-                 if v["Type"] == "AWS::ApiGateway::GatewayResponse"}
+    assert not [v for v in template["Resources"].values() if v["Type"] == "AWS::ApiGateway::GatewayResponse"]
+    body = template["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    responses = body["x-amazon-apigateway-gateway-responses"]
     missing = responses["MISSING_AUTHENTICATION_TOKEN"]
-    assert missing["StatusCode"] == "404"
-    assert json.loads(missing["ResponseTemplates"]["application/json"])["error"]["code"] == "not_found"
+    assert missing["statusCode"] == "404"
+    assert json.loads(missing["responseTemplates"]["application/json"])["error"]["code"] == "not_found"
     assert {"DEFAULT_4XX", "DEFAULT_5XX"} <= set(responses)
 
 
@@ -121,9 +113,20 @@ def test_no_plain_secret_and_scoped_ssm_and_logs(packaged):
         "arn:aws:ssm:*:*:parameter/friday-night/prod/twilio-auth-token"]
     kms = [s for s in statements if "kms:Decrypt" in s["Action"]]
     assert kms and all(s["Condition"]["StringLike"]["kms:ViaService"] == "ssm.*.amazonaws.com" for s in kms)
-    logs = [s for s in statements if any(a.startswith("logs:") for a in s["Action"])]
-    assert logs and all(r.startswith("arn:aws:logs:*:*:log-group:/aws/lambda/friday-night-prod")
-                        for s in logs for r in s["Resource"])
+    # Each function writes exactly its own log group, the one its LoggingConfig names (issue 33: the
+    # roles allowed /aws/lambda/... while the functions logged to /friday-night/..., so no line was written).
+    for name, fn in template["Resources"].items():
+        if fn["Type"] != "AWS::Serverless::Function":
+            continue
+        group = template["Resources"][fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]["Properties"]
+        role = template["Resources"][fn["Properties"]["Role"]["Fn::GetAtt"][0]]
+        logs = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]
+                if any(a.startswith("logs:") for a in s["Action"])]
+        arn = ("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+               + group["LogGroupName"])
+        assert group["LogGroupName"] == f"/friday-night/prod/{name}"
+        assert [r for s in logs for r in s["Resource"]] == [{"Fn::Sub": arn}, {"Fn::Sub": arn + ":log-stream:*"}]
+        assert sorted(a for s in logs for a in s["Action"]) == ["logs:CreateLogStream", "logs:PutLogEvents"]
 
 
 def test_the_lambda_runs_bytecode_and_never_compiles_at_a_cold_start(packaged, tmp_path):
