@@ -20,7 +20,7 @@ import re
 from datetime import datetime, timedelta
 
 from chalicelib.domain.record import Record
-from chalicelib.domain.surveys import yes_no
+from chalicelib.domain.surveys import split_answer, yes_no
 from chalicelib.domain.words import translate_ctx, when
 
 NEW, APPEND, SURVEY, CONFIRM, KEEP, REOPEN = "new", "append", "survey", "confirm", "keep", "reopen"
@@ -70,7 +70,7 @@ def route(thread: Thread | None, text: str, now: datetime, *, urgent: bool) -> R
     if not urgent:
         if thread.awaiting_confirmation and thread.status == "open" and yes_no(text) == "yes":
             return Route(CONFIRM, thread.id)
-        if survey_open(thread, now) and (thread.survey_step == "asked2" or yes_no(text) is not None):
+        if survey_open(thread, now) and (thread.survey_step == "asked2" or split_answer(text)[0] is not None):
             return Route(SURVEY, thread.id)
     if thread.status in ("open", "pending"):
         return Route(APPEND, thread.id)

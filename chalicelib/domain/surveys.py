@@ -36,6 +36,12 @@ def thanks_comment(lang: str | None) -> str:
     return translate(lang, "Thank you - we'll use this to do better.")
 
 
+def sorry_comment(lang: str | None) -> str:
+    """A NO that came with its reason in the same text: nothing more to ask."""
+    return translate(lang, "Sorry to hear that - thank you for telling us. We have reopened your ticket "
+                           "and will answer you.")
+
+
 
 def window() -> timedelta:
     return timedelta(days=float(os.environ.get("SURVEY_WINDOW_DAYS", "3")))
@@ -49,6 +55,25 @@ def yes_no(text: str) -> str | None:
     word = re.sub(r"[^\w👍👎]", "", (text or "").strip().upper())
     return ("yes" if word in _YES | words.answer_words("YES") else
             "no" if word in _NO | words.answer_words("NO") else None)
+
+
+_SEPARATOR = r"[\s,.;:!?()\-\u2013\u2014]+"
+
+
+def split_answer(text: str) -> tuple[str | None, str]:
+    """The survey's answer with words after it, as people write (issue 34): 'NEIN die Seite ist schon
+    wieder weiss', 'NON, toujours rien', 'NU ...', 'no - too slow', 'JA danke' is ('no' or 'yes', the
+    rest: the comment); a bare 'NEIN' is ('no', ''); anything else (None, the text)."""
+    stripped = (text or "").strip()
+    verdict = yes_no(stripped)
+    if verdict is not None:
+        return verdict, ""
+    first = re.match(rf"([^\s,.;:!?()\-\u2013\u2014]+){_SEPARATOR}(\S.*)", stripped, re.S)
+    if first is not None:
+        verdict = yes_no(first.group(1))
+        if verdict is not None:
+            return verdict, first.group(2).strip()
+    return None, stripped
 
 
 def should_ask(*, opened_by: str, survey_state: str | None, channel: str, phone: str | None,

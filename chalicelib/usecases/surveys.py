@@ -13,7 +13,7 @@ from datetime import datetime
 from chalicelib import expectations
 from chalicelib.domain import conversation
 from chalicelib.domain import tickets as rules
-from chalicelib.domain.surveys import period, q1, q2, should_ask, thanks, thanks_comment, window, yes_no  # noqa: F401 - the rules, re-exported for callers
+from chalicelib.domain.surveys import period, q1, q2, should_ask, split_answer, thanks, thanks_comment, window, yes_no  # noqa: F401 - the rules, re-exported for callers
 from chalicelib.domain.tickets import Ticket
 from chalicelib.usecases import tickets
 
@@ -35,10 +35,11 @@ def answer(ticket: Ticket | None, text: str, now: datetime, *, say: bool = True)
     if ticket.survey_expires_at is None or ticket.survey_expires_at <= now:
         return None
     if ticket.survey_state == "asked1":
-        verdict = yes_no(text)
+        verdict, comment = split_answer(text)  # "NEIN die Seite ist schon wieder weiss": both at once
         if verdict is None:
             return None
-        return tickets.survey_answer(ticket.id, now, yes=verdict == "yes", say=say)[1]  # a NO reopens it
+        return tickets.survey_answer(ticket.id, now, yes=verdict == "yes", comment=comment or None,
+                                     say=say)[1]  # a NO reopens it
     return tickets.survey_comment(ticket.id, now, text, say=say)[1]
 
 

@@ -308,20 +308,31 @@ def confirm_automated(ticket_id: int, now: datetime, *, say: bool = True) -> tup
     return mutate(ticket_id, now, decide)[0], said[0]
 
 
-def survey_answer(ticket_id: int, now: datetime, *, yes: bool, say: bool = True) -> tuple[Ticket, str]:
+def survey_answer(ticket_id: int, now: datetime, *, yes: bool, comment: str | None = None,
+                  say: bool = True) -> tuple[Ticket, str]:
     """The survey's YES or NO. A NO reopens the ticket for its last owner, who hears it (now at work,
     else in the morning digest): never a silent reopen. What the customer is answered (thanks, or
-    the second question) is stored with it."""
+    the second question) is stored with it. A `comment` written with the answer ("NEIN die Seite ist
+    schon wieder weiss") is the survey's comment and a customer message, forwarded like any other:
+    the second question is not asked, the customer hears the sorry (or thanks) at once."""
     tier_rules = tiers.rules()
     fx = Effects()
     said = [""]
 
     def decide(t: Ticket) -> Change:
         lang = expectations.language(t)
-        said[0] = text = survey_rules.thanks(lang) if yes else survey_rules.q2(lang)
+        if comment:
+            text = survey_rules.thanks(lang) if yes else survey_rules.sorry_comment(lang)
+        else:
+            text = survey_rules.thanks(lang) if yes else survey_rules.q2(lang)
+        said[0] = text
         change = rules.survey_answered(t, now, tier_rules, yes=yes)
+        if comment:
+            change = change.then(rules.survey_commented(change.ticket, now, comment))
         if change.has(rules.REOPENED):
             change = change.then(_tell_owner(change.ticket, CUSTOMER, now, fx, new=True))
+        if comment:
+            change = change.then(_forward(change.ticket, first_message(change), comment, now, fx))
         return change.then(rules.told(change.ticket, text, now)) if say else change
 
     ticket, _ = mutate(ticket_id, now, decide, fx=fx)

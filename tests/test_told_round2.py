@@ -1,0 +1,85 @@
+"""What people are told is true, round 2 (issue 34): each story fails on the code before it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from chalicelib.domain import surveys
+from tests.data import ANA, CUSTOMER, owner_phone
+
+GERMAN = "+4917755500001"
+
+
+def _resolved_at_work(api, twilio, team, clock_at, phone: str, text: str) -> int:
+    """A ticket Ana worked (acknowledged, then resolved) on a Monday at work: the survey asked."""
+    clock_at.set(datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))  # Monday 11:00 Berlin
+    twilio.sms(phone, text)
+    twilio.phone(phone).expect_sms("#1")
+    twilio.phone(owner_phone(api, 1)).expect_sms("#1")
+    assert api.post("/tickets/1/ack", key=team["ana"]["api_key"]).status_code == 200  # Ana takes it
+    twilio.inbox[ANA].clear()
+    assert api.post("/tickets/1/resolve", key=team["ana"]["api_key"]).status_code == 200
+    return 1
+
+
+@pytest.mark.pure
+@pytest.mark.parametrize("text, verdict, comment", [
+    ("NEIN die Seite ist schon wieder weiss", "no", "die Seite ist schon wieder weiss"),
+    ("NON, toujours rien", "no", "toujours rien"),
+    ("NU merge nici acum", "no", "merge nici acum"),
+    ("no - too slow", "no", "too slow"),
+    ("JA danke", "yes", "danke"),
+    ("Nein", "no", ""),
+    ("👎 still broken", "no", "still broken"),
+    ("Nobody answered", None, "Nobody answered"),  # a word that begins like NO is no answer
+    ("the page is white again", None, "the page is white again"),
+])
+def test_a_survey_answer_is_read_with_words_after_it(text, verdict, comment):
+    assert surveys.split_answer(text) == (verdict, comment)
+
+
+def test_a_no_with_its_reason_in_one_text_is_recorded_answered_and_told(api, twilio, team, clock_at):
+    """'NEIN die Seite ist schon wieder weiss' got an empty answer, the survey stayed asked1, the ticket
+    reopened silently and nobody on the team was told."""
+    _resolved_at_work(api, twilio, team, clock_at, GERMAN, "Hallo, die Seite ist weiss, bitte helfen Sie")
+    twilio.phone(GERMAN).expect_sms("Hat das Ihre Frage beantwortet?")
+    clock_at.advance(minutes=10)
+    twilio.sms(GERMAN, "NEIN die Seite ist schon wieder weiss")
+    # The customer: the sorry, in German, at once (no second question to a reason already given).
+    twilio.phone(GERMAN).expect_sms("Das tut uns leid - danke, dass Sie es uns sagen. Wir haben Ihr Ticket "
+                                    "wieder geöffnet")
+    twilio.phone(GERMAN).expect_nothing()
+    # Ana, who worked it: the reopened ticket is hers, and she reads what the customer wrote.
+    twilio.phone(ANA).expect_sms("#1")
+    twilio.phone(ANA).expect_sms("die Seite ist schon wieder weiss")
+    detail = api.get("/tickets/1").json_body
+    assert detail["status"] == "open"
+    assert detail["survey"]["answer"] == "no" and detail["survey"]["comment"] == "die Seite ist schon wieder weiss"
+    assert [(m["author"], m["text"]) for m in detail["messages"][-2:]] == [
+        ("customer", "die Seite ist schon wieder weiss"),
+        ("system", "Das tut uns leid - danke, dass Sie es uns sagen. Wir haben Ihr Ticket wieder geöffnet und "
+                   "antworten Ihnen.")]
+    types = [e["type"] for e in detail["events"]]
+    assert types.count("survey_answered") == 1 and types.count("survey_comment") == 1
+    assert len(api.get("/tickets").json_body["items"]) == 1  # no second ticket
+
+
+def test_a_yes_with_thanks_is_a_yes_and_its_words_are_kept(api, twilio, team, clock_at):
+    _resolved_at_work(api, twilio, team, clock_at, CUSTOMER, "my invoice is wrong")
+    twilio.phone(CUSTOMER).expect_sms("Did this answer your question?")
+    twilio.sms(CUSTOMER, "yes, thanks a lot!")
+    twilio.phone(CUSTOMER).expect_sms("Thank you for your answer!")
+    twilio.phone(ANA).expect_sms("#1 +4917712345678: thanks a lot!")  # Ana, who worked it, reads it
+    detail = api.get("/tickets/1").json_body
+    assert detail["status"] == "resolved"
+    assert detail["survey"]["answer"] == "yes" and detail["survey"]["comment"] == "thanks a lot!"
+
+
+def test_stop_still_wins_over_a_survey(api, twilio, team, clock_at):
+    _resolved_at_work(api, twilio, team, clock_at, CUSTOMER, "my invoice is wrong")
+    twilio.phone(CUSTOMER).expect_sms("Did this answer your question?")
+    twilio.sms(CUSTOMER, "STOP")
+    twilio.phone(CUSTOMER).expect_nothing()
+    detail = api.get("/tickets/1").json_body
+    assert detail["status"] == "resolved" and detail["survey"]["answer"] is None
