@@ -129,8 +129,8 @@ def deliver(item_id: str, now: datetime) -> Result:
 def _digest(item: Item, now: datetime) -> str | None:
     """A digest's text, written when it goes out: only the tickets still open and still theirs."""
     found = store.get_tickets(sorted(int(i) for i in item.ticket_ids or ()))
-    entries = [(t.id, t.tier, t.tier_due_at) for t in found.values()
-               if t.is_active and t.owner == item.person_id]
+    entries = [(t.id, t.tier, t.tier_due_at) for t in found.values()  # a chat never written in: never told
+               if t.is_active and t.owner == item.person_id and t.subject is not None]
     if not entries:
         return None
     reader = store.get_person(item.person_id) if item.person_id else None  # their zone and language

@@ -83,3 +83,23 @@ def test_stop_still_wins_over_a_survey(api, twilio, team, clock_at):
     twilio.phone(CUSTOMER).expect_nothing()
     detail = api.get("/tickets/1").json_body
     assert detail["status"] == "resolved" and detail["survey"]["answer"] is None
+
+
+def test_a_chat_in_which_the_customer_never_wrote_tells_nobody(api, twilio, team, clock_at, schedule):
+    """A chat session opened Friday night and never written in landed in its owner's Monday digest."""
+    clock_at.set(datetime(2026, 11, 20, 21, 0, tzinfo=timezone.utc))  # Friday 22:00 Berlin: out of hours
+    empty = api.post("/chat/sessions", {"name": "Mia"}, key=None).json_body
+    written = api.post("/chat/sessions", {"name": "Paul"}, key=None).json_body
+    r = api.post(f"/chat/sessions/{written['session_id']}/messages", {"text": "my parcel is wet"},
+                 key=written["token"])
+    assert r.status_code == 201
+    empty_events = [e["type"] for e in api.get(f"/tickets/{empty['ticket_id']}").json_body["events"]]
+    assert "owner_told_later" not in empty_events and "owner_told" not in empty_events
+    assert "owner_told_later" in [e["type"] for e in api.get(f"/tickets/{written['ticket_id']}").json_body["events"]]
+    clock_at.set(datetime(2026, 11, 23, 8, 0, 30, tzinfo=timezone.utc))  # Monday 09:00:30 Berlin
+    schedule("page_sweep")
+    owner = owner_phone(api, written["ticket_id"])
+    digest = twilio.phone(owner).expect_sms("1 ticket is yours: ").last["body"]
+    assert f"#{written['ticket_id']} " in digest and f"#{empty['ticket_id']}" not in digest
+    for phone in (ANA, "+4915100000002", "+4915100000003"):
+        twilio.phone(phone).expect_nothing()  # nobody hears of the empty chat, ever

@@ -103,6 +103,11 @@ def _tell_owner(t: Ticket, actor: Actor, now: datetime, fx: Effects, *, new: boo
     return rules.record(t, "owner_told", SYSTEM, now, to=t.owner)
 
 
+def _waits_for_first_words(t: Ticket) -> bool:
+    """A chat opened and not written in yet: nobody is told of it (it closes by itself, unused)."""
+    return t.clock == rules.QUIET_CLOCK and t.status == rules.OPEN and t.subject is None
+
+
 def _forward(t: Ticket, msg: Message, text: str, now: datetime, fx: Effects, *,
              tell_paged: bool = False) -> Change:
     """The person working the ticket hears the customer (API v1.1): when its page was acknowledged,
@@ -166,7 +171,9 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
             change = change.then(rules.record(change.ticket, event[0], actor, now, **event[1]))
         if priority == "urgent" and page_reason:
             change = change.then(_open_page(change.ticket, now, page_reason, fx))
-        if not fx.paged:  # a page tells the holder who owns it; anyone else hears now or in the morning
+        if not fx.paged and not _waits_for_first_words(change.ticket):
+            # A page tells the holder who owns it; anyone else hears now or in the morning. A chat in
+            # which the customer has not written yet tells nobody (issue 34): its first message does.
             change = change.then(_tell_owner(change.ticket, actor, now, fx, new=True))
         if extra is not None:
             fx.writes.extend(extra(change.ticket))
@@ -228,6 +235,9 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
             return change.then(_open_page(change.ticket, now, f"urgent {channel or t.channel}", fx))
         if page_reason and change.ticket.is_urgent:
             return change.then(_open_page(change.ticket, now, page_reason, fx))  # e.g. a voicemail: paged with it
+        if _waits_for_first_words(t) and not _waits_for_first_words(change.ticket):
+            # The chat's first words: now its owner hears of it (now at work, else the morning digest).
+            change = change.then(_tell_owner(change.ticket, CUSTOMER, now, fx, new=True))
         return change.then(_forward(change.ticket, first_message(change), text, now, fx, tell_paged=tell_paged))
 
     try:
