@@ -103,3 +103,46 @@ def test_a_chat_in_which_the_customer_never_wrote_tells_nobody(api, twilio, team
     assert f"#{written['ticket_id']} " in digest and f"#{empty['ticket_id']}" not in digest
     for phone in (ANA, "+4915100000002", "+4915100000003"):
         twilio.phone(phone).expect_nothing()  # nobody hears of the empty chat, ever
+
+
+def test_a_page_quotes_the_message_that_made_the_ticket_urgent_in_every_round(api, twilio, team, clock_at,
+                                                                               schedule):
+    """A customer's "DRINGEND Kasse defekt" on a ticket an earlier message opened paged the holder with
+    the first message ("Hallo, meine Bestellung 5521 ...")."""
+    from tests.data import BEN
+
+    clock_at.set(datetime(2026, 11, 21, 21, 0, tzinfo=timezone.utc))  # Saturday 22:00 Berlin: Ana holds
+    twilio.sms(GERMAN, "Hallo, meine Bestellung 5521 ist nicht angekommen")
+    twilio.phone(GERMAN).expect_sms("#1")
+    clock_at.advance(minutes=20)
+    twilio.sms(GERMAN, "DRINGEND Kasse defekt, niemand kann zahlen")
+    page = twilio.phone(ANA).expect_sms("URGENT #1").last["body"]
+    assert "DRINGEND Kasse defekt, niemand kann zahlen" in page and "Bestellung" not in page
+    # The next rounds (nobody acknowledged) quote it too.
+    later = []
+    for _ in range(25):
+        clock_at.advance(minutes=1)
+        schedule("page_sweep")
+        later += [m["body"] for phone in (ANA, BEN) for m in twilio.inbox[phone]]
+        for phone in (ANA, BEN):
+            twilio.inbox[phone].clear()
+    sms_pages = [body for body in later if body.startswith("URGENT #1")]
+    assert sms_pages and all("DRINGEND Kasse defekt" in body and "Bestellung" not in body for body in sms_pages)
+    twilio.inbox.clear()
+
+
+def test_the_owner_of_a_voicemail_ticket_never_reads_no_message(api, twilio, team, clock_at, schedule):
+    """The owner's notice of a call's ticket, sent by the sweep after the voicemail's transcript, said
+    "(no message yet)"."""
+    clock_at.set(datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))  # Monday 11:00 Berlin: at work
+    call = twilio.call("+4917700000099")
+    while call.dialing():
+        call.no_answer()
+    call.leave_voicemail("Kasse defekt, bitte rufen Sie zurueck", seconds=25)
+    clock_at.advance(seconds=5)
+    schedule("page_sweep")
+    owner = owner_phone(api, 1)
+    told = [m["body"] for m in twilio.inbox[owner] if "is yours now" in m["body"]]
+    assert told and all("no message" not in body for body in told)
+    assert "a call from +4917700000099" in told[0]
+    twilio.inbox.clear()

@@ -63,9 +63,16 @@ def gist(subject: str | None, words: int = 10) -> str:
 PRIORITY = {"normal": C_("staff", "normal"), "urgent": C_("staff", "urgent")}
 
 
-def owner_now(ticket_id: int, tier: int, priority: str, subject: str | None, lang: str | None = None) -> str:
-    """A ticket moved to someone who must hear it at once (urgent, or they hold the phone)."""
-    said = gist(subject) or translate_ctx(lang, "staff", "(no message yet)")
+def owner_now(ticket_id: int, tier: int, priority: str, subject: str | None, lang: str | None = None, *,
+              caller: str | None = None, channel: str | None = None) -> str:
+    """A ticket moved to someone who must hear it at once (urgent, or they hold the phone). A call
+    has no words yet when its ticket opens, and this text may go out after its voicemail came
+    (issue 34): it says what is true then and later, a call from the number."""
+    if not subject and channel == "voice":
+        said = translate_ctx(lang, "staff", "a call from {caller}",
+                             caller=caller or translate_ctx(lang, "staff", "withheld number"))
+    else:
+        said = gist(subject) or translate_ctx(lang, "staff", "(no message yet)")
     shown = translate_ctx(lang, *PRIORITY[priority]) if priority in PRIORITY else priority
     return translate_ctx(lang, "staff", "#{ticket} is yours now (tier {tier}, {priority}): {gist}\n"
                                         "{ticket} <text> answers the customer - RES {ticket} resolves",

@@ -38,17 +38,19 @@ def chain_at(now: datetime, leads_only: bool = False) -> list[dict]:
     return [{"person_id": link.person_id, "role": link.role} for link in rules.chain(holder, backup, admins)]
 
 
-def page_text(ticket: Ticket, reason: str | None = None, lang: str | None = None) -> str:
-    return rules.page_text(ticket.id, ticket.channel, ticket.subject, ticket.tier, reason,
+def page_text(ticket: Ticket, reason: str | None = None, lang: str | None = None, quote: str | None = None) -> str:
+    """`quote`: the customer's words that made the ticket urgent (issue 34: a page quoted the ticket's
+    first message, "Hallo, meine Bestellung 5521 ...", not the "DRINGEND Kasse defekt" that paged)."""
+    return rules.page_text(ticket.id, ticket.channel, quote or ticket.subject, ticket.tier, reason,
                            caller=ticket.customer_contact, lang=lang)
 
 
-def _page_texts(ticket: Ticket, reason: str, chain: list[dict]) -> tuple:
+def _page_texts(ticket: Ticket, reason: str, chain: list[dict], quote: str | None = None) -> tuple:
     """The page SMS in each language its chain's people read (issue 24), fixed when it opens."""
     people = _people()
     langs = sorted({words.supported(people[c["person_id"]].language) or words.business()
                     for c in chain if c["person_id"] in people})
-    return tuple((lang, page_text(ticket, reason, lang)) for lang in langs if lang != words.business())
+    return tuple((lang, page_text(ticket, reason, lang, quote)) for lang in langs if lang != words.business())
 
 
 def _text_for(page: Page, lang: str | None) -> str:
@@ -154,18 +156,18 @@ def _plan(page: Page, pos: rules.Position | None, skips: list[rules.Skip], now: 
 
 
 def open_step(ticket: Ticket, now: datetime, reason: str, leads_only: bool = False,
-              suppress: frozenset[str] = frozenset()) -> Step | None:
+              suppress: frozenset[str] = frozenset(), quote: str | None = None) -> Step | None:
     """Plans a new page for `ticket`, to commit with the change that makes it urgent
     (the ticket takes the page's id: domain.tickets.page_opened). None while an earlier page
-    of it still runs."""
+    of it still runs. Every round of it quotes `quote`, the message that made it urgent."""
     if ticket.page_id:
         running = store.get_page(ticket.page_id)
         if running is not None and running.is_open:
             return None
     links = chain_at(now, leads_only)
     page = Page(id=next_page_id(ticket), ticket_id=ticket.id, chain=tuple(links),
-                created_at=now, updated_at=now, reason=reason, text=page_text(ticket, reason),
-                texts=_page_texts(ticket, reason, links),
+                created_at=now, updated_at=now, reason=reason, text=page_text(ticket, reason, quote=quote),
+                texts=_page_texts(ticket, reason, links, quote),
                 customer=ticket.customer_contact if ticket.channel in PHONE_CHANNELS else None)
     phones = _phones()
     pos, skips = rules.first(_links(page), lambda pid: bool(phones.get(pid)), max_rounds())

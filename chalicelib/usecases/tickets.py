@@ -41,10 +41,11 @@ from chalicelib.usecases.ticket_writes import decided, first_message, mutate, te
 # --- follow-ups: what a change's events cause, planned into its transaction ------------
 
 
-def _open_page(t: Ticket, now: datetime, reason: str, fx: Effects, *, leads_only: bool = False) -> Change:
+def _open_page(t: Ticket, now: datetime, reason: str, fx: Effects, *, leads_only: bool = False,
+               quote: str | None = None) -> Change:
     """The page of an urgent episode, planned into this change's transaction (nothing while an
-    earlier page of the ticket still runs)."""
-    step = paging.open_step(t, now, reason, leads_only=leads_only, suppress=frozenset(fx.suppress))
+    earlier page of the ticket still runs); it quotes `quote`, the words that made it urgent."""
+    step = paging.open_step(t, now, reason, leads_only=leads_only, suppress=frozenset(fx.suppress), quote=quote)
     if step is None:
         return Change(t)
     fx.budget_person = step.budget_person
@@ -97,7 +98,8 @@ def _tell_owner(t: Ticket, actor: Actor, now: datetime, fx: Effects, *, new: boo
         opening = expectations.next_opening(now)
         fx.writes.append(store.digest_write(t.owner, phone, t.id, opening, now))
         return rules.record(t, "owner_told_later", SYSTEM, now, to=t.owner, at=opening.isoformat())
-    text = texts.owner_now(t.id, t.tier, t.priority, t.subject, owner.language)
+    text = texts.owner_now(t.id, t.tier, t.priority, t.subject, owner.language, caller=t.customer_contact,
+                           channel=t.channel)
     fx.send(outbox.sms(phone, text, purpose="notice", now=now,
                        key=f"owner#{t.id}#{t.seq}#{t.owner}", ticket_id=t.id, person_id=t.owner))
     return rules.record(t, "owner_told", SYSTEM, now, to=t.owner)
@@ -232,9 +234,9 @@ def customer_message(ticket_id: int, text: str, now: datetime, *, media: list[st
             return change  # a thank-you (or a late survey answer): stored, nothing reopened
         if change.has(rules.BECAME_URGENT):
             fx.newly_urgent = True
-            return change.then(_open_page(change.ticket, now, f"urgent {channel or t.channel}", fx))
-        if page_reason and change.ticket.is_urgent:
-            return change.then(_open_page(change.ticket, now, page_reason, fx))  # e.g. a voicemail: paged with it
+            return change.then(_open_page(change.ticket, now, f"urgent {channel or t.channel}", fx, quote=text))
+        if page_reason and change.ticket.is_urgent:  # e.g. a voicemail: paged with it
+            return change.then(_open_page(change.ticket, now, page_reason, fx, quote=text))
         if _waits_for_first_words(t) and not _waits_for_first_words(change.ticket):
             # The chat's first words: now its owner hears of it (now at work, else the morning digest).
             change = change.then(_tell_owner(change.ticket, CUSTOMER, now, fx, new=True))
