@@ -167,3 +167,9 @@ def chat_status(ticket, now: datetime) -> str:
         return translate_ctx(lang, "chat", "Ticket #{ticket}: a person will answer shortly.", ticket=n)
     return translate_ctx(lang, "chat", "Ticket #{ticket}: we'll answer by {when}. Write {urgent} if it can't wait.",
                    ticket=n, when=when(now, customer_zone(ticket), lang), urgent=urgent_word(lang))
+
+
+def voicemail_received(ticket_id: int, lang: str | None) -> str:
+    """The SMS a caller who left a voicemail gets (issue 34): their ticket, and what happens next."""
+    return translate(lang, "We have your voicemail - ticket #{ticket}. The person on call has been paged and will "
+                           "get back to you; reply here to add anything.", ticket=ticket_id)

@@ -91,3 +91,17 @@ def costly(e164: str | None) -> bool:
     return (kind in (phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST,
                      phonenumbers.PhoneNumberType.UNKNOWN)
             or region == "001" or bool(served and region not in served))
+
+
+def is_mobile(e164: str | None) -> bool:
+    """Whether a number can receive an SMS: a mobile (or a number whose plan does not tell a mobile
+    from a landline, as in the US); never a landline, premium or unknown number."""
+    if not e164 or not e164.startswith("+"):
+        return False
+    import phonenumbers
+
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return False
+    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)

@@ -172,14 +172,15 @@ def test_a_chat_nobody_wrote_in_pages_nobody(api, twilio, team, clock_at, schedu
 def test_a_voice_tickets_survey_answer_lands_on_the_voice_ticket_and_the_comment_is_shown(
         api, twilio, team, clock_at):
     clock_at.set(SATURDAY_NIGHT)
-    call = twilio.call(CUSTOMER)  # a new caller: the voice ticket (#1) becomes their conversation
+    caller = "+447911123456"  # a British mobile: the line and its texts speak English (issue 34)
+    call = twilio.call(caller)  # a new caller: the voice ticket (#1) becomes their conversation
     call.answer(press="1")
     assert api.post("/tickets/1/resolve", key=team["ana"]["api_key"]).status_code == 200
-    twilio.phone(CUSTOMER).expect_sms("Did this answer your question?")
-    twilio.sms(CUSTOMER, "NO")
-    twilio.phone(CUSTOMER).expect_sms("How could we do better?")
-    twilio.sms(CUSTOMER, "nobody called me back")
-    twilio.phone(CUSTOMER).expect_sms("Thank you")
+    twilio.phone(caller).expect_sms("Did this answer your question?")
+    twilio.sms(caller, "NO")
+    twilio.phone(caller).expect_sms("How could we do better?")
+    twilio.sms(caller, "nobody called me back")
+    twilio.phone(caller).expect_sms("Thank you")
     voice = api.get("/tickets/1").json_body
     assert voice["survey"] == {"state": "done", "answer": "no", "comment": "nobody called me back",
                                "expires_at": voice["survey"]["expires_at"]}

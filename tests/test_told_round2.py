@@ -146,3 +146,46 @@ def test_the_owner_of_a_voicemail_ticket_never_reads_no_message(api, twilio, tea
     assert told and all("no message" not in body for body in told)
     assert "a call from +4917700000099" in told[0]
     twilio.inbox.clear()
+
+
+def _says(call) -> list[tuple[str, str]]:
+    return [(say.get("language"), say.text) for say in call.twiml.iter("Say")]
+
+
+def test_a_new_caller_hears_their_countrys_language_and_their_voicemail_is_answered_by_sms(api, twilio, team,
+                                                                                            clock_at):
+    """A first call from a German mobile got <Say language="en-US">; the caller who left a voicemail
+    never learned their ticket; the prompts said both "We did not get a message" and "We have your
+    message"."""
+    clock_at.set(datetime(2026, 11, 21, 21, 0, tzinfo=timezone.utc))  # Saturday night
+    caller = "+4917700000077"
+    call = twilio.call(caller)
+    (lang, greeting), *_ = _says(call)
+    assert lang == "de-DE" and greeting.startswith("Sie haben die Notfallnummer")
+    while call.dialing():
+        call.no_answer()
+    prompts = _says(call)
+    assert {lang for lang, _ in prompts} == {"de-DE"}
+    assert not any("keine Nachricht" in text or "did not get" in text for _, text in prompts)
+    call.leave_voicemail("Die Kasse ist kaputt", seconds=20)
+    assert [text for _, text in _says(call)] == [
+        "Danke. Wir haben Ihre Nachricht, und das Bereitschaftsteam ist alarmiert. Auf Wiederhören."]
+    sms = twilio.phone(caller).expect_sms("Wir haben Ihre Sprachnachricht - Ticket #1.").last["body"]
+    from chalicelib.domain import texts
+
+    assert texts.segments(sms)["segments"] == 1
+    detail = api.get("/tickets/1").json_body
+    assert detail["language"] == "de"
+    assert sms in [m["text"] for m in detail["messages"] if m["author"] == "system"]  # on the ticket, as sent
+    twilio.inbox.clear()
+
+
+def test_a_landline_or_premium_caller_gets_no_sms_after_the_voicemail(api, twilio, team, clock_at):
+    clock_at.set(datetime(2026, 11, 21, 21, 0, tzinfo=timezone.utc))
+    for n, caller in enumerate(("+493012345678", "+4990012345678")):  # Berlin landline; German premium rate
+        call = twilio.call(caller)
+        while call.dialing():
+            call.no_answer()
+        call.leave_voicemail(f"landline {n}", seconds=10)
+        twilio.phone(caller).expect_nothing()
+    twilio.inbox.clear()

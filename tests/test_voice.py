@@ -40,6 +40,8 @@ def test_no_answer_then_backup_then_voicemail_with_transcript_pages_the_chain(ap
     twilio.phone(ANA).expect_sms("URGENT #1")
     call.leave_voicemail("Our checkout is broken, please call back", seconds=25)
     assert call.ended()
+    # The caller (a German mobile) learns their ticket by SMS, in German (issue 34).
+    twilio.phone(CUSTOMER).expect_sms("Wir haben Ihre Sprachnachricht - Ticket #1.")
     # The transcript follows the page to the phone it reached, with the caller's number.
     follow = twilio.phone(ANA).expect_sms(f"#1 {CUSTOMER}: (voicemail transcript) Our checkout is broken").last["body"]
     assert templates.segments(follow)["segments"] == 1
@@ -57,6 +59,7 @@ def test_nobody_on_call_goes_straight_to_voicemail(api, twilio):
     assert call.dialing() is None
     call.leave_voicemail("hello?")
     assert call.ended()
+    twilio.phone(CUSTOMER).expect_sms("Ticket #1")
     assert api.get("/tickets/1").json_body["channel"] == "voice"
 
 

@@ -112,7 +112,9 @@ def _voicemail(response, ticket_id: int) -> str:
     response.record(action=_url(f"/twilio/voice/recorded/{ticket_id}"), method="POST",
                     max_length=VOICEMAIL_SECONDS, play_beep=True, timeout=5,
                     transcribe=True, transcribe_callback=_url(f"/twilio/voice/transcript/{ticket_id}"))
-    _say(response, lang, C_("voice", "We did not get a message. We have paged the on-call team. Goodbye."))
+    # Reached only when nothing was recorded (a recording goes to the action's answer instead): true
+    # either way, so the caller never hears two stories (issue 34).
+    _say(response, lang, C_("voice", "The on-call team has been paged. Goodbye."))
     response.hangup()
     return str(response)
 

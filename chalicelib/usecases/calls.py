@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chalicelib import settings, store
+from chalicelib import expectations, limits, outbox, phones, settings, store
+from chalicelib.domain import limits as rate
 from chalicelib.domain.actors import Actor
 from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
@@ -74,11 +75,34 @@ def completed(ticket_id: int, step: int, seconds: int, now: datetime) -> None:
 
 
 def voicemail(ticket_id: int, url: str | None, recording_sid: str | None, seconds: int, now: datetime) -> None:
-    """The voicemail goes on the ticket (once per recording) and the chain is paged with it."""
+    """The voicemail goes on the ticket (once per recording) and the chain is paged with it. A caller
+    on a mobile number gets an SMS with their ticket and what happens next, in their language, in the
+    same transaction (issue 34): never a landline, a costly number (issue 23), or one that opted out."""
     fx = Effects()
+    ticket = store.get_ticket(ticket_id)
+    caller = ticket.customer_contact if ticket is not None and ticket.channel == "voice" else None
+    text = (expectations.voicemail_received(ticket_id, expectations.language(ticket))
+            if caller and _may_text(caller, now) else None)
+
+    def text_back(t) -> list:  # the outbox item commits with the voicemail (a retry decides again)
+        if text:
+            fx.send(outbox.sms(caller, text, purpose="reply", now=now, ticket_id=t.id,
+                               key=f"voicemail#{recording_sid or t.id}"))
+        return []
+
     tickets.customer_message(ticket_id, "(voicemail)", now, media=[url] if url else None, provider_id=recording_sid,
-                             channel="voice", fx=fx, page_reason="voicemail", event=("voicemail", {"seconds": seconds}))
+                             channel="voice", fx=fx, page_reason="voicemail", event=("voicemail", {"seconds": seconds}),
+                             extra=text_back, told=(lambda t: [text]) if text else None)
     fx.dispatch(now)
+
+
+def _may_text(caller: str, now: datetime) -> bool:
+    if not phones.is_mobile(caller) or phones.costly(caller):
+        return False
+    contact = store.get_contact(caller)
+    if contact is None or contact.person_id or contact.opted_out:
+        return contact is None
+    return limits.take_for_number(contact, rate.AUTO_REPLIES, now)
 
 
 def transcript(ticket_id: int, text: str | None, now: datetime) -> None:

@@ -296,4 +296,13 @@ def call(caller: str | None, call_sid: str | None, now: datetime) -> Ticket:
                                contact_key=f"phone#{caller}" if caller else None, priority=rules.URGENT,
                                text=None, provider_id=call_sid, extra=_current_for(caller if customer else None),
                                event=("call_in", {"call_sid": call_sid}),
-                               language=words.supported(contact.language) if customer else None)
+                               language=_caller_language(caller, contact if customer else None, known=contact))
+
+
+def _caller_language(caller: str | None, customer: Contact | None, *, known: Contact | None) -> str | None:
+    """What the emergency line speaks (issue 34, the contract's order): the customer's own language,
+    else their number's country's; a staff phone calling the line hears the business language."""
+    if known is not None and customer is None:
+        return None  # a staff member's phone
+    return (words.supported(customer.language) if customer is not None else None) \
+        or words.of_country(phones.country(caller))
