@@ -825,7 +825,7 @@ def get_schedule(principal):
     q, now = query(), clock.now()
     frm = validate.instant(q.get("from"), "from") or now
     to = validate.instant(q.get("to"), "to") or frm + timedelta(days=28)
-    return oncall.schedule(frm, to)
+    return oncall.schedule(frm, to, now)
 
 
 @app.route("/rota.ics", methods=["GET"])

@@ -406,6 +406,8 @@ class Shift(_Out):
     end: str | None = None
     override: bool | None = None
     name: str | None = None
+    recorded: bool | None = Field(default=None, description="GET /rota/schedule: true for a shift that happened "
+                                  "(from the shift records), false for one the rota plans; shown whole")
 
 
 class Rota(_Out):

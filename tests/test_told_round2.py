@@ -189,3 +189,28 @@ def test_a_landline_or_premium_caller_gets_no_sms_after_the_voicemail(api, twili
         call.leave_voicemail(f"landline {n}", seconds=10)
         twilio.phone(caller).expect_nothing()
     twilio.inbox.clear()
+
+
+def test_the_schedule_keeps_the_past_as_it_happened_and_shows_shifts_whole(api, team, clock_at, schedule):
+    """After a rota change effective now, GET /rota/schedule showed the new first member on the days the
+    old holder really held the phone; the coming shifts ended at "now + 4 weeks"."""
+    ana, ben, chloe = team["ana"]["id"], team["ben"]["id"], team["chloe"]["id"]
+    clock_at.set(datetime(2026, 11, 20, 17, 30, tzinfo=timezone.utc))  # Friday 18:30 Berlin: Ana's week began
+    schedule("handoff_sweep")
+    clock_at.set(datetime(2026, 11, 25, 11, 0, tzinfo=timezone.utc))  # Wednesday 12:00 Berlin
+    schedule("handoff_sweep")
+    r = api.put("/rota", {"timezone": "Europe/Berlin", "handoff": {"weekday": "friday", "time": "18:00"},
+                          "shift_days": 7, "members": [chloe, ben, ana], "start": "2026-11-20", "effective": "now"})
+    assert r.status_code == 200, r.body
+    schedule("handoff_sweep")
+    items = api.get("/rota/schedule?from=2026-11-20T18:00:00%2B01:00&to=2026-12-04T12:00:00%2B01:00"
+                    ).json_body["items"]
+    shown = [(i["person_id"], i["start"], i["end"], i.get("recorded")) for i in items]
+    # As it happened: Ana from when the rota was set up (Friday 22:00) until the change.
+    assert shown[0] == (ana, "2026-11-20T22:00:00+01:00", "2026-11-25T12:00:00+01:00", True)
+    assert shown[1] == (chloe, "2026-11-25T12:00:00+01:00", "2026-11-27T18:00:00+01:00", True)  # held now
+    assert shown[2] == (ben, "2026-11-27T18:00:00+01:00", "2026-12-04T18:00:00+01:00", False)  # whole, past `to`
+    assert len(shown) == 3
+    # The default window (four weeks from now) ends no shift at an arbitrary instant either.
+    default = api.get("/rota/schedule").json_body["items"]
+    assert default[-1]["end"].endswith("T18:00:00+01:00") and default[0]["start"] == "2026-11-25T12:00:00+01:00"

@@ -251,14 +251,42 @@ def who(now: datetime, reader: Person | None = None) -> str:
     return texts.holds_until(holder.name if holder else None, until, zone, lang)
 
 
-def schedule(frm: datetime, to: datetime) -> dict:
+def schedule(frm: datetime, to: datetime, now: datetime | None = None) -> dict:
+    """The shifts in [frm, to) (issue 34): the past as it happened (the shift records: who really held
+    the phone, whatever the rota says now), the present and the future from the rota. Every shift is
+    shown whole, with its real start and end, however the window cuts it (`"recorded"`: from the
+    records)."""
     if to <= frm:
         raise BadRequest("to", "must be after from")
     if to - frm > timedelta(days=MAX_SCHEDULE_DAYS):
         raise BadRequest("to", f"the window is at most {MAX_SCHEDULE_DAYS} days")
+    now = now or datetime.now(timezone.utc)
     rot = rules.from_document(_doc())
+    span = timedelta(days=rot.shift_days + 1)
+    segments: list[dict] = []
+    if frm <= now:  # the records up to now, the shift being held included
+        for s in store.shifts_between(frm, min(to, now + timedelta(microseconds=1))):
+            segments.append({"person_id": s.person_id, "start": s.start, "end": s.end, "override": s.how != "rota",
+                             "recorded": True})
+    if to > now:
+        start = max(frm, now)
+        coming = [seg for seg in rot.schedule(start - span, to + span) if seg["end"] > start and seg["start"] < to]
+        for seg in coming:
+            still = segments[-1] if segments else None
+            if still is not None and still["end"] is None:
+                # The shift being held now: its record's start, the rota's end (or now, if the rota
+                # has someone else from now on).
+                still["end"] = seg["end"] if seg["person_id"] == still["person_id"] and seg["start"] <= now else now
+                if still["end"] != now:
+                    continue
+            if segments and segments[-1]["end"] and seg["start"] < segments[-1]["end"]:
+                seg = {**seg, "start": segments[-1]["end"]}  # the present shift began when the last one ended
+            segments.append({**seg, "recorded": False})
+    if segments and segments[-1]["end"] is None:  # a window that ends before now: the holder holds on
+        held = rot.holding_at(now)
+        segments[-1]["end"] = held[2] if held[0] == segments[-1]["person_id"] else now
     items = [{"person_id": s["person_id"], "start": _local(s["start"], rot), "end": _local(s["end"], rot),
-              "override": s["override"]} for s in rot.schedule(frm, to)]
+              "override": s["override"], "recorded": s["recorded"]} for s in segments]
     return {"items": items, "next": None}
 
 
