@@ -80,22 +80,23 @@ def test_the_november_report(api, twilio, team, clock_at, schedule):
         "person_id": ben["id"], "name": "Ben Okafor", "resolved": 2, "passed_up": 1,
         "escalated_away": int(t3["owner"] == ben["id"]), "median_hours_to_resolve": 37.5, "satisfaction": 1.0,
         "survey_answers": 1, "pages_received": 0, "pages_acknowledged": 0, "median_minutes_to_ack": None,
-        "weekends_held": 1, "weeks_held": 0.46, "compensation_days": 0}
+        "weekends_held": 1, "weeks_held": 0.46, "compensation_days": 0, "hours_held": 78.0}
     assert people["Chloe Martin"] == {
         "person_id": chloe["id"], "name": "Chloe Martin", "resolved": 1, "passed_up": 0, "escalated_away": 1,
         "median_hours_to_resolve": 4.0, "satisfaction": 0.0, "survey_answers": 1, "pages_received": 0,
         "pages_acknowledged": 0, "median_minutes_to_ack": None, "weekends_held": 0, "weeks_held": 0.0,
-        "compensation_days": 0}
+        "compensation_days": 0, "hours_held": 0.0}
     assert people["Ana Lopez"] == {
         "person_id": ana["id"], "name": "Ana Lopez", "resolved": 1, "passed_up": 0,
         "escalated_away": int(t3["owner"] == ana["id"]), "median_hours_to_resolve": 1.0, "satisfaction": None,
         "survey_answers": 0, "pages_received": 1, "pages_acknowledged": 1, "median_minutes_to_ack": 5.0,
-        "weekends_held": 1, "weeks_held": 0.98, "compensation_days": 1}
+        "weekends_held": 1, "weeks_held": 0.98, "compensation_days": 1, "hours_held": 164.0}
     assert report["overall"] == {
         # Tickets, not events (issue 21): T1 and T4 are resolved (T1 twice, once); T2's NO reopened it.
         # Of the three resolved this month two came back: T1 by a new text, T2 by its survey NO.
-        "tickets_per_channel": {"sms": 4}, "resolved": 2, "repeat_contact_rate": 0.667,
-        "first_contact_resolution": 0.333, "satisfaction_by_channel": {"sms": 0.5},
+        "tickets_per_channel": {"sms": 4}, "resolved": 2, "resolved_this_month": 3, "repeat_contact_rate": 0.667,
+        "repeat_contacts": 2, "first_contact_resolution": 0.333, "first_contact_resolved": 1,
+        "first_contact_tickets": 3, "satisfaction_by_channel": {"sms": 0.5},
         "satisfaction_by_template": {}, "tier_breaches": 0}
 
     # The same month again gives the same figures (reproducible), in CSV too.

@@ -7,6 +7,7 @@ import pytest
 
 from chalicelib.domain import surveys
 from tests.data import ANA, CUSTOMER, owner_phone
+from tests.test_console_browser import proxy  # noqa: F401,F811 - the /api stage proxy fixture
 
 GERMAN = "+4917755500001"
 
@@ -214,3 +215,53 @@ def test_the_schedule_keeps_the_past_as_it_happened_and_shows_shifts_whole(api, 
     # The default window (four weeks from now) ends no shift at an arbitrary instant either.
     default = api.get("/rota/schedule").json_body["items"]
     assert default[-1]["end"].endswith("T18:00:00+01:00") and default[0]["start"] == "2026-11-25T12:00:00+01:00"
+
+
+def _month_with_a_reopened_ticket(api, twilio, team, clock_at, schedule) -> dict:
+    """Ana resolves #1, the customer writes again (a repeat contact); Ana held the phone one evening;
+    Chloe did nothing counted this month."""
+    clock_at.set(datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))  # Monday at work
+    schedule("handoff_sweep")
+    twilio.sms(CUSTOMER, "my invoice is wrong")
+    assert api.post("/tickets/1/resolve", key=team["ana"]["api_key"]).status_code == 200
+    clock_at.advance(hours=2)
+    twilio.sms(CUSTOMER, "it is still wrong")  # reopened
+    twilio.inbox.clear()
+    return api.get("/reports/monthly?month=2026-11").json_body
+
+
+def test_the_month_adds_up_every_person_listed_and_each_figure_explained(api, twilio, team, clock_at, schedule):
+    """The report left out Chloe (nothing counted), said "Resolved 0" on the console while crediting Ana
+    with 1, "Repeat contacts 100 %" with no count, and "Weeks held 0.0" for an evening on the phone."""
+    report = _month_with_a_reopened_ticket(api, twilio, team, clock_at, schedule)
+    people = {p["name"]: p for p in report["people"]}
+    assert set(people) == {"Ana Lopez", "Ben Okafor", "Chloe Martin"}  # zeros included
+    assert people["Chloe Martin"]["resolved"] == 0 and people["Chloe Martin"]["hours_held"] == 0
+    assert people["Ana Lopez"]["resolved"] == 1
+    assert people["Ana Lopez"]["hours_held"] == 63.0  # Fri 22:00 to Mon 13:00 Berlin (now), from the shift records
+    o = report["overall"]
+    assert (o["resolved"], o["resolved_this_month"], o["repeat_contacts"], o["repeat_contact_rate"]) == (0, 1, 1, 1.0)
+    page = api.get("/reports/monthly.html?month=2026-11").body.decode()
+    assert "Resolved: 0 (tickets resolved this month and still resolved; 1 were resolved at some point" in page
+    assert "Repeat contacts: 100 %: 1 of the 1 tickets resolved this month came back" in page
+    assert "63 h" in page and "Chloe Martin" in page
+
+
+def test_the_consoles_report_page_shows_the_reports_own_figures(chromium, proxy, api, twilio, team,  # noqa: F811
+                                                                 clock_at, schedule):
+    from playwright.sync_api import expect
+
+    from tests.test_console_browser import PHONE, accessible, sign_in
+
+    _month_with_a_reopened_ticket(api, twilio, team, clock_at, schedule)
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    sign_in(page, twilio, proxy, ANA)
+    page.goto(proxy + "/console/report")
+    expect(page.get_by_text("Resolved: 0 tickets resolved this month and still resolved (1 resolved at some point)")
+           ).to_be_visible()
+    expect(page.get_by_text("Repeat contacts: 1 of 1 resolved tickets came back")).to_be_visible()
+    expect(page.get_by_text("Ana Lopez: resolved 1, passed up 0, on call 63 h")).to_be_visible()
+    expect(page.get_by_text("Chloe Martin: resolved 0, passed up 0, on call 0 h, pages 0")).to_be_visible()
+    accessible(page, "report")
+    context.close()

@@ -285,9 +285,11 @@ def test_a_caller_hears_the_emergency_line_in_their_language(api, twilio, team, 
     call = twilio.call(CUSTOMER)  # joins their German ticket
     say = call.twiml.find("./Say")
     assert say.get("language") == "de-DE" and say.text.startswith("Sie haben die Notfallnummer erreicht")
-    stranger = twilio.call("+33612345678")  # a new caller: the business language
-    assert stranger.twiml.find("./Say").get("language") == "en-US"
-    assert stranger.twiml.find("./Say").text.startswith("You have reached the emergency line")
+    stranger = twilio.call("+33612345678")  # a new caller: their number's country's language (issue 34)
+    assert stranger.twiml.find("./Say").get("language") == "fr-FR"
+    spanish = twilio.call("+34612345678")  # a country whose language we do not speak: the business language
+    assert spanish.twiml.find("./Say").get("language") == "en-US"
+    assert spanish.twiml.find("./Say").text.startswith("You have reached the emergency line")
     twilio.inbox.clear()
 
 

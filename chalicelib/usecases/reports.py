@@ -111,7 +111,7 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
                 if ticket is not None and ticket.status in FINISHED:
                     resolved_tickets.add(ticket_id)
                 if e.actor in people:
-                    person[e.actor]["resolved"] += 1
+                    person[e.actor]["resolved"] += 1  # resolves (work done): a ticket resolved twice counts twice
                     if ticket is not None:
                         person[e.actor]["hours_to_resolve"].append((e.at - ticket.created_at).total_seconds() / 3600)
                 if pending_template:
@@ -159,8 +159,9 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
             fcr += messages_in <= 1 and not reopened
 
     held = _holding(start, end, now)
-    for pid in held:
-        person[pid]  # everyone who held the phone appears
+    for pid in [*people, *held]:
+        person[pid]  # everyone on the team appears, zeros included (month-end accountability), and
+        # everyone who held the phone (a person removed since)
     templates = {t.id: t for t in store.all_templates()}
     rows = []
     for pid, p in sorted(person.items(), key=lambda kv: (people[kv[0]].name if kv[0] in people else kv[0])):
@@ -173,6 +174,7 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
             "pages_received": p["pages_received"], "pages_acknowledged": p["pages_acknowledged"],
             "median_minutes_to_ack": _median(p["minutes_to_ack"]),
             "weekends_held": weekends, "weeks_held": round(weeks, 2), "compensation_days": int(weeks + 0.5),
+            "hours_held": round(weeks * 7 * 24, 1),  # an evening on the phone is 4.5 h, not "0.0 weeks"
         })
     effectiveness = []
     for tid, st in sorted(template_stats.items()):
@@ -196,8 +198,11 @@ def monthly(raw_month: str | None, now: datetime) -> dict:
         "overall": {
             "tickets_per_channel": dict(sorted(per_channel.items())),
             "resolved": len(resolved_tickets),
+            "resolved_this_month": len(resolved_any),  # resolved at some point, reopened since or not
             "repeat_contact_rate": _share(len(repeat_tickets & resolved_any), len(resolved_any)),
+            "repeat_contacts": len(repeat_tickets & resolved_any),  # of resolved_this_month
             "first_contact_resolution": _share(fcr, fcr_base),
+            "first_contact_resolved": fcr, "first_contact_tickets": fcr_base,
             "satisfaction_by_channel": {c: _share(y, n) for c, (y, n) in sorted(sat_channel.items())},
             "satisfaction_by_template": {(templates[t].name if t in templates else t): _share(y, n)
                                          for t, (y, n) in sorted(sat_template.items())},
@@ -243,8 +248,11 @@ def to_csv(report: dict) -> str:
     header = list(people[0]) if people else ["person_id", "name"]
     section("people", header, [[row.get(k) for k in header] for row in people])
     o = report["overall"]
-    overall = [["resolved", o["resolved"]], ["repeat_contact_rate", o["repeat_contact_rate"]],
-               ["first_contact_resolution", o["first_contact_resolution"]], ["tier_breaches", o["tier_breaches"]]]
+    overall = [["resolved", o["resolved"]], ["resolved_this_month", o["resolved_this_month"]],
+               ["repeat_contact_rate", o["repeat_contact_rate"]], ["repeat_contacts", o["repeat_contacts"]],
+               ["first_contact_resolution", o["first_contact_resolution"]],
+               ["first_contact_resolved", o["first_contact_resolved"]],
+               ["first_contact_tickets", o["first_contact_tickets"]], ["tier_breaches", o["tier_breaches"]]]
     overall += [[f"tickets_per_channel.{c}", n] for c, n in o["tickets_per_channel"].items()]
     overall += [[f"satisfaction_by_channel.{c}", v] for c, v in o["satisfaction_by_channel"].items()]
     overall += [[f"satisfaction_by_template.{t}", v] for t, v in o["satisfaction_by_template"].items()]
@@ -336,6 +344,12 @@ _STYLE = ("body{font-family:system-ui,sans-serif;margin:0;padding:1rem;max-width
           "td::before{content:attr(data-label);font-weight:600;text-align:left}}")
 
 
+def _held(row: dict) -> str:
+    """Time on call as a person reads it: hours under a week, weeks from one on."""
+    hours = row.get("hours_held") or 0
+    return f"{hours:g} h" if hours < 168 else f"{row['weeks_held']:g} weeks"
+
+
 def to_html(report: dict) -> str:
     """The report for people: readable on a phone, rates as percentages, every section of the JSON."""
     people = report["people"]
@@ -343,8 +357,14 @@ def to_html(report: dict) -> str:
     name = {p["person_id"]: p["name"] or p["person_id"] for p in people}
     parts = [
         "<section><h2>Overview</h2><ul>"
-        f"<li>Resolved: {o['resolved']}</li><li>Repeat contacts: {_pct(o['repeat_contact_rate'])}</li>"
-        f"<li>First-contact resolution: {_pct(o['first_contact_resolution'])}</li>"
+        f"<li>Resolved: {o['resolved']} (tickets resolved this month and still resolved; "
+        f"{o['resolved_this_month']} were resolved at some point this month)</li>"
+        f"<li>Repeat contacts: {_pct(o['repeat_contact_rate'])}: {o['repeat_contacts']} of the "
+        f"{o['resolved_this_month']} tickets resolved this month came back (a new message after the resolve, "
+        "or a survey NO; a thank-you does not count)</li>"
+        f"<li>First-contact resolution: {_pct(o['first_contact_resolution'])}: {o['first_contact_resolved']} of "
+        f"the {o['first_contact_tickets']} tickets opened and resolved this month were solved after one message "
+        "from the customer and never reopened</li>"
         f"<li>Tier breaches: {o['tier_breaches']}</li></ul>"
         + _bars("Tickets per channel", o["tickets_per_channel"]) + "</section>",
         "<section><h2>People</h2>"
@@ -359,9 +379,11 @@ def to_html(report: dict) -> str:
         f"<p>{_pct(o['repeat_contact_rate'])} of resolved tickets came back within a week "
         f"(a thank-you does not count).</p></section>",
         "<section><h2>On call and pages</h2>"
-        + _table(["Person", "Weeks held", "Weekends", "Compensation days", "Pages", "Acknowledged",
+        "<p>Time on call comes from the shift records (who really held the phone); a compensation day per "
+        "week held, rounded.</p>"
+        + _table(["Person", "On call", "Weekends", "Compensation days", "Pages", "Acknowledged",
                   "Median minutes to ACK"],
-                 [[name[p["person_id"]], p["weeks_held"], p["weekends_held"], p["compensation_days"],
+                 [[name[p["person_id"]], _held(p), p["weekends_held"], p["compensation_days"],
                    p["pages_received"], p["pages_acknowledged"],
                    "-" if p["median_minutes_to_ack"] is None else p["median_minutes_to_ack"]] for p in people])
         + "</section>",

@@ -584,8 +584,19 @@ async function report() {
   const month = new Date(now()).toISOString().slice(0, 7);
   const data = await api("GET", `/reports/monthly?month=${month}`);
   const o = data.overall || {};
-  page(tr("Report {month}", { month: data.month }), el("ul", {}, el("li", {}, tr("Resolved: {count}", { count: o.resolved })),
+  // The same figures as GET /reports/monthly, each explained in one line (issue 34).
+  page(tr("Report {month}", { month: data.month }), el("ul", {},
+    el("li", {}, tr("Resolved: {count} tickets resolved this month and still resolved ({total} resolved at some point)",
+      { count: o.resolved, total: o.resolved_this_month })),
+    el("li", {}, tr("Repeat contacts: {count} of {total} resolved tickets came back (a new message or a survey NO; a thank-you does not count)",
+      { count: o.repeat_contacts, total: o.resolved_this_month })),
+    el("li", {}, tr("First-contact resolution: {count} of {total} tickets opened and resolved this month needed one message and were never reopened",
+      { count: o.first_contact_resolved, total: o.first_contact_tickets })),
     el("li", {}, tr("Tier breaches: {count}", { count: o.tier_breaches }))),
+  el("h2", {}, tr("People")),
+  el("ul", { class: "people-report" }, (data.people || []).map((p) => el("li", {},
+    tr("{name}: resolved {resolved}, passed up {passed}, on call {hours} h, pages {pages}",
+      { name: p.name || p.person_id, resolved: p.resolved, passed: p.passed_up, hours: p.hours_held, pages: p.pages_received })))),
   el("p", {}, el("a", { href: data.html_url }, tr("Open the whole report"))));
 }
 
