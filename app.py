@@ -154,9 +154,11 @@ def handoff_sweep(event):
 @app.schedule(Rate(2, unit=Rate.MINUTES), name="reconcile_sweep")
 def reconcile_sweep(event):
     """Nothing missed: Twilio's logs of inbound SMS and calls, read back for webhooks that never ran."""
+    from chalicelib.channels import sms, twilio_hooks
     from chalicelib.usecases import reconcile
 
-    _sweep("reconcile_sweep", reconcile.sweep)
+    inbound = reconcile.Inbound(sms=sms.webhook, nothing=twilio_hooks.EMPTY_TWIML)  # the SMS door, handed down
+    _sweep("reconcile_sweep", lambda now: reconcile.sweep(now, inbound))
 
 
 for _methods in app.routes.values():  # every door, shielded (see _shield)

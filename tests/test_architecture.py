@@ -60,6 +60,16 @@ def test_the_domain_imports_no_store_channel_notify_pynamodb_boto_or_twilio():
                 assert imported.startswith("chalicelib.domain"), f"{name} imports {imported}"
 
 
+def test_nothing_below_the_doors_imports_a_channel():
+    """Issue 35: use cases and the domain get what a channel does handed in by the door (the reconcile
+    sweep gets the SMS door's handling as reconcile.Inbound), they never import chalicelib.channels."""
+    modules = _modules()
+    found = [f"{name} imports {imported}" for name, path in modules.items()
+             if name.startswith(("chalicelib.usecases", "chalicelib.domain"))
+             for imported, _ in _imports(path, set(modules)) if imported.startswith("chalicelib.channels")]
+    assert not found, found
+
+
 def test_no_import_cycle_and_no_function_local_import_dodging_one():
     modules = _modules()
     graph: dict[str, set[str]] = {}

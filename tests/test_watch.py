@@ -141,13 +141,21 @@ def test_a_reconcile_run_reads_the_claims_in_batches(api, twilio, team, clock_at
              "body": "hello, my order never came, can you help?"} for i in range(2)]
     monkeypatch.setattr(notify, "inbound_since", lambda since: (handled + lost, []))
     with counted() as r:
-        found = reconcile.sweep(clock_at.now)
+        found = reconcile.sweep(clock_at.now, _inbound())
     assert found["messages"] == 2 and len(api.get("/tickets").json_body["items"]) == 2
     twilio.phone("+4917799900000").expect_sms("ticket #1")  # the two lost ones answered, by REST
     twilio.phone("+4917799900001").expect_sms("ticket #2")
     with_the_two = sum(r["calls"].values())
     with counted() as r:
-        assert reconcile.sweep(clock_at.now)["messages"] == 0  # the next run: all of them handled
+        assert reconcile.sweep(clock_at.now, _inbound())["messages"] == 0  # the next run: all of them handled
     assert r["calls"]["BatchGetItem"] == 3
     assert sum(r["calls"].values()) <= 8, r["calls"]
     assert with_the_two > sum(r["calls"].values())
+
+
+def _inbound():
+    """The SMS door, as app.py hands it to the reconcile sweep."""
+    from chalicelib.channels import sms, twilio_hooks
+    from chalicelib.usecases import reconcile
+
+    return reconcile.Inbound(sms=sms.webhook, nothing=twilio_hooks.EMPTY_TWIML)

@@ -9,14 +9,18 @@ would have run. Claims by sid make webhook and reconciliation idempotent
 with each other, whichever comes first. What the webhook would have answered
 in TwiML goes out through the outbox instead (nobody is waiting on a
 request). A missed call becomes an urgent voice ticket and pages.
+
+The SMS door's own handling is handed in by the door that runs the sweep (`Inbound`: the channel's
+webhook and its empty answer): nothing below the doors imports a channel (issue 35).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from xml.etree import ElementTree
 
 from chalicelib import config, metrics, notify, outbox, phones, store
-from chalicelib.channels import sms, twilio_hooks
 from chalicelib.effects import Effects
 from chalicelib.logs import logger, mask_phone
 from chalicelib.usecases import tickets
@@ -27,7 +31,15 @@ MISSED = {"no-answer", "busy", "failed", "canceled"}
 MARK = "reconcile"
 
 
-def sweep(now: datetime) -> dict:
+@dataclass(frozen=True)
+class Inbound:
+    """What the SMS door does with a text (its webhook: params, sid, now → TwiML) and its empty answer."""
+
+    sms: Callable[[dict, str, datetime], str]
+    nothing: str
+
+
+def sweep(now: datetime, inbound: Inbound) -> dict:
     """Reads Twilio's logs since the mark; returns what it handed on (for /status and tests)."""
     if not config.twilio_enabled():
         return {"messages": 0, "calls": 0, "skipped": "no Twilio credentials (local stage)"}
@@ -42,13 +54,13 @@ def sweep(now: datetime) -> dict:
     calls = [c for c in calls if c.get("status") in MISSED and f"call#{c['sid']}" not in claimed]
     for m in sorted(messages, key=lambda m: m["at"]):
         try:
-            found["messages"] += _message(m, now)
+            found["messages"] += _message(m, now, inbound)
         except Exception:  # noqa: BLE001 - one message never stops the others; the next run retries it
             logger.exception("reconciling a message failed", extra={"sid": m["sid"]})
             return _keep(found, since, now, complete=False)
     for c in sorted(calls, key=lambda c: c["at"]):
         try:
-            found["calls"] += _call(c, now)
+            found["calls"] += _call(c, now, inbound)
         except Exception:  # noqa: BLE001
             logger.exception("reconciling a call failed", extra={"sid": c["sid"]})
             return _keep(found, since, now, complete=False)
@@ -71,13 +83,13 @@ def _keep(found: dict, since: datetime, now: datetime, complete: bool) -> dict:
     return {**found, "until": (now if complete else since).isoformat()}
 
 
-def _message(m: dict, now: datetime) -> int:
+def _message(m: dict, now: datetime, inbound: Inbound) -> int:
     key = f"sms#{m['sid']}"
     if store.claim_exists(key):  # unclaimed in the batch read: a late webhook may have come since
         return 0
     params = {"MessageSid": m["sid"], "From": m["from"], "To": m["to"], "Body": m["body"],
               "NumMedia": str(m.get("num_media") or 0)}
-    twiml = sms.webhook(params, m["sid"], now)
+    twiml = inbound.sms(params, m["sid"], now)
     # Nobody waits on this request: the TwiML answer goes out by REST, and a late webhook
     # for the same sid gets an empty answer (the customer hears us once).
     texts = [el.text or "" for el in ElementTree.fromstring(twiml).iter("Message")]
@@ -90,12 +102,12 @@ def _message(m: dict, now: datetime) -> int:
         except store.ConditionFailed:
             pass  # queued by an earlier run
         outbox.dispatch([i.id for i in items], now)
-    store.set_claim_result(key, twilio_hooks.EMPTY_TWIML)
+    store.set_claim_result(key, inbound.nothing)
     logger.info("message reconciled", extra={"from": mask_phone(m["from"]), "sid": m["sid"]})
     return 1
 
 
-def _call(c: dict, now: datetime) -> int:
+def _call(c: dict, now: datetime, inbound: Inbound) -> int:
     key = f"call#{c['sid']}"
     if store.claim_exists(key):
         return 0
@@ -106,7 +118,7 @@ def _call(c: dict, now: datetime) -> int:
     try:
         tickets.open_ticket(channel="voice", now=now, contact=caller, contact_key=f"phone#{caller}" if caller else None,
                             text=text, priority="urgent", provider_id=c["sid"], claim_key=key,
-                            page_reason="missed call", fx=fx, answer=lambda t: twilio_hooks.EMPTY_TWIML)
+                            page_reason="missed call", fx=fx, answer=lambda t: inbound.nothing)
     except store.AlreadyDone:
         return 0
     fx.dispatch(now)
