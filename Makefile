@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 8000
 STAGE ?= dev
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: run test package deploy smoke bench lint clean install chromium pictures catalogues
 
@@ -41,7 +42,7 @@ $(CHROMIUM):
 
 ## make test — the full suite (unit, stories, package + cfn-lint, browser)
 test: $(STAMP) $(CHROMIUM) $(CHECKOV)
-	$(BIN)/python -m pytest -q --durations=15
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15
 
 ## make pictures — refresh the README's screenshots in docs/ (tests write them to build/ otherwise)
 pictures: $(STAMP) $(CHROMIUM)

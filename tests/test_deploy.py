@@ -38,7 +38,7 @@ FUNCTIONS = {"app": "APIHandler", "page_sweep": "PageSweep", "tier_sweep": "Tier
 SETTINGS = {"TWILIO_ACCOUNT_SID": TWILIO_SID, "SUPPORT_NUMBER": SUPPORT, "EMERGENCY_NUMBER": EMERGENCY,
             "ALARM_EMAIL": "ops@example.com"}
 
-pytestmark = pytest.mark.own_aws
+pytestmark = [pytest.mark.own_aws, pytest.mark.xdist_group("package")]  # one packaging per run
 
 
 def _free_port() -> int:
