@@ -42,7 +42,7 @@ $(CHROMIUM):
 
 ## make test — the full suite (unit, stories, package + cfn-lint, browser)
 test: $(STAMP) $(CHROMIUM) $(CHECKOV)
-	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadgroup --durations=15
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 ## make pictures — refresh the README's screenshots in docs/ (tests write them to build/ otherwise)
 pictures: $(STAMP) $(CHROMIUM)

@@ -43,14 +43,25 @@ def no_scans():
 
 @pytest.fixture(scope="session")
 def packaged(tmp_path_factory):
-    """`make package STAGE=prod` into a folder of its own, once a run (test_package, test_deploy)."""
+    """`make package STAGE=prod` into a folder of its own, once a run (test_package, test_deploy): with
+    the suite spread over workers (pytest-xdist), the first worker packages under a lock in the run's
+    shared temporary folder and the others use its package (xdist's documented pattern)."""
+    import fcntl
     import subprocess
     import sys
     from pathlib import Path
 
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "scripts.package", "--stage", "prod", "--out", str(out)],
-                   cwd=Path(__file__).resolve().parent.parent, check=True, capture_output=True)
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # common to every worker of this run
+    out = shared / "dist-prod"
+    with open(shared / "dist-prod.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (out / "done").exists():
+            out.mkdir(exist_ok=True)
+            subprocess.run([sys.executable, "-m", "scripts.package", "--stage", "prod", "--out", str(out)],
+                           cwd=Path(__file__).resolve().parent.parent, check=True, capture_output=True)
+            (out / "done").write_text("packaged")
     return out
 
 

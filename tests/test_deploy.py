@@ -38,7 +38,7 @@ FUNCTIONS = {"app": "APIHandler", "page_sweep": "PageSweep", "tier_sweep": "Tier
 SETTINGS = {"TWILIO_ACCOUNT_SID": TWILIO_SID, "SUPPORT_NUMBER": SUPPORT, "EMERGENCY_NUMBER": EMERGENCY,
             "ALARM_EMAIL": "ops@example.com"}
 
-pytestmark = [pytest.mark.own_aws, pytest.mark.xdist_group("package")]  # one packaging per run
+pytestmark = pytest.mark.own_aws
 
 
 def _free_port() -> int:

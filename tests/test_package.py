@@ -8,11 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from chalicelib.store import tables as store_tables
-
-pytestmark = pytest.mark.xdist_group("package")  # with test_deploy: one packaging per run, one chalice cache
 
 ROOT = Path(__file__).resolve().parent.parent
 
