@@ -102,7 +102,7 @@ def contract_errors(event, get_response):
     if response.status_code >= 400 and isinstance(body, dict) and "Code" in body:
         code = _CHALICE_CODES.get(body["Code"], "error")
         response.body = {"error": {"code": code, "message": str(body.get("Message", ""))}}
-    return response
+    return edge.conditional(event, response)
 
 
 # --- schedules (EventBridge runs in UTC; local times are decided in code) ---------

@@ -199,6 +199,16 @@ def make_team(api) -> dict:
 
 
 @pytest.fixture
+def proxy(live_server):
+    """The app behind an /api-only stage proxy, as deployed (the console and the chat in Chromium)."""
+    from tests.browser import _serve, _stage_proxy
+
+    url, server = _serve(_stage_proxy(live_server))
+    yield url + "/api"
+    server.shutdown()
+
+
+@pytest.fixture
 def live_server():
     """The app on a loopback port, in this process (so moto's mock applies)."""
     import threading

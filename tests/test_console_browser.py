@@ -5,20 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
-from tests.browser import SHOTS, _serve, _stage_proxy
+from tests.browser import SHOTS
 from tests.data import ANA, BEN, CUSTOMER
 
 AXE = Path(__file__).resolve().parent / "vendor" / "axe-4.10.3.min.js"
 PHONE = {"width": 360, "height": 740}
-
-
-@pytest.fixture
-def proxy(live_server):
-    url, server = _serve(_stage_proxy(live_server))
-    yield url + "/api"
-    server.shutdown()
 
 
 def accessible(page, name: str) -> None:

@@ -7,7 +7,6 @@ import pytest
 
 from chalicelib.domain import surveys
 from tests.data import ANA, CUSTOMER, owner_phone
-from tests.test_console_browser import proxy  # noqa: F401,F811 - the /api stage proxy fixture
 
 GERMAN = "+4917755500001"
 
@@ -247,7 +246,7 @@ def test_the_month_adds_up_every_person_listed_and_each_figure_explained(api, tw
     assert "63 h" in page and "Chloe Martin" in page
 
 
-def test_the_consoles_report_page_shows_the_reports_own_figures(chromium, proxy, api, twilio, team,  # noqa: F811
+def test_the_consoles_report_page_shows_the_reports_own_figures(chromium, proxy, api, twilio, team,
                                                                  clock_at, schedule):
     from playwright.sync_api import expect
 

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 
 from chalice import Response
@@ -189,3 +191,26 @@ def _shield(view):
             raise _Internal("something went wrong on our side; it has been logged") from None
 
     return shielded
+
+
+
+def conditional(event, response: Response) -> Response:
+    """Every JSON answer carries someone's data: no browser or proxy keeps it (`Cache-Control:
+    private, no-store`). A GET's JSON gets an ETag (a hash of the answer); a poll that sends it back
+    in If-None-Match and would get the same answer gets 304 and no body (issue 36: the console polls
+    its inbox, tickets and team every few seconds, nine hours a day)."""
+    body = response.body
+    if not isinstance(body, (dict, list)):
+        return response
+    headers = response.headers if response.headers is not None else {}
+    response.headers = headers
+    headers.setdefault("Cache-Control", "private, no-store")
+    if getattr(event, "method", "") != "GET" or response.status_code != 200:
+        return response
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode())
+    etag = f'"{digest.hexdigest()[:32]}"'
+    headers["ETag"] = etag
+    asked = (getattr(event, "headers", None) or {}).get("if-none-match") or ""
+    if etag in {tag.strip().removeprefix("W/") for tag in asked.split(",")}:
+        return Response("", status_code=304, headers={"ETag": etag, "Cache-Control": headers["Cache-Control"]})
+    return response

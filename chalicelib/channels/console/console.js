@@ -41,18 +41,30 @@ class ApiError extends Error {
   constructor(status, message, field) { super(message); this.status = status; this.field = field; }
 }
 
+// What each GET last answered, with its ETag: a poll that finds nothing new gets 304 and no body (issue 36).
+const answered = new Map();
+
 async function api(method, path, body) {
   const headers = { Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (state.csrf && method !== "GET") headers["X-CSRF-Token"] = state.csrf;
+  const known = method === "GET" ? answered.get(path) : undefined;
+  if (known) headers["If-None-Match"] = known.etag;
   const response = await fetch(BASE + path, {
     method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body),
   });
+  if (response.status === 304 && known) return structuredClone(known.data);
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const err = data.error || {};
-    if (response.status === 401 && !path.startsWith("/auth/")) { showSignIn(); }
+    if (response.status === 401 && !path.startsWith("/auth/")) { answered.clear(); showSignIn(); }
     throw new ApiError(response.status, err.message || `HTTP ${response.status}`, err.field);
+  }
+  const etag = method === "GET" && response.headers.get("ETag");
+  if (etag) {
+    answered.delete(path);
+    answered.set(path, { etag, data: structuredClone(data) });
+    if (answered.size > 200) answered.delete(answered.keys().next().value);  // the oldest
   }
   return data;
 }
