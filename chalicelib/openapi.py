@@ -133,7 +133,9 @@ PATHS: dict = {
             _q("status", {"enum": list(STATUSES)}),
             _q("owner", _STR, "a person id, or `me` (the caller)"),
             _q("tier", {"type": "integer", "minimum": 1, "maximum": 10}),
-            _q("channel", {"enum": ["sms", "voice", "webchat"]}), *_LIST]),
+            _q("channel", {"enum": ["sms", "voice", "webchat"]}),
+            _q("priority", {"enum": ["normal", "urgent"]}, "only tickets of this priority (the Urgent view)"),
+            *_LIST]),
         "post": _op("Open a ticket for a customer (staff-opened)", 201, "TicketDetail", body="TicketInput"),
     },
     "/tickets/{ticket_id}": {"get": _op("A ticket with its newest 50 messages and events (`older`: a cursor "

@@ -53,3 +53,32 @@ def test_the_consoles_inbox_polls_conditionally(chromium, proxy, api, twilio, te
     expect(page.get_by_role("link", name=re.compile(r"^#2 "))).to_be_visible(timeout=15_000)
     twilio.inbox.clear()
     context.close()
+
+
+def test_the_urgent_view_shows_an_urgent_ticket_behind_110_newer_ones(chromium, proxy, api, twilio, team):
+    """Issue 36: the console filtered the newest 100 open tickets in the browser: an urgent ticket
+    behind 110 newer normal ones was not in the Urgent view, the one view that must never miss one."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from tests.data import ANA
+    from tests.test_console_browser import PHONE, sign_in
+
+    urgent = api.ticket("the card terminal is dead", contact="+4915112340000", priority="urgent")
+    for n in range(110):
+        api.ticket(f"question {n}", contact=f"+49151123{n:05d}")
+    listed = api.get("/tickets?status=open&priority=urgent").json_body
+    assert [t["id"] for t in listed["items"]] == [urgent["id"]] and listed["next"] is None
+    assert api.get("/tickets?priority=soon").status_code == 400
+    twilio.inbox.clear()
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    sign_in(page, twilio, proxy, ANA)
+    page.goto(proxy + "/console?view=urgent")
+    expect(page.get_by_role("link", name=re.compile(rf"^#{urgent['id']} "))).to_be_visible()
+    page.goto(proxy + "/console?view=all")  # every page of the list, not the newest 100
+    expect(page.get_by_role("link", name=re.compile(rf"^#{urgent['id']} "))).to_be_visible()
+    expect(page.locator("#tickets a")).to_have_count(111)
+    twilio.inbox.clear()
+    context.close()

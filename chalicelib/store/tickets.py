@@ -168,7 +168,7 @@ def ticket_items_newest(ticket_id: int, prefix: str, before: str | None,
 
 
 def query_tickets(*, status: str | None = None, owner: str | None = None,
-                  tier: int | None = None, channel: str | None = None,
+                  tier: int | None = None, channel: str | None = None, priority: str | None = None,
                   limit: int = 50, cursor: dict | None = None) -> tuple[list[DomainTicket], dict | None]:
     """Newest first, through the most selective GSI; other filters server-side."""
     filters = []
@@ -184,6 +184,8 @@ def query_tickets(*, status: str | None = None, owner: str | None = None,
         filters.append(Ticket.tier == tier)
     if channel is not None:
         filters.append(Ticket.channel == channel)
+    if priority is not None:
+        filters.append(Ticket.priority == priority)
     cond = None
     for f in filters:
         cond = f if cond is None else cond & f

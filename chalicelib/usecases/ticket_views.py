@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from chalicelib import expectations, store, validate
-from chalicelib.domain.tickets import CHANNELS, STATUSES, TIER_CLOCK, Event, Message, Ticket
+from chalicelib.domain.tickets import CHANNELS, PRIORITIES, STATUSES, TIER_CLOCK, Event, Message, Ticket
 from chalicelib.domain.tiers import UP_FOR_GRABS
 from chalicelib.errors import BadRequest, NotFound
 
@@ -45,14 +45,17 @@ def list_json(q: dict, me: str | None = None) -> dict:
     if owner is not None and len(owner) > 64:
         raise BadRequest("owner", "must be a person id (see GET /people)")
     tier = validate.query_int(q, "tier", maximum=10)
-    scope = f"tickets|{status}|{owner}|{tier}|{channel}"
+    priority = q.get("priority") or None  # the console's Urgent view reads its own list (issue 36)
+    if priority is not None and priority not in PRIORITIES:
+        raise BadRequest("priority", f"must be one of {', '.join(PRIORITIES)}")
+    scope = f"tickets|{status}|{owner}|{tier}|{channel}" + (f"|{priority}" if priority else "")
     try:
         cursor = store.decode_cursor(q.get("cursor"), scope)
     except ValueError as exc:
         raise BadRequest("cursor", str(exc)) from None
     items, last = store.query_tickets(
-        status=status, owner=owner, tier=tier,
-        channel=channel, limit=validate.query_int(q, "limit", maximum=100) or 50, cursor=cursor)
+        status=status, owner=owner, tier=tier, channel=channel, priority=priority,
+        limit=validate.query_int(q, "limit", maximum=100) or 50, cursor=cursor)
     names = owner_names()
     return {"items": [summary_json(t, names) for t in items], "next": store.encode_cursor(last, scope)}
 

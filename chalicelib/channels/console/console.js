@@ -200,6 +200,19 @@ function showNav() {
 
 const VIEWS = [["mine", tr("Mine")], ["urgent", tr("Urgent")], ["due", tr("Due soon")], ["all", tr("All")]];
 
+// Every page of a list (its `next` cursors), up to `most` pages.
+async function pages(path, most = 20) {
+  let items = [];
+  let next = null;
+  for (let n = 0; n < most; n++) {
+    const data = await api("GET", next ? `${path}&cursor=${encodeURIComponent(next)}` : path);
+    items = items.concat(data.items || []);
+    next = data.next;
+    if (!next) break;
+  }
+  return items;
+}
+
 function inView(view, t) {
   if (view === "mine") return t.owner === state.me.id;
   if (view === "urgent") return t.priority === "urgent";
@@ -234,12 +247,15 @@ async function inbox() {
     page(tr("Inbox"), tabs, live, list);
   }
   async function load() {
-    const [open, pending] = await Promise.all([api("GET", "/tickets?status=open&limit=100"),
-      api("GET", "/tickets?status=pending&limit=100")]);
+    // Each view reads its own list from the API, every page of it (issue 36: the Urgent view filtered
+    // the newest 100 in the browser and missed an urgent ticket behind 110 newer ones).
+    const only = view === "urgent" ? "&priority=urgent" : view === "mine" ? "&owner=me" : "";
+    const [open, pending] = await Promise.all([pages(`/tickets?status=open&limit=100${only}`),
+      pages(`/tickets?status=pending&limit=100${only}`)]);
     // Two lists read one after the other: a ticket that moved between them meanwhile is in both.
     // Keep one row per ticket, the newest version.
     const newest = new Map();
-    for (const t of open.items.concat(pending.items)) {
+    for (const t of open.concat(pending)) {
       const seen = newest.get(t.id);
       if (!seen || (t.version || 0) > (seen.version || 0)) newest.set(t.id, t);
     }
