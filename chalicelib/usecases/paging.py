@@ -13,6 +13,7 @@ chalicelib.domain.paging.
 """
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 from chalicelib import config, expectations, limits, outbox, settings, store
@@ -295,15 +296,23 @@ def acknowledge(ticket: Ticket, person_id: str, now: datetime) -> None:
 
 
 def sweep(now: datetime) -> int:
-    """Delivers due outbox items, then takes every due page step; returns pages looked at.
+    """Page contacts that are due first, then every due page step, then the rest of the outbox; returns
+    pages looked at. Bounded (issue 36): nothing new is started after the run's deadline, and what is
+    left waits for the next minute, so a backlog never makes a run time out (and page nobody), and
+    no page waits behind normal work.
 
     Each page and each item is its own unit: one failure never stops the rest.
     """
-    outbox.sweep(now)
+    until = outbox.deadline()
+    contacts, rest = outbox.due_now(now)
+    sent = outbox.send(contacts, now, until)
     pages = store.due_pages(now)
     for page in pages:
+        if time.monotonic() > until:
+            break
         try:
             advance(page, now)
         except Exception:  # noqa: BLE001 - the next page still gets its turn
             logger.exception("page step failed", extra={"page": page.id})
+    outbox.send(rest, now, until, most=max(0, outbox.SWEEP_ITEMS - len(sent)))
     return len(pages)

@@ -10,6 +10,7 @@ Every function takes `now`; none reads the clock.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -507,14 +508,19 @@ def tier_sweep(now: datetime) -> int:
     is left alone (the fresh read sees it resolved). One failing ticket never
     stops the others.
     """
-    due = store.tickets_due(now)
+    until = outbox.deadline()  # bounded (issue 36): the longest overdue first, the rest next minute
+    due = store.tickets_due(now, limit=outbox.SWEEP_ITEMS)
     for ticket_id in due:
+        if time.monotonic() > until:
+            return len(due)
         try:
             escalate(ticket_id, now)
         except Exception:  # noqa: BLE001 - the next ticket still moves
             logger.exception("tier move failed", extra={"ticket": ticket_id})
-    quiet = store.empty_chats_due(now)
+    quiet = store.empty_chats_due(now, limit=outbox.SWEEP_ITEMS)
     for ticket_id in quiet:
+        if time.monotonic() > until:
+            break
         try:
             close_unused(ticket_id, now)
         except Exception:  # noqa: BLE001
