@@ -8,6 +8,7 @@ from chalicelib.api.edge import _PAGE_HEADERS, query, staff
 from chalicelib.errors import BadRequest
 
 auth = lazy.module("chalicelib.auth")
+report_pages = lazy.module("chalicelib.usecases.report_pages")
 reports = lazy.module("chalicelib.usecases.reports")
 
 bp = Blueprint(__name__)
@@ -20,7 +21,7 @@ def monthly_report(principal):
     report = reports.monthly(q.get("month"), clock.now())
     fmt = q.get("format", "json")
     if fmt == "csv":
-        return Response(reports.to_csv(report), headers={
+        return Response(report_pages.to_csv(report), headers={
             "Content-Type": "text/csv; charset=utf-8",
             "Content-Disposition": f'attachment; filename="friday-night-{report["month"]}.csv"'})
     if fmt != "json":
@@ -37,7 +38,7 @@ def monthly_report_html():
         reports.check_link(q, now)
     else:
         auth.require(auth.authenticate(bp.current_request.headers.get("authorization")), "admin")
-    return Response(reports.to_html(reports.monthly(q.get("month"), now)),
+    return Response(report_pages.to_html(reports.monthly(q.get("month"), now)),
                     headers={"Content-Type": "text/html; charset=utf-8", "Cache-Control": "private, no-store",
                              "Referrer-Policy": "no-referrer", **_PAGE_HEADERS,
                              # No script at all, and no site may frame the signed page.
