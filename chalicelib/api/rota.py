@@ -10,9 +10,11 @@ from chalicelib.api.edge import body, created, query, staff
 from chalicelib.errors import Forbidden
 
 auth = lazy.module("chalicelib.auth")
+calendar_feed = lazy.module("chalicelib.usecases.calendar_feed")
 handoff = lazy.module("chalicelib.usecases.handoff")
 oncall = lazy.module("chalicelib.usecases.oncall")
 shifts = lazy.module("chalicelib.usecases.shifts")
+swaps = lazy.module("chalicelib.usecases.swaps")
 validate = lazy.module("chalicelib.validate")
 
 bp = Blueprint(__name__)
@@ -23,13 +25,13 @@ bp = Blueprint(__name__)
 def ask_swap(principal):
     data = body("SwapInput")
     me = None if principal.actor.id == auth.BOOTSTRAP_ID else store.get_person(principal.actor.id)
-    return created(oncall.ask_swap(me, data, clock.now()))
+    return created(swaps.ask_swap(me, data, clock.now()))
 
 
 @bp.route("/rota/swaps", methods=["GET"])
 @staff()
 def list_swaps(principal):
-    return oncall.swaps_for(None if principal.actor.id == auth.BOOTSTRAP_ID else principal.actor.id, clock.now())
+    return swaps.swaps_for(None if principal.actor.id == auth.BOOTSTRAP_ID else principal.actor.id, clock.now())
 
 
 @bp.route("/rota/swaps/{swap_id}/accept", methods=["POST"])
@@ -38,7 +40,7 @@ def accept_swap(principal, swap_id):
     me = store.get_person(principal.actor.id)
     if me is None:
         raise Forbidden("the bootstrap admin key is nobody: sign in as the colleague asked", code="not_a_person")
-    return oncall.accept_swap(me, clock.now(), swap_id=swap_id[:40])
+    return swaps.accept_swap(me, clock.now(), swap_id=swap_id[:40])
 
 
 @bp.route("/rota", methods=["PUT"])
@@ -112,7 +114,7 @@ def rota_ics():
     if authorization:  # a bearer key works too (API.md v1.1)
         auth.authenticate(authorization)
     doc = oncall.check_ics_token(query().get("token"), principal_ok=bool(authorization))
-    return Response(oncall.ics(doc, clock.now()), headers={"Content-Type": "text/calendar; charset=utf-8"})
+    return Response(calendar_feed.ics(doc, clock.now()), headers={"Content-Type": "text/calendar; charset=utf-8"})
 
 
 @bp.route("/rota/ics-token", methods=["POST"])

@@ -27,6 +27,7 @@ from chalicelib.usecases.tickets import Actor
 handoff = lazy.module("chalicelib.usecases.handoff")  # TAKE only: not on a customer's text
 oncall = lazy.module("chalicelib.usecases.oncall")  # WHO only
 people = lazy.module("chalicelib.usecases.people")  # ESC's answer only
+swaps = lazy.module("chalicelib.usecases.swaps")  # YES <code> only
 
 
 STOP_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"}
@@ -192,7 +193,7 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: Person, sid: str | N
         return handoff.take(person, now)
     if cmd.verb == "YES":
         try:
-            oncall.accept_swap(person, now, code=cmd.text)
+            swaps.accept_swap(person, now, code=cmd.text)
         except ApiError as err:
             return f"{err.message}. Text WHO to see who holds the phone."
         return translate_ctx(lang, "staff", "Thank you - the swap is on (code {code}); you will get the new times "
