@@ -36,7 +36,7 @@ from chalicelib.logs import logger
 # first pass walked everything made since the start (≈160 ms, issue 25) and the next ones again.
 gc.disable()
 
-tickets = lazy.module("chalicelib.usecases.tickets")
+tier_moves = lazy.module("chalicelib.usecases.tier_moves")
 
 app = Chalice(app_name="friday-night")
 app.api.binary_types = []  # every answer here is text (JSON, TwiML, HTML)
@@ -140,7 +140,7 @@ def page_sweep(event):
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="tier_sweep")
 def tier_sweep(event):
     """The 20-hour rule: expired tickets move up a tier; the top tier's expiry pages the leads."""
-    _sweep("tier_sweep", tickets.tier_sweep)
+    _sweep("tier_sweep", tier_moves.tier_sweep)
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES), name="handoff_sweep")

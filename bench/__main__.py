@@ -117,7 +117,7 @@ def sweeps() -> None:
     """The tier sweep over 100 and over 10,000 open tickets with the same 10 due."""
     from chalicelib import store
     from chalicelib.store import models
-    from chalicelib.usecases import paging, tickets
+    from chalicelib.usecases import paging, tier_moves
 
     print("\nSweeps: DynamoDB calls grow with what is due, not with the table")
     for total in (100, 10_000):
@@ -147,7 +147,7 @@ def sweeps() -> None:
                                       text=f"URGENT #{i}", due_pk="due" if due else None, due_at=due))
         fill = time.perf_counter() - t0
         with counted() as r:
-            looked = tickets.tier_sweep(FRIDAY_NIGHT)
+            looked = tier_moves.tier_sweep(FRIDAY_NIGHT)
         with counted() as p:
             pages = paging.sweep(FRIDAY_NIGHT)
         print(f"  {total:>6} open tickets, 10 due: tier sweep {sum(r['calls'].values())} calls "

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from chalicelib.usecases import tickets
+from chalicelib.usecases import tier_moves
 from tests.data import ANA, BEN, CHLOE, CUSTOMER, owner_phone
 
 UTC = timezone.utc
@@ -51,7 +51,7 @@ def test_the_november_report(api, twilio, team, clock_at, schedule):
     clock_at.set(at(4, 9))
     t3 = api.ticket("phoned in: printer broken", contact="+4917733333333")
     clock_at.set(at(5, 5, 1))
-    tickets.tier_sweep(clock_at.now)
+    tier_moves.tier_sweep(clock_at.now)
     # T4: an urgent text on Saturday night pages Ana (the holder), she ACKs in 5 minutes and resolves.
     clock_at.set(at(21, 22))
     twilio.sms(D, "URGENT our site is down")

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from chalicelib import store
-from chalicelib.usecases import tickets, tiers
+from chalicelib.usecases import tickets, tier_moves, tiers
 from tests.data import ANA, CUSTOMER
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -110,11 +110,11 @@ def test_overlapping_sweeps_move_a_ticket_once(api, team, clock_at, monkeypatch)
     def save_after_rival(change, **kw):
         if not state["raced"]:
             state["raced"] = True
-            tickets.tier_sweep(clock_at.now)  # the overlapping sweep lands first
+            tier_moves.tier_sweep(clock_at.now)  # the overlapping sweep lands first
         return real_save(change, **kw)
 
     monkeypatch.setattr(store, "save_ticket", save_after_rival)
-    tickets.tier_sweep(clock_at.now)
+    tier_moves.tier_sweep(clock_at.now)
     assert kinds(api, t["id"]).count("escalated") == 1
     assert api.get(f"/tickets/{t['id']}").json_body["tier"] == 2
 

@@ -11,6 +11,7 @@ auth = lazy.module("chalicelib.auth")
 intake = lazy.module("chalicelib.usecases.intake")
 replies = lazy.module("chalicelib.usecases.replies")
 tickets = lazy.module("chalicelib.usecases.tickets")
+tier_moves = lazy.module("chalicelib.usecases.tier_moves")
 validate = lazy.module("chalicelib.validate")
 words = lazy.module("chalicelib.domain.words")
 
@@ -140,7 +141,7 @@ def pass_up_ticket(principal, ticket_id):
     data = body("PassUpInput")
     validate.unknown_fields(data, {"reason"})
     reason = validate.text(data, "reason", max_len=500)
-    return tickets.summary_json(tickets.pass_up(ticket_number(ticket_id), principal.actor, reason, clock.now()))
+    return tickets.summary_json(tier_moves.pass_up(ticket_number(ticket_id), principal.actor, reason, clock.now()))
 
 
 @bp.route("/tickets/{ticket_id}/assign", methods=["POST"])

@@ -26,6 +26,7 @@ from chalicelib.usecases.tickets import Actor
 
 handoff = lazy.module("chalicelib.usecases.handoff")  # TAKE only: not on a customer's text
 oncall = lazy.module("chalicelib.usecases.oncall")  # WHO only
+tier_moves = lazy.module("chalicelib.usecases.tier_moves")  # ESC only
 people = lazy.module("chalicelib.usecases.people")  # ESC's answer only
 swaps = lazy.module("chalicelib.usecases.swaps")  # YES <code> only
 
@@ -172,7 +173,7 @@ def _run(cmd: Command, actor: Actor, now: datetime, person: Person, sid: str | N
         tickets.resolve(cmd.ticket, actor, now, dispatch=True)
         return translate_ctx(lang, "staff", "Resolved #{ticket}. Thank you!", ticket=cmd.ticket)
     if cmd.verb == "ESC":
-        t = tickets.pass_up(cmd.ticket, actor, "ESC by SMS", now)
+        t = tier_moves.pass_up(cmd.ticket, actor, "ESC by SMS", now)
         owner = people.name_of(t.owner)
         if owner:
             return translate_ctx(lang, "staff", "Passed #{ticket} up to tier {tier} ({owner}).", ticket=cmd.ticket,

@@ -11,10 +11,13 @@ from datetime import datetime
 
 from chalicelib import expectations, limits, outbox, phones, settings, store
 from chalicelib.domain import limits as rate
-from chalicelib.domain.actors import Actor
+from chalicelib.domain import tickets as rules
+from chalicelib.domain.actors import CUSTOMER, Actor
+from chalicelib.domain.tickets import Change, Ticket
 from chalicelib.effects import Effects
 from chalicelib.errors import ApiError
-from chalicelib.usecases import tickets
+from chalicelib.usecases import tickets, tiers
+from chalicelib.usecases.tickets import _acknowledged, mutate
 
 
 def dial_chain(now: datetime) -> list[str]:
@@ -63,7 +66,7 @@ def _callee(phone: str | None) -> Actor | None:
 def accepted(ticket_id: int, step: int, callee_phone: str | None, now: datetime) -> None:
     """The person we rang pressed 1: recorded once per step, and their acceptance acknowledges."""
     actor = _callee(callee_phone)
-    tickets.call_accepted(ticket_id, step, actor or tickets.SYSTEM, now, person=actor is not None)
+    call_accepted(ticket_id, step, actor or tickets.SYSTEM, now, person=actor is not None)
 
 
 def was_accepted(ticket_id: int, step: int) -> bool:
@@ -132,3 +135,36 @@ def page_answered(ticket_id: int, callee_phone: str | None, now: datetime) -> bo
     except ApiError:
         pass  # resolved meanwhile: nothing to acknowledge
     return True
+
+
+def call_joined(ticket_id: int, now: datetime, call_sid: str | None) -> Ticket:
+    """A customer calls the emergency line about the ticket they are in: it is reopened if it was
+    finished (back within the week: a repeat contact), urgent, and the call recorded — one
+    transaction. Ringing the holder pages nobody yet; an unanswered call does (`page`)."""
+    tier_rules = tiers.rules()
+
+    def decide(t: Ticket) -> Change:
+        change = rules.reopen(t, CUSTOMER, now, tier_rules, repeat=True) if t.status in rules.FINISHED else Change(t)
+        change = change.then(rules.mark_urgent(change.ticket, CUSTOMER, now))
+        return change.then(rules.record(change.ticket, "call_in", CUSTOMER, now, call_sid=call_sid))
+
+    return mutate(ticket_id, now, decide)[0]
+
+
+def call_accepted(ticket_id: int, step: int, actor: Actor, now: datetime, *, person: bool) -> Ticket | None:
+    """The person we rang pressed 1: the answer is recorded once per step (a claim that the end of
+    the dial reads), and a person's acceptance acknowledges the ticket — one transaction."""
+
+    def decide(t: Ticket) -> Change:
+        change = rules.record(t, "call_answered", actor, now, step=step)
+        if person and change.ticket.is_active:
+            change = change.then(rules.acknowledge(change.ticket, actor, now))
+        return change
+
+    try:
+        ticket, change = mutate(ticket_id, now, decide, claim=f"accepted#{ticket_id}#{step}")
+    except store.AlreadyDone:
+        return None  # the same keypress, delivered twice
+    if change.has(rules.ACKNOWLEDGED):
+        _acknowledged(ticket, change, actor, now)
+    return ticket

@@ -23,7 +23,7 @@ from chalicelib.domain.record import Record
 from chalicelib.domain.tickets import Ticket
 from chalicelib.effects import Effects
 from chalicelib.logs import logger, mask_phone
-from chalicelib.usecases import templates, tickets
+from chalicelib.usecases import calls, templates, tickets
 
 SETTLE_TRIES = 5  # a text racing another from the same number decides again, this often at most
 
@@ -290,7 +290,7 @@ def call(caller: str | None, call_sid: str | None, now: datetime) -> Ticket:
     customer = contact is not None and not contact.person_id
     current = store.get_ticket(contact.current_ticket) if customer and contact.current_ticket else None
     if conversation.route(tickets.thread(current), "", now, urgent=True).joins:
-        return tickets.call_joined(current.id, now, call_sid)
+        return calls.call_joined(current.id, now, call_sid)
 
     return tickets.open_ticket(channel="voice", now=now, contact=caller,
                                contact_key=f"phone#{caller}" if caller else None, priority=rules.URGENT,

@@ -11,11 +11,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalicelib import expectations
-from chalicelib.domain import conversation
+from chalicelib.domain import conversation, texts
+from chalicelib.domain import surveys as survey_rules
 from chalicelib.domain import tickets as rules
+from chalicelib.domain.actors import CUSTOMER
 from chalicelib.domain.surveys import period, q1, q2, should_ask, split_answer, thanks, thanks_comment, window, yes_no  # noqa: F401 - the rules, re-exported for callers
-from chalicelib.domain.tickets import Ticket
-from chalicelib.usecases import tickets
+from chalicelib.domain.tickets import Change, Ticket
+from chalicelib.effects import Effects
+from chalicelib.usecases import tickets, tiers
+from chalicelib.usecases.tickets import _forward, _tell_owner, first_message, mutate
 
 
 def expects_answer(ticket: Ticket | None, text: str, now: datetime) -> bool:
@@ -38,13 +42,78 @@ def answer(ticket: Ticket | None, text: str, now: datetime, *, say: bool = True)
         verdict, comment = split_answer(text)  # "NEIN die Seite ist schon wieder weiss": both at once
         if verdict is None:
             return None
-        return tickets.survey_answer(ticket.id, now, yes=verdict == "yes", comment=comment or None,
+        return survey_answer(ticket.id, now, yes=verdict == "yes", comment=comment or None,
                                      say=say)[1]  # a NO reopens it
-    return tickets.survey_comment(ticket.id, now, text, say=say)[1]
+    return survey_comment(ticket.id, now, text, say=say)[1]
 
 
 def confirm_automation(ticket: Ticket | None, text: str, now: datetime, *, say: bool = True) -> str | None:
     """YES after an automated answer resolves the ticket (and counts as a satisfied answer)."""
     if ticket is None or not ticket.awaiting_confirmation or ticket.status != rules.OPEN or yes_no(text) != "yes":
         return None
-    return tickets.confirm_automated(ticket.id, now, say=say)[1]
+    return confirm_automated(ticket.id, now, say=say)[1]
+
+
+# --- the survey's transitions, committed with what they cause ----------------------------------------
+
+
+def confirm_automated(ticket_id: int, now: datetime, *, say: bool = True) -> tuple[Ticket, str]:
+    """The customer said YES to an automated answer: resolved by the automation. The customer's
+    closing text (`say`: they can be texted) is stored with it, as the system's message."""
+    said = [""]
+
+    def decide(t: Ticket) -> Change:
+        said[0] = text = texts.automation_confirmed(ticket_id, expectations.language(t))
+        change = rules.resolve(t, CUSTOMER, now, automation=t.awaiting_confirmation)
+        return change.then(rules.told(change.ticket, text, now)) if say and change.items else change
+
+    return mutate(ticket_id, now, decide)[0], said[0]
+
+
+def survey_answer(ticket_id: int, now: datetime, *, yes: bool, comment: str | None = None,
+                  say: bool = True) -> tuple[Ticket, str]:
+    """The survey's YES or NO. A NO reopens the ticket for its last owner, who hears it (now at work,
+    else in the morning digest): never a silent reopen. What the customer is answered (thanks, or
+    the second question) is stored with it. A `comment` written with the answer ("NEIN die Seite ist
+    schon wieder weiss") is the survey's comment and a customer message, forwarded like any other:
+    the second question is not asked, the customer hears the sorry (or thanks) at once."""
+    tier_rules = tiers.rules()
+    fx = Effects()
+    said = [""]
+
+    def decide(t: Ticket) -> Change:
+        lang = expectations.language(t)
+        if comment:
+            text = survey_rules.thanks(lang) if yes else survey_rules.sorry_comment(lang)
+        else:
+            text = survey_rules.thanks(lang) if yes else survey_rules.q2(lang)
+        said[0] = text
+        change = rules.survey_answered(t, now, tier_rules, yes=yes)
+        if comment:
+            change = change.then(rules.survey_commented(change.ticket, now, comment))
+        if change.has(rules.REOPENED):
+            change = change.then(_tell_owner(change.ticket, CUSTOMER, now, fx, new=True))
+        if comment:
+            change = change.then(_forward(change.ticket, first_message(change), comment, now, fx))
+        return change.then(rules.told(change.ticket, text, now)) if say else change
+
+    ticket, _ = mutate(ticket_id, now, decide, fx=fx)
+    fx.dispatch(now)
+    return ticket, said[0]
+
+
+def survey_comment(ticket_id: int, now: datetime, comment: str, *, say: bool = True) -> tuple[Ticket, str]:
+    """How we could do better: a customer message, forwarded like any other to whoever works it;
+    the thank-you is stored with it."""
+    fx = Effects()
+    said = [""]
+
+    def decide(t: Ticket) -> Change:
+        said[0] = text = survey_rules.thanks_comment(expectations.language(t))
+        change = rules.survey_commented(t, now, comment)
+        change = change.then(_forward(change.ticket, first_message(change), comment, now, fx))
+        return change.then(rules.told(change.ticket, text, now)) if say else change
+
+    ticket, _ = mutate(ticket_id, now, decide, fx=fx)
+    fx.dispatch(now)
+    return ticket, said[0]

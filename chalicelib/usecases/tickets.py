@@ -10,7 +10,6 @@ Every function takes `now`; none reads the clock.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -22,8 +21,7 @@ from chalicelib.domain.actors import CUSTOMER, SYSTEM, Actor  # noqa: F401 - re-
 from chalicelib.domain.tickets import ACTIVE, PRIORITIES, REOPEN_WINDOW, Change, Message, Ticket  # noqa: F401
 from chalicelib.domain.tiers import UP_FOR_GRABS
 from chalicelib.effects import Effects
-from chalicelib.errors import BadRequest, Conflict, NotFound
-from chalicelib.logs import logger
+from chalicelib.errors import BadRequest, Conflict
 from chalicelib.usecases import paging, tiers
 from chalicelib.usecases.ticket_views import (  # noqa: F401 - re-exported: the views of tickets
     CHANNELS,
@@ -308,68 +306,6 @@ def resolve(ticket_id: int, actor: Actor, now: datetime, *, survey: bool = True,
     return ticket
 
 
-def confirm_automated(ticket_id: int, now: datetime, *, say: bool = True) -> tuple[Ticket, str]:
-    """The customer said YES to an automated answer: resolved by the automation. The customer's
-    closing text (`say`: they can be texted) is stored with it, as the system's message."""
-    said = [""]
-
-    def decide(t: Ticket) -> Change:
-        said[0] = text = texts.automation_confirmed(ticket_id, expectations.language(t))
-        change = rules.resolve(t, CUSTOMER, now, automation=t.awaiting_confirmation)
-        return change.then(rules.told(change.ticket, text, now)) if say and change.items else change
-
-    return mutate(ticket_id, now, decide)[0], said[0]
-
-
-def survey_answer(ticket_id: int, now: datetime, *, yes: bool, comment: str | None = None,
-                  say: bool = True) -> tuple[Ticket, str]:
-    """The survey's YES or NO. A NO reopens the ticket for its last owner, who hears it (now at work,
-    else in the morning digest): never a silent reopen. What the customer is answered (thanks, or
-    the second question) is stored with it. A `comment` written with the answer ("NEIN die Seite ist
-    schon wieder weiss") is the survey's comment and a customer message, forwarded like any other:
-    the second question is not asked, the customer hears the sorry (or thanks) at once."""
-    tier_rules = tiers.rules()
-    fx = Effects()
-    said = [""]
-
-    def decide(t: Ticket) -> Change:
-        lang = expectations.language(t)
-        if comment:
-            text = survey_rules.thanks(lang) if yes else survey_rules.sorry_comment(lang)
-        else:
-            text = survey_rules.thanks(lang) if yes else survey_rules.q2(lang)
-        said[0] = text
-        change = rules.survey_answered(t, now, tier_rules, yes=yes)
-        if comment:
-            change = change.then(rules.survey_commented(change.ticket, now, comment))
-        if change.has(rules.REOPENED):
-            change = change.then(_tell_owner(change.ticket, CUSTOMER, now, fx, new=True))
-        if comment:
-            change = change.then(_forward(change.ticket, first_message(change), comment, now, fx))
-        return change.then(rules.told(change.ticket, text, now)) if say else change
-
-    ticket, _ = mutate(ticket_id, now, decide, fx=fx)
-    fx.dispatch(now)
-    return ticket, said[0]
-
-
-def survey_comment(ticket_id: int, now: datetime, comment: str, *, say: bool = True) -> tuple[Ticket, str]:
-    """How we could do better: a customer message, forwarded like any other to whoever works it;
-    the thank-you is stored with it."""
-    fx = Effects()
-    said = [""]
-
-    def decide(t: Ticket) -> Change:
-        said[0] = text = survey_rules.thanks_comment(expectations.language(t))
-        change = rules.survey_commented(t, now, comment)
-        change = change.then(_forward(change.ticket, first_message(change), comment, now, fx))
-        return change.then(rules.told(change.ticket, text, now)) if say else change
-
-    ticket, _ = mutate(ticket_id, now, decide, fx=fx)
-    fx.dispatch(now)
-    return ticket, said[0]
-
-
 def set_pending(ticket_id: int, actor: Actor, now: datetime) -> Ticket:
     """Waiting on the customer: the tier clock stops until they reply."""
     tier_rules = tiers.rules()
@@ -401,23 +337,6 @@ def assign(ticket_id: int, person_id: str, actor: Actor, now: datetime) -> Ticke
     return ticket
 
 
-def _move_up(t: Ticket, actor: Actor, now: datetime, fx: Effects, reason: str | None = None) -> Change:
-    """One tier up (a person's pass up, or the deadline's escalation), the new owner told."""
-    tier_rules = tiers.rules()
-    target = rules.next_tier(t, tier_rules) or t.tier
-    owner = tiers.choose_owner(target, priority=t.priority, now=now)
-    change = rules.move_up(t, actor, now, tier_rules, owner=owner, reason=reason)
-    return change.then(_tell_owner(change.ticket, actor, now, fx))
-
-
-def pass_up(ticket_id: int, actor: Actor, reason: str, now: datetime) -> Ticket:
-    """A person hands the ticket to the next tier now (recorded as passed_up)."""
-    fx = Effects()
-    ticket, _ = mutate(ticket_id, now, lambda t: _move_up(t, actor, now, fx, reason), fx=fx)
-    fx.dispatch(now)
-    return ticket
-
-
 def mark_urgent(ticket_id: int, now: datetime, actor: Actor = CUSTOMER, *, page_reason: str | None = None,
                 fx: Effects | None = None) -> Ticket:
     """Urgent, and (with a reason) its page opened in the same transaction."""
@@ -443,97 +362,6 @@ def page(ticket_id: int, now: datetime, reason: str, fx: Effects | None = None, 
         return change.then(_open_page(change.ticket, now, reason, fx))
 
     return mutate(ticket_id, now, decide, fx=fx)[0]
-
-
-def call_joined(ticket_id: int, now: datetime, call_sid: str | None) -> Ticket:
-    """A customer calls the emergency line about the ticket they are in: it is reopened if it was
-    finished (back within the week: a repeat contact), urgent, and the call recorded — one
-    transaction. Ringing the holder pages nobody yet; an unanswered call does (`page`)."""
-    tier_rules = tiers.rules()
-
-    def decide(t: Ticket) -> Change:
-        change = rules.reopen(t, CUSTOMER, now, tier_rules, repeat=True) if t.status in rules.FINISHED else Change(t)
-        change = change.then(rules.mark_urgent(change.ticket, CUSTOMER, now))
-        return change.then(rules.record(change.ticket, "call_in", CUSTOMER, now, call_sid=call_sid))
-
-    return mutate(ticket_id, now, decide)[0]
-
-
-def call_accepted(ticket_id: int, step: int, actor: Actor, now: datetime, *, person: bool) -> Ticket | None:
-    """The person we rang pressed 1: the answer is recorded once per step (a claim that the end of
-    the dial reads), and a person's acceptance acknowledges the ticket — one transaction."""
-
-    def decide(t: Ticket) -> Change:
-        change = rules.record(t, "call_answered", actor, now, step=step)
-        if person and change.ticket.is_active:
-            change = change.then(rules.acknowledge(change.ticket, actor, now))
-        return change
-
-    try:
-        ticket, change = mutate(ticket_id, now, decide, claim=f"accepted#{ticket_id}#{step}")
-    except store.AlreadyDone:
-        return None  # the same keypress, delivered twice
-    if change.has(rules.ACKNOWLEDGED):
-        _acknowledged(ticket, change, actor, now)
-    return ticket
-
-
-def escalate(ticket_id: int, now: datetime) -> Ticket | None:
-    """The tier deadline passed: up one tier (recorded as `escalated`, not a person's
-    `passed_up`); at the top tier a breach, once, and the leads are paged."""
-    fx = Effects()
-
-    def decide(t: Ticket) -> Change:
-        if not rules.tier_expired(t, now):
-            return Change(t)  # resolved, pending or moved meanwhile: nothing to do
-        if rules.next_tier(t, tiers.rules()) is None:
-            change = rules.breach(t, now)
-            return change.then(_open_page(change.ticket, now, "tier breach", fx, leads_only=True))
-        return _move_up(t, SYSTEM, now, fx)
-
-    try:
-        ticket, _ = mutate(ticket_id, now, decide, fx=fx)
-    except NotFound:
-        return None
-    fx.dispatch(now)
-    return ticket
-
-
-def tier_sweep(now: datetime) -> int:
-    """Moves every ticket whose tier deadline passed; returns how many it looked at.
-
-    A Query on the sparse due-time GSI (no Scan): its cost grows with what is
-    due, not with the table. Each move is a version-conditional write, so
-    overlapping sweeps move a ticket once, and a ticket resolved meanwhile
-    is left alone (the fresh read sees it resolved). One failing ticket never
-    stops the others.
-    """
-    until = outbox.deadline()  # bounded (issue 36): the longest overdue first, the rest next minute
-    due = store.tickets_due(now, limit=outbox.SWEEP_ITEMS)
-    for ticket_id in due:
-        if time.monotonic() > until:
-            return len(due)
-        try:
-            escalate(ticket_id, now)
-        except Exception:  # noqa: BLE001 - the next ticket still moves
-            logger.exception("tier move failed", extra={"ticket": ticket_id})
-    quiet = store.empty_chats_due(now, limit=outbox.SWEEP_ITEMS)
-    for ticket_id in quiet:
-        if time.monotonic() > until:
-            break
-        try:
-            close_unused(ticket_id, now)
-        except Exception:  # noqa: BLE001
-            logger.exception("closing an empty chat failed", extra={"ticket": ticket_id})
-    return len(due) + len(quiet)
-
-
-def close_unused(ticket_id: int, now: datetime) -> Ticket | None:
-    """A chat session ended with no customer message: its ticket closes quietly (no survey, no page)."""
-    try:
-        return mutate(ticket_id, now, lambda t: rules.close_unused(t, now))[0]
-    except NotFound:
-        return None
 
 
 def record_event(ticket_id: int, type_: str, actor: Actor, now: datetime, **data) -> Ticket:
