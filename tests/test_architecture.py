@@ -246,3 +246,12 @@ def test_ticket_statuses_are_spelled_out_only_in_the_domain():
             if words and (isinstance(node, ast.Compare) or len(words) > 1 or isinstance(node, ast.Call)):
                 found.append(f"{rel}:{node.lineno} {', '.join(words)}")
     assert not found, "\n".join(found)
+
+
+def test_modules_fit_and_the_front_door_stays_small():
+    """Issue 35: no module of chalicelib over 400 lines (split by what changes together), and app.py
+    keeps the app, the middleware, the doors' registration and the schedules only (under 200)."""
+    too_long = {str(p.relative_to(ROOT)): n for p in sorted(LIB.rglob("*.py"))
+                if (n := len(p.read_text().splitlines())) > 400}
+    assert not too_long, too_long
+    assert len((ROOT / "app.py").read_text().splitlines()) < 200
