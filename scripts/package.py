@@ -113,10 +113,11 @@ def watch(stage: str) -> dict:
                 {"Sid": "TheAccountAdministersIt", "Effect": "Allow",
                  "Principal": {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:root"}},
                  "Action": "kms:*", "Resource": "*"},
+                # As AWS documents it for alarms to an encrypted topic: the services, no condition (a
+                # source-account condition CloudWatch does not send would deny every alarm again).
                 {"Sid": "AlarmsAndTopicUseIt", "Effect": "Allow",
                  "Principal": {"Service": ["cloudwatch.amazonaws.com", "sns.amazonaws.com"]},
-                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
-                 "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}}]}}},
+                 "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*"}]}}},
         "AlarmKeyAlias": {"Type": "AWS::KMS::Alias", "Properties": {
             "AliasName": f"alias/friday-night-{stage}-alarms", "TargetKeyId": {"Ref": "AlarmKey"}}},
         "AlarmTopic": {"Type": "AWS::SNS::Topic", "Properties": {
