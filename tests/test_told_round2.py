@@ -264,3 +264,21 @@ def test_the_consoles_report_page_shows_the_reports_own_figures(chromium, proxy,
     expect(page.get_by_text("Chloe Martin: resolved 0, passed up 0, on call 0 h, pages 0")).to_be_visible()
     accessible(page, "report")
     context.close()
+
+
+def test_a_nameless_german_customer_is_not_greeted_as_a_group(api, twilio, team):
+    """Issue 38: with no name, {first_name} became "zusammen" ("Hallo zusammen") for one person."""
+    from chalicelib.domain.templates import Template
+    from chalicelib.usecases import templates, tickets
+
+    ticket = tickets.get(api.ticket("Die Seite ist weiss", contact=GERMAN)["id"])
+    ticket = ticket.replace(language="de")
+    now = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+    t = Template(id="t1", name="hallo", body="Hallo {first_name}, wir sind dran (Ticket {ticket}).", created_at=now,
+                 updated_at=now)
+    assert templates.render(t, ticket, "Ana Lopez", now) == f"Hallo, wir sind dran (Ticket {ticket.id})."
+    named = ticket.replace(customer_name="Jana Weber")
+    assert templates.render(t, named, "Ana Lopez", now) == f"Hallo Jana, wir sind dran (Ticket {ticket.id})."
+    english = ticket.replace(language="en")
+    assert templates.render(t, english, "Ana Lopez", now).startswith("Hallo there,")  # English keeps "there"
+    twilio.inbox.clear()

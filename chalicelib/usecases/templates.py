@@ -141,10 +141,16 @@ def _sample(body: str) -> str:
     return body.format(**SAMPLE)
 
 
+_NAMELESS = re.compile(r"[ \t]?\{first_name\}")
+
+
 def render(template: Template, ticket: Ticket, agent_name: str, now: datetime) -> str:
     """The template as this customer reads it: the body in their language when it has one, its
     placeholders in their language and zone."""
     lang = expectations.language(ticket)
+    # With no name, the language's own word ("Hi there"), or none: a language whose catalogue says "-"
+    # leaves the placeholder out with the space before it ("Hallo, ...", never "Hallo zusammen" to one
+    # person: issue 38).
     first = ((ticket.customer_name or "").split() or [None])[0] or translate_ctx(lang, "template", "there")
     eta = (translate_ctx(lang, "template", "shortly") if expectations.is_business_hours(now)
            else translate_ctx(lang, "template", "by {when}",
@@ -152,6 +158,8 @@ def render(template: Template, ticket: Ticket, agent_name: str, now: datetime) -
     # {ticket} is the bare number (contract v1.1): "ticket #{ticket}" must not read "##5". {eta} is
     # a phrase of its own: a template stored before that rule reads "by {eta}", never "by by".
     body = _ETA_AFTER_A_PREPOSITION.sub("", (template.bodies or {}).get(lang) or template.body)
+    if first == "-":
+        body, first = _NAMELESS.sub("", body), ""
     agent = agent_name.split()[0] if agent_name else translate_ctx(lang, "template", "the team")
     return body.format(first_name=first, ticket=str(ticket.id), agent=agent, eta=eta)
 
