@@ -219,6 +219,37 @@ def history_reads(http) -> None:
           f"tickets: {busy['items']} items in {sum(busy['calls'].values())} calls")
 
 
+def polls(http) -> None:
+    """The console's inbox poll (issue 36): bytes and DynamoDB items when something changed and when
+    nothing did (If-None-Match: 304, no body), at 61 active tickets; and what three consoles polling
+    every 5 s, nine hours a day, 22 working days, move in a month."""
+    from chalicelib import store
+    from chalicelib.store import models
+
+    print("\nInbox polls: bytes and DynamoDB items per poll (61 active tickets, GET /tickets?status=open)")
+    for model in (models.Ticket, models.TicketItem, models.Counter, models.Contact):
+        model.delete_table()
+    store.create_tables()
+    for n in range(61):
+        call(http, "post", "/tickets", {"text": f"question {n} about an order that never came",
+                                        "contact": f"+491510{n:07d}"})
+    path = "/tickets?status=open&limit=100"
+    with counted() as changed:
+        first = call(http, "get", path)
+    etag = first.headers["ETag"]
+    with counted() as same:
+        again = http.get(path, headers={"Authorization": "Bearer bench-admin-key", "If-None-Match": etag})
+    assert again.status_code == 304, again.status_code
+    polls_a_month = 3 * (9 * 3600 // 5) * 22
+    print(f"  changed:   200, {len(first.body):>6,} bytes, {changed['items']:>3} items in "
+          f"{sum(changed['calls'].values())} calls")
+    print(f"  unchanged: 304, {len(again.body):>6,} bytes, {same['items']:>3} items in "
+          f"{sum(same['calls'].values())} calls (the ETag is a hash of the answer: it saves bytes, not reads)")
+    print(f"  three consoles, every 5 s, 9 h a day, 22 days: {polls_a_month:,} polls a month; at most "
+          f"{polls_a_month * len(first.body) / 1e9:.1f} GB if every poll changed, "
+          f"{polls_a_month * len(again.body) / 1e9:.1f} GB of bodies when none did")
+
+
 def main() -> int:
     import logging
 
@@ -241,6 +272,7 @@ def main() -> int:
                                     "shift_days": 7, "members": ids, "start": "2026-11-20"})
         staff_api(http)
         history_reads(http)
+        polls(http)
         webhooks(http)
         sweeps()
         reconcile_run()
