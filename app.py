@@ -15,6 +15,7 @@ from chalicelib import clock, config, lazy, metrics, store
 from chalicelib.api import auth as doors_auth
 from chalicelib.api import chat as doors_chat
 from chalicelib.api import console as doors_console
+from chalicelib.api import contacts as doors_contacts
 from chalicelib.api import edge
 from chalicelib.api import people as doors_people
 from chalicelib.api import reports as doors_reports
@@ -41,8 +42,8 @@ tier_moves = lazy.module("chalicelib.usecases.tier_moves")
 app = Chalice(app_name="friday-night")
 app.api.binary_types = []  # every answer here is text (JSON, TwiML, HTML)
 edge.bind(app)
-for door in (doors_auth, doors_chat, doors_console, doors_people, doors_reports, doors_rota, doors_status,
-             doors_templates, doors_tickets, doors_twilio):
+for door in (doors_auth, doors_chat, doors_contacts, doors_console, doors_people, doors_reports, doors_rota,
+             doors_status, doors_templates, doors_tickets, doors_twilio):
     app.register_blueprint(door.bp)  # one per door: chalicelib/api/<door>.py
 
 

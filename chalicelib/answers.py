@@ -39,9 +39,26 @@ class Error(_Base):
     error: ErrorDetail
 
 
+class TicketBrief(_Out):
+    id: int
+    status: Literal[STATUSES]
+    subject: str | None = None
+    created_at: str
+
+
+class Contact(_Out):
+    phone: str
+    name: str | None = None
+    language: str | None = None
+    timezone: str | None = None
+    opted_out: bool
+    tickets: list[TicketBrief]
+
+
 class Customer(_Out):
     name: str | None = None
     contact: str | None = None
+    earlier: list[TicketBrief] | None = Field(default=None, description="v1.3: their previous tickets, newest first")
     timezone: str | None = Field(default=None, description="the zone the customer's times are told in")
 
 
@@ -360,7 +377,7 @@ class Preview(_Out):
 
 
 RESPONSES: tuple[type[BaseModel], ...] = (
-    CodeSent, SignedIn, Preview, Error, Ticket, TicketDetail, TicketList, ReplyResult, Person, PersonCreated,
+    Contact, CodeSent, SignedIn, Preview, Error, Ticket, TicketDetail, TicketList, ReplyResult, Person, PersonCreated,
     PersonList, Rota, Override,
     OnCall, Plan, RotaStats, ShiftRecords, Schedule, IcsToken, Policy, Status, ChatSession, ChatMessageCreated,
     ChatMessages, Template, TemplateList, MonthlyReport, TwilioForm, MessageList, EventList)

@@ -65,6 +65,8 @@ def _q(name: str, schema: dict, desc: str = "") -> dict:
 
 _TICKET_ID = _path("ticket_id", "ticket number", {"type": "string", "pattern": "^[0-9]{1,12}$"})
 _PERSON_ID = _path("person_id", "person id")
+_PHONE = _path("phone", "the customer's number, URL-encoded, in any common form (normalised)",
+               {"type": "string", "format": "phone", "maxLength": 40})
 _LIST = [_q("cursor", _STR, "the `next` of the previous page of this list (another is refused with 400)"),
          _q("limit", {"type": "integer", "minimum": 1, "maximum": 100})]
 
@@ -127,6 +129,12 @@ PATHS: dict = {
                      errors=(403, 404, 409)),
         "delete": _op("Remove a person and their API key (409 while in the rota)", 204, None, params=[_PERSON_ID],
                       errors=(403, 404, 409)),
+    },
+    "/contacts/{phone}": {
+        "get": _op("A customer: name, language, zone, consent and their tickets, newest first (v1.3)", 200,
+                   "Contact", params=[_PHONE], errors=(400, 404)),
+        "patch": _op("Name a customer, or set their language or zone (v1.3)", 200, "Contact",
+                     body="ContactPatch", params=[_PHONE], errors=(400, 404)),
     },
     "/tickets": {
         "get": _op("List tickets, newest first", 200, "TicketList", errors=(400,), params=[

@@ -127,6 +127,22 @@ class PersonPatch(_In):
         return self
 
 
+class ContactPatch(_In):
+    """A customer as the team knows them (issue 38): each field optional, at least one."""
+
+    model_config = ConfigDict(json_schema_extra={"minProperties": 1})
+
+    name: str | None = _absent(max_length=100, description="what they are called; null or empty: forget it")
+    language: Literal["en", "de", "fr", "ro"] | None = _absent()
+    timezone: Zone | None = _absent()
+
+    @model_validator(mode="after")
+    def _something(self):
+        if not self.model_fields_set:
+            raise ValueError("send at least one field to change")
+        return self
+
+
 class TicketInput(_In):
     """`contact` is required unless the channel is webchat (the default channel is sms)."""
 
@@ -278,7 +294,7 @@ REQUESTS: tuple[type[BaseModel], ...] = (
     PersonInput, PersonPatch, TicketInput, ReplyInput, PassUpInput, AssignInput, TemplateInput, TemplatePatch,
     RotaInput, OverrideInput, PolicyInput, ChatStart, ChatMessageInput, CodeRequest, SignInInput, NoteInput,
     LanguageInput,
-    SwapInput)
+    SwapInput, ContactPatch)
 
 
 def _path(loc: tuple) -> str:

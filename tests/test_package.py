@@ -21,6 +21,7 @@ def test_the_template_declares_every_table_on_demand_with_gsis_and_ttl(packaged)
     assert all(t["BillingMode"] == "PAY_PER_REQUEST" for t in tables.values())
     tickets = tables["friday-night-prod-tickets"]
     assert {g["IndexName"] for g in tickets["GlobalSecondaryIndexes"]} == {"by_status", "by_owner", "by_created",
+                                                                          "by_contact",
                                                                           "by_tier_due"}
     outbox = tables["friday-night-prod-outbox"]
     assert {g["IndexName"] for g in outbox["GlobalSecondaryIndexes"]} == {"outbox_due", "outbox_dead"}

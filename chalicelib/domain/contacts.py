@@ -27,6 +27,8 @@ class Contact(Record):
     last_survey_at: datetime | None = None
     person_id: str | None = None  # set when the number is a staff member's
     language: str | None = None  # the customer's, once decided (chosen, detected, their country's)
+    name: str | None = None  # what the team calls them (PATCH /contacts/{phone}; issue 38)
+    timezone: str | None = None  # their zone, when staff know it
     version: int | None = None  # the stored version this value was read at (None: never stored)
 
 

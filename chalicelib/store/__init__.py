@@ -2,7 +2,8 @@
 
 - ``models``    the tables a webhook touches and their indexes (``rare_models``: the others;
                 ``tables``: all of them, created from these classes, also in the template)
-- ``tickets``   tickets with their messages and events, counters, contacts, idempotency claims
+- ``tickets``   tickets with their messages and events, counters, idempotency claims
+- ``contacts``  the numbers that write or call: consent, current ticket, budgets, name, language, zone
 - ``people``    people and API keys, settings (policy, rota), templates
 - ``shifts``    the emergency phone's history (shift records)
 - ``delivery``  pages, the outbox, provider statuses, chat sessions, rate limits
@@ -23,7 +24,7 @@ _WHERE = {
     "setting_write": "people",
     "automatic_templates": "people",
     "AUTOMATIC": "people",
-    "WITH_CONTACT": "tickets",
+    "WITH_CONTACT": "contacts",
     "remember_setting": "people",
     "setting_known": "people",
     "remember_automatic": "people",
@@ -70,7 +71,7 @@ _WHERE = {
     "get_api_key": "people",
     "get_by_key": "_base",
     "get_chat_session": "delivery",
-    "get_contact": "tickets",
+    "get_contact": "contacts",
     "get_outbox": "delivery",
     "digest_write": "delivery",
     "get_page": "delivery",
@@ -79,7 +80,7 @@ _WHERE = {
     "get_template": "people",
     "get_ticket": "tickets",
     "loose_event_write": "tickets",
-    "contact_write": "tickets",
+    "contact_write": "contacts",
     "get_tickets": "tickets",
     "lease_outbox": "delivery",
     "list_people": "people",
@@ -104,7 +105,7 @@ _WHERE = {
     "release": "tickets",
     "retryable": "_base",
     "retrying": "_base",
-    "save_contact": "tickets",
+    "save_contact": "contacts",
     "save_person": "people",
     "save_template": "people",
     "save_ticket": "tickets",
@@ -124,6 +125,7 @@ _WHERE = {
     "ticket_items_newest": "tickets",
     "ticket_still_paging": "delivery",
     "tickets_due": "tickets",
+    "tickets_of": "tickets",
     "empty_chats_due": "tickets",
     "transact": "_base",
     "update_page": "delivery",

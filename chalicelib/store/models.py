@@ -54,6 +54,14 @@ class TicketsByCreated(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class TicketsByContact(GlobalSecondaryIndex):
+    """A customer's tickets, newest first (their earlier tickets, GET /contacts/{phone}; issue 38)."""
+
+    Meta = _index("by_contact")
+    contact_key = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class TicketsByTierDue(GlobalSecondaryIndex):
     """Sparse: ``tier_due_pk`` exists only while a tier deadline runs."""
 
@@ -106,6 +114,7 @@ class Ticket(Table):
     by_owner = TicketsByOwner()
     by_created = TicketsByCreated()
     by_tier_due = TicketsByTierDue()
+    by_contact = TicketsByContact()
 
 
 class ItemsByMonth(GlobalSecondaryIndex):
@@ -202,6 +211,8 @@ class Contact(Table):
     last_survey_at = UTCDateTimeAttribute(null=True)
     person_id = UnicodeAttribute(null=True)  # set when the number is a staff member's
     language = UnicodeAttribute(null=True)  # the customer's language, once decided (API v1.2)
+    name = UnicodeAttribute(null=True)  # what the team calls them (issue 38)
+    timezone = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
 

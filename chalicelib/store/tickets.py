@@ -13,7 +13,6 @@ from pynamodb.exceptions import (
 )
 
 from chalicelib.domain.claims import Claim
-from chalicelib.domain.contacts import Contact as DomainContact
 from chalicelib.domain.tickets import ACTIVE, QUIET_CLOCK, TIER_CLOCK, Change, Event, Message, counter_deltas
 from chalicelib.domain.tickets import Ticket as DomainTicket
 from chalicelib.store._base import (
@@ -22,18 +21,14 @@ from chalicelib.store._base import (
     Write,
     _is_condition_failure,
     _key_ok,
-    batch_read,
     transact,
 )
 from chalicelib.store.models import (
-    Contact,
     Counter,
     IdempotencyKey,
-    Setting,
     Ticket,
     TicketItem,
 )
-from chalicelib.store.people import remember_setting, setting_known
 
 # --- tickets: the domain's Ticket in, the domain's Ticket out ------------------------
 
@@ -195,6 +190,11 @@ def query_tickets(*, status: str | None = None, owner: str | None = None,
     return items, result.last_evaluated_key
 
 
+def tickets_of(contact_key: str, limit: int = 11) -> list[DomainTicket]:
+    """A customer's tickets, newest first (the by_contact GSI: their history, never the table's)."""
+    return [_ticket(m) for m in Ticket.by_contact.query(contact_key, scan_index_forward=False, limit=limit)]
+
+
 def tickets_due(now: datetime, limit: int = 500, pk: str = "due") -> list[int]:
     """Ids of tickets whose tier deadline (pk "due") or quiet end (pk "quiet") has passed
     (sparse GSI, keys only)."""
@@ -305,68 +305,6 @@ def release(key: str) -> None:
         IdempotencyKey(key=key).delete()
     except DeleteError:
         pass
-
-
-# --- contacts ------------------------------------------------------------------
-
-
-def _contact(m: Contact) -> DomainContact:
-    return DomainContact(phone=m.phone, opted_out=bool(m.opted_out), current_ticket=_int(m.current_ticket),
-                         last_ack_at=m.last_ack_at, last_ack_ticket=_int(m.last_ack_ticket), budgets=m.budgets,
-                         last_survey_at=m.last_survey_at, person_id=m.person_id, language=m.language,
-                         version=_int(m.version))
-
-
-def _int(value) -> int | None:
-    return int(value) if value is not None else None
-
-
-def _contact_model(c: DomainContact) -> Contact:
-    m = Contact(phone=c.phone, opted_out=c.opted_out, current_ticket=c.current_ticket, last_ack_at=c.last_ack_at,
-                last_ack_ticket=c.last_ack_ticket, budgets=c.budgets, last_survey_at=c.last_survey_at,
-                person_id=c.person_id, language=c.language)
-    if c.version is not None:
-        m.version = c.version
-    return m
-
-
-# The settings a message's handling reads (the tier policy, the rota, the automatic templates'
-# keywords): a cold process reads them with the contact, in one round trip (issue 25), not each
-# with a read of its own later.
-WITH_CONTACT = ("policy", "rota", "automatic")
-
-
-def get_contact(phone: str) -> DomainContact:
-    """The contact (consistent read); a fresh, never-stored one for a new number. The settings in
-    WITH_CONTACT that this process has not cached come in the same BatchGetItem."""
-    missing = [name for name in WITH_CONTACT if not setting_known(name)]
-    if not missing:
-        try:
-            return _contact(Contact.get(phone, consistent_read=True))
-        except DoesNotExist:
-            return DomainContact(phone=phone)
-    found = batch_read([(Contact, phone)] + [(Setting, name) for name in missing])
-    for name in missing:
-        item = found[(Setting, name)]
-        remember_setting(name, item.data if item is not None else None)
-    item = found[(Contact, phone)]
-    return _contact(item) if item is not None else DomainContact(phone=phone)
-
-
-def contact_write(contact: DomainContact) -> Write:
-    """The contact as one write of a transaction, conditional on the version it was read at (or on
-    not existing yet): of two texts from one number at once, one wins, the other decides again
-    (ConditionFailed tag "contact")."""
-    return Write("put", _contact_model(contact), tag="contact")
-
-
-def save_contact(contact: DomainContact) -> DomainContact:
-    """Saves the contact alone (conditional on its version, ConditionFailed when it lost a race)."""
-    try:
-        transact([contact_write(contact)])
-    except ConditionFailed as exc:
-        raise ConditionFailed(str(exc), tags={"contact"}) from exc
-    return contact.replace(version=(contact.version or 0) + 1)
 
 
 def loose_event_write(ticket_id: int, type_: str, now: datetime, **data) -> Write:

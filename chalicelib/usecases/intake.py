@@ -237,6 +237,7 @@ def _join_or_open(ack: _Ack, phone: str, body: str, media: list[str], sid: str, 
         # Urgent from the first word: out of hours the phone's holder owns it at once, and it is paged.
         try:
             ticket = tickets.open_ticket(channel="sms", now=now, contact=phone, contact_key=f"phone#{phone}",
+                                         customer_name=ack.contact.name,  # the team named them: "Danke Mike"
                                          text=body, media=media, provider_id=sid,
                                          priority=rules.URGENT if urgent else "normal",
                                          page_reason="urgent sms", fx=fx, extra=ack.writes, claim_key=key,

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from chalicelib import expectations, store, validate
-from chalicelib.domain.tickets import CHANNELS, PRIORITIES, STATUSES, TIER_CLOCK, Event, Message, Ticket
+from chalicelib.domain.tickets import CHANNELS, PHONE_CHANNELS, PRIORITIES, STATUSES, TIER_CLOCK, Event, Message, Ticket
 from chalicelib.domain.tiers import UP_FOR_GRABS
 from chalicelib.errors import BadRequest, NotFound
+from chalicelib.usecases import contacts
 
 # --- reading ------------------------------------------------------------------
 
@@ -148,6 +149,10 @@ def detail_json(t: Ticket) -> dict:
     """A ticket with its newest LATEST messages and events (two Queries); `older` holds the cursor
     of each list's earlier page (GET /tickets/{id}/messages?cursor=…), null when there is none."""
     out = summary_json(t, owner_names())
+    # Every customer is a person (issue 38): the name the team gave their number, and their earlier tickets.
+    if not out["customer"]["name"] and t.channel in PHONE_CHANNELS and t.customer_contact:
+        out["customer"]["name"] = contacts.name_of(t.customer_contact)
+    out["customer"]["earlier"] = contacts.earlier(t)
     out["survey"] = survey_json(t)
     out["older"] = {}
     for kind in _KINDS:

@@ -1,0 +1,38 @@
+"""Every customer is a person (issue 38, contract v1.3): a name, a history, answered by name."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from tests.data import CUSTOMER
+
+
+def test_a_named_customer_is_greeted_by_name_and_their_history_is_on_every_ticket(api, twilio, team, clock_at):
+    twilio.sms(CUSTOMER, "my order 5521 never came")
+    twilio.phone(CUSTOMER).expect_sms("ticket #1")
+    assert api.post("/tickets/1/resolve").status_code == 200
+    twilio.inbox.clear()
+    # Any common form of the number, URL-encoded.
+    r = api.patch(f"/contacts/{quote('+49 177 1234 5678')}", {"name": "Mike Lee"})
+    assert r.status_code == 200, r.body
+    assert r.json_body["name"] == "Mike Lee" and r.json_body["phone"] == CUSTOMER
+    assert [t["id"] for t in r.json_body["tickets"]] == [1]
+    # Nine days later (not a reopen): a new ticket, and the acknowledgement greets him by first name.
+    clock_at.advance(days=9)
+    twilio.sms(CUSTOMER, "the invoice is wrong too")
+    ack = twilio.phone(CUSTOMER).expect_sms("#2").last["body"]
+    assert "Mike" in ack, ack
+    detail = api.get("/tickets/2").json_body
+    assert detail["customer"]["name"] == "Mike Lee"
+    assert [(t["id"], t["subject"]) for t in detail["customer"]["earlier"]] == [(1, "my order 5521 never came")]
+    got = api.get(f"/contacts/{quote(CUSTOMER)}").json_body
+    assert [t["id"] for t in got["tickets"]] == [2, 1]  # newest first
+    twilio.inbox.clear()
+
+
+def test_contacts_answer_clear_errors(api, team):
+    assert api.get(f"/contacts/{quote('+4917700000000')}").status_code == 404  # never wrote
+    bad = api.get("/contacts/not-a-number")
+    assert bad.status_code == 400 and bad.json_body["error"]["field"] == "phone"
+    assert api.patch(f"/contacts/{quote(CUSTOMER)}", {}).status_code == 400  # nothing to change
+    assert api.patch(f"/contacts/{quote(CUSTOMER)}", {"nickname": "x"}).status_code == 400
+    assert api.get(f"/contacts/{quote(CUSTOMER)}", key=None).status_code == 401
