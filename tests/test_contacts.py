@@ -36,3 +36,36 @@ def test_contacts_answer_clear_errors(api, team):
     assert api.patch(f"/contacts/{quote(CUSTOMER)}", {}).status_code == 400  # nothing to change
     assert api.patch(f"/contacts/{quote(CUSTOMER)}", {"nickname": "x"}).status_code == 400
     assert api.get(f"/contacts/{quote(CUSTOMER)}", key=None).status_code == 401
+
+
+def test_the_console_names_a_customer_and_links_their_earlier_tickets(chromium, proxy, api, twilio, team,
+                                                                      clock_at):
+    import re
+
+    from playwright.sync_api import expect
+
+    from tests.data import ANA
+    from tests.test_console_browser import PHONE, accessible, sign_in
+
+    twilio.sms(CUSTOMER, "my order 5521 never came")
+    api.post("/tickets/1/resolve")
+    clock_at.advance(days=9)
+    twilio.sms(CUSTOMER, "the invoice is wrong too")
+    twilio.inbox.clear()
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    sign_in(page, twilio, proxy, ANA)
+    page.goto(proxy + "/console/tickets/2")
+    page.get_by_label("Customer name").fill("Mike Lee")
+    page.get_by_role("button", name="Save name").click()
+    expect(page.get_by_role("status")).to_contain_text("Name saved: done.")
+    expect(page.get_by_label("Customer name")).to_have_value("Mike Lee")
+    expect(page.locator(".facts")).to_contain_text("Mike Lee")
+    earlier = page.get_by_role("link", name=re.compile(r"^#1 my order 5521"))
+    expect(earlier).to_be_visible()
+    accessible(page, "ticket with its customer")
+    earlier.click()
+    expect(page.get_by_role("heading", name=re.compile(r"^#1 "))).to_be_visible()
+    assert api.get(f"/contacts/{quote(CUSTOMER)}").json_body["name"] == "Mike Lee"
+    twilio.inbox.clear()
+    context.close()

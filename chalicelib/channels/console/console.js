@@ -336,6 +336,20 @@ async function ticket(id) {
     el("button", { type: "submit", class: "secondary" }, tr("Set language")));
   langForm.addEventListener("submit", (ev) => { ev.preventDefault();
     act(tr("Language set"), () => api("PUT", `/tickets/${id}/language`, { language: lang.value })); });
+  // Every customer is a person (issue 38): a name the team gives their number, their earlier tickets.
+  const phone = ["sms", "voice"].includes(t.channel) && t.customer && t.customer.contact;
+  const nameField = el("input", { id: "customer-name", name: "name", maxlength: "100", autocomplete: "off",
+    value: (t.customer && t.customer.name) || "" });
+  const nameForm = el("form", { class: "inline", hidden: !phone },
+    el("label", { for: "customer-name" }, tr("Customer name")), nameField,
+    el("button", { type: "submit", class: "secondary" }, tr("Save name")));
+  nameForm.addEventListener("submit", (ev) => { ev.preventDefault();
+    act(tr("Name saved"), () => api("PATCH", `/contacts/${encodeURIComponent(phone)}`, { name: nameField.value.trim() || null })); });
+  const earlierTickets = (t.customer && t.customer.earlier) || [];
+  const earlier = earlierTickets.length ? el("nav", { "aria-label": tr("Earlier tickets") },
+    el("h2", {}, tr("Earlier tickets")), el("ul", {}, earlierTickets.map((o) => el("li", {},
+      el("a", { href: `${BASE}/console/tickets/${o.id}` }, `#${o.id} ${o.subject || ""}`.trim()),
+      ` · ${code(o.status)} · ${when(o.created_at)}`)))) : "";
   const actions = el("div", { class: "actions" },
     el("button", { type: "button", id: "ack", onclick: () => act(tr("Acknowledged"), () => api("POST", `/tickets/${id}/ack`)) },
       tr("Acknowledge")),
@@ -377,7 +391,7 @@ async function ticket(id) {
 
   page(`#${t.id} ${t.subject || ""}`.trim(), facts, actions, passForm, assignForm, langForm, result,
     el("h2", {}, tr("Conversation")), older, conversation, reply, el("h2", {}, tr("Notes and events")), noteForm, events,
-    el("h2", {}, tr("Survey")), survey);
+    el("h2", {}, tr("Survey")), survey, el("h2", { hidden: !phone }, tr("The customer")), nameForm, earlier);
 }
 
 // What became of a reply (delivery.status), as the reader reads it.
