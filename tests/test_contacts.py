@@ -69,3 +69,21 @@ def test_the_console_names_a_customer_and_links_their_earlier_tickets(chromium, 
     assert api.get(f"/contacts/{quote(CUSTOMER)}").json_body["name"] == "Mike Lee"
     twilio.inbox.clear()
     context.close()
+
+
+def test_a_french_ticket_goes_to_the_tier_member_who_reads_french(api, twilio, team):
+    """A French chat passed up went to Erik (tier 2, fewest open), not to Chloe who reads French."""
+    erik = api.person("Erik Berg", "+4915100000009", tier=2)
+    assert api.patch(f"/people/{team['chloe']['id']}", {"language": "fr"}).status_code == 200
+    for n in range(2):  # Chloe already has more open tickets than Erik
+        t = api.ticket(f"billing question {n}", contact=f"+4917700001{n:03d}")
+        api.post(f"/tickets/{t['id']}/assign", {"person_id": team["chloe"]["id"]})
+    chat = api.post("/chat/sessions", {"name": "Camille", "language": "fr"}, key=None).json_body
+    api.post(f"/chat/sessions/{chat['session_id']}/messages", {"text": "Bonjour, ma commande est perdue"},
+             key=chat["token"])
+    r = api.post(f"/tickets/{chat['ticket_id']}/pass-up", {"reason": "needs billing"}, key=team["ben"]["api_key"])
+    assert r.status_code == 200 and r.json_body["owner"] == team["chloe"]["id"], (r.json_body, erik["id"])
+    german = api.ticket("Rechnung falsch", contact="+4917700002000")  # nobody in tier 2 reads German:
+    r = api.post(f"/tickets/{german['id']}/pass-up", {"reason": "billing"}, key=team["ben"]["api_key"])
+    assert r.json_body["owner"] == erik["id"]  # the fewest open, as before
+    twilio.inbox.clear()

@@ -102,7 +102,7 @@ def delete(person_id: str, actor, now: datetime) -> int:
         ticket = store.get_ticket(ticket_id)
         if ticket is None or ticket.owner != person_id:
             continue
-        owner = tiers.choose_owner(ticket.tier, priority=ticket.priority, now=now)
+        owner = tiers.choose_owner(ticket.tier, priority=ticket.priority, now=now, language=ticket.language)
         tickets.assign(ticket_id, owner, actor, now)  # never an owner who is gone
         moved += 1
     return moved

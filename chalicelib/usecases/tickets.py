@@ -158,7 +158,7 @@ def open_ticket(*, channel: str, now: datetime, contact: str | None = None, cont
     if contact_key is None and contact:
         contact_key = f"phone#{contact}"  # who the customer is: their phone number (chat sessions say theirs)
     number = store.next_number("ticket")
-    owner = tiers.choose_owner(1, priority=priority, now=now)
+    owner = tiers.choose_owner(1, priority=priority, now=now, language=language)
     claim = claim_key or (f"msg#{provider_id}" if provider_id else None)
     tier_rules = tiers.rules()
     for _ in range(2):

@@ -20,7 +20,7 @@ def _move_up(t: Ticket, actor: Actor, now: datetime, fx: Effects, reason: str | 
     """One tier up (a person's pass up, or the deadline's escalation), the new owner told."""
     tier_rules = tiers.rules()
     target = rules.next_tier(t, tier_rules) or t.tier
-    owner = tiers.choose_owner(target, priority=t.priority, now=now)
+    owner = tiers.choose_owner(target, priority=t.priority, now=now, language=t.language)
     change = rules.move_up(t, actor, now, tier_rules, owner=owner, reason=reason)
     return change.then(_tell_owner(change.ticket, actor, now, fx))
 
