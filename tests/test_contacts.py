@@ -87,3 +87,12 @@ def test_a_french_ticket_goes_to_the_tier_member_who_reads_french(api, twilio, t
     r = api.post(f"/tickets/{german['id']}/pass-up", {"reason": "billing"}, key=team["ben"]["api_key"])
     assert r.json_body["owner"] == erik["id"]  # the fewest open, as before
     twilio.inbox.clear()
+
+
+def test_a_template_greets_a_customer_the_team_named_after_their_ticket_opened(api, twilio, team):
+    twilio.sms(CUSTOMER, "my order 5521 never came")
+    twilio.inbox.clear()
+    api.post("/templates", {"name": "sorry", "body": "Hi {first_name}, sorry about ticket {ticket}."})
+    api.patch(f"/contacts/{quote(CUSTOMER)}", {"name": "Mike Lee"})
+    assert api.post("/tickets/1/reply", {"template": "sorry"}).status_code == 201
+    assert twilio.phone(CUSTOMER).expect_sms("sorry").last["body"] == "Hi Mike, sorry about ticket 1."

@@ -15,9 +15,10 @@ from chalicelib import expectations, store, validate
 from chalicelib.domain import words
 from chalicelib.domain.templates import Template
 from chalicelib.domain.texts import segments  # noqa: F401 - the counter, re-exported
-from chalicelib.domain.tickets import Ticket
+from chalicelib.domain.tickets import PHONE_CHANNELS, Ticket
 from chalicelib.domain.words import translate, translate_ctx
 from chalicelib.errors import BadRequest, Conflict, NotFound
+from chalicelib.usecases import contacts
 
 PLACEHOLDERS = {"first_name", "ticket", "agent", "eta"}
 _ETA_AFTER_A_PREPOSITION = re.compile(r"\b(?:by|until|before)\s+(?=\{eta\})", re.IGNORECASE)
@@ -151,7 +152,9 @@ def render(template: Template, ticket: Ticket, agent_name: str, now: datetime) -
     # With no name, the language's own word ("Hi there"), or none: a language whose catalogue says "-"
     # leaves the placeholder out with the space before it ("Hallo, ...", never "Hallo zusammen" to one
     # person: issue 38).
-    first = ((ticket.customer_name or "").split() or [None])[0] or translate_ctx(lang, "template", "there")
+    name = ticket.customer_name or (contacts.name_of(ticket.customer_contact)  # the team named them since
+                                    if ticket.channel in PHONE_CHANNELS else None)
+    first = ((name or "").split() or [None])[0] or translate_ctx(lang, "template", "there")
     eta = (translate_ctx(lang, "template", "shortly") if expectations.is_business_hours(now)
            else translate_ctx(lang, "template", "by {when}",
                               when=expectations.when(now, expectations.customer_zone(ticket), lang)))
