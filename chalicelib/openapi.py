@@ -134,7 +134,7 @@ PATHS: dict = {
         "get": _op("A customer: name, language, zone, consent and their tickets, newest first (v1.3)", 200,
                    "Contact", params=[_PHONE], errors=(400, 404)),
         "patch": _op("Name a customer, or set their language or zone (v1.3)", 200, "Contact",
-                     body="ContactPatch", params=[_PHONE], errors=(400, 404)),
+                     body="ContactPatch", params=[_PHONE], errors=(400, 404, 409)),
     },
     "/tickets": {
         "get": _op("List tickets, newest first", 200, "TicketList", errors=(400,), params=[

@@ -96,3 +96,11 @@ def test_a_template_greets_a_customer_the_team_named_after_their_ticket_opened(a
     api.patch(f"/contacts/{quote(CUSTOMER)}", {"name": "Mike Lee"})
     assert api.post("/tickets/1/reply", {"template": "sorry"}).status_code == 201
     assert twilio.phone(CUSTOMER).expect_sms("sorry").last["body"] == "Hi Mike, sorry about ticket 1."
+
+
+def test_a_staff_phone_is_no_customer_to_rename(api, team):
+    from tests.data import ANA
+
+    api.ticket("a call I took myself", contact=ANA)  # the number wrote: it is known
+    r = api.patch(f"/contacts/{quote(ANA)}", {"name": "Someone"})
+    assert r.status_code in (404, 409) and r.json_body["error"]["code"] in ("staff_phone", "contact_not_found")

@@ -11,7 +11,7 @@ from datetime import datetime
 from chalicelib import phones, store, validate
 from chalicelib.domain import words
 from chalicelib.domain.contacts import Contact
-from chalicelib.errors import BadRequest, NotFound
+from chalicelib.errors import BadRequest, Conflict, NotFound
 
 EARLIER = 10  # a ticket shows this many of the customer's earlier tickets
 
@@ -49,7 +49,8 @@ def patch(raw: str, body: dict, now: datetime) -> dict:
     phone = _number(raw)
     contact, tickets = _known(phone)
     if contact.person_id:
-        raise BadRequest("phone", "this is a staff member's phone: change the person (PATCH /people/{id})")
+        raise Conflict("this number is a staff member's phone: change the person instead (PATCH /people/{id})",
+                       code="staff_phone")
     changes = {}
     if "name" in body:
         changes["name"] = validate.text(body, "name", max_len=100, required=False) or None

@@ -46,8 +46,8 @@ def list_json(q: dict, me: str | None = None) -> dict:
     if owner is not None and len(owner) > 64:
         raise BadRequest("owner", "must be a person id (see GET /people)")
     tier = validate.query_int(q, "tier", maximum=10)
-    priority = q.get("priority") or None  # the console's Urgent view reads its own list (issue 36)
-    if priority is not None and priority not in PRIORITIES:
+    priority = q.get("priority")  # the console's Urgent view reads its own list (issue 36)
+    if priority is not None and priority not in PRIORITIES:  # an empty one too
         raise BadRequest("priority", f"must be one of {', '.join(PRIORITIES)}")
     scope = f"tickets|{status}|{owner}|{tier}|{channel}" + (f"|{priority}" if priority else "")
     try:
