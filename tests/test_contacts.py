@@ -104,3 +104,23 @@ def test_a_staff_phone_is_no_customer_to_rename(api, team):
     api.ticket("a call I took myself", contact=ANA)  # the number wrote: it is known
     r = api.patch(f"/contacts/{quote(ANA)}", {"name": "Someone"})
     assert r.status_code in (404, 409) and r.json_body["error"]["code"] in ("staff_phone", "contact_not_found")
+
+
+def test_the_inbox_shows_each_tickets_language(chromium, proxy, api, twilio, team):
+    import re
+
+    from playwright.sync_api import expect
+
+    from tests.data import ANA
+    from tests.test_console_browser import PHONE, sign_in
+
+    twilio.sms("+4917755500001", "Hallo, unser Shop ist seit heute Morgen offline, bitte helfen Sie uns")
+    twilio.sms("+33612345678", "Bonjour, ma commande 5521 n'est jamais arrivée, pouvez-vous m'aider")
+    twilio.inbox.clear()
+    context = chromium.new_context(viewport=PHONE)
+    page = context.new_page()
+    sign_in(page, twilio, proxy, ANA)
+    expect(page.get_by_role("link", name=re.compile(r"^#1 "))).to_contain_text("Deutsch")
+    expect(page.get_by_role("link", name=re.compile(r"^#2 "))).to_contain_text("Français")
+    twilio.inbox.clear()
+    context.close()

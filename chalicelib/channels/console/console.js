@@ -283,6 +283,9 @@ const CODES = { open: tr("open"), pending: tr("pending"), resolved: tr("resolved
   urgent: tr("urgent"), normal: tr("normal"), customer: tr("customer"), agent: tr("agent"), system: tr("system") };
 const code = (value) => CODES[value] || value;
 
+// Each language as its readers name it (the inbox shows a ticket's, issue 38).
+const LANGUAGE_NAMES = { en: "English", de: "Deutsch", fr: "Français", ro: "Română" };
+
 function row(tk) {
   const customer = (tk.customer && (tk.customer.name || tk.customer.contact)) || tr("unknown customer");
   const last = tk.last_message ? `${code(tk.last_message.author)}: ${tk.last_message.text}` : tr("(no message yet)");
@@ -290,7 +293,7 @@ function row(tk) {
     el("a", { href: `${BASE}/console/tickets/${tk.id}`, "data-id": String(tk.id) },
       el("span", { class: "line" }, el("strong", {}, `#${tk.id}`), " ",
         tk.priority === "urgent" ? el("span", { class: "badge" }, tr("urgent")) : "",
-        ` ${customer} · ${tk.channel} · ${tk.owner_name || tk.owner}`),
+        ` ${customer} · ${tk.channel} · ${LANGUAGE_NAMES[tk.language] || tk.language || ""} · ${tk.owner_name || tk.owner}`),
       el("span", { class: "line last" }, last),
       el("span", { class: "line muted" }, `${code(tk.status)} · ${tr("tier {tier}", { tier: tk.tier })} · ${timeLeft(tk.tier_due_at)}`)));
 }
