@@ -521,3 +521,80 @@ def test_an_override_killed_at_any_call_or_conflicted_is_all_or_nothing(kind, ap
         assert _rota_state(api, team) == done, f"{kind}: conflict on transaction {i}"
         twilio.inbox.clear()
     twilio.inbox.clear()
+
+
+# --- issue 34: the voicemail's SMS to the caller, killed at every call, conflicted, Twilio down ----------
+
+
+def _voicemail_story(api, twilio, clock_at, schedule, faults, crash_at=None, conflicts=None, down=False):
+    """A German mobile calls Saturday night, nobody answers, they leave a voicemail (the webhook
+    killed at DynamoDB call `crash_at`, or its transactions conflicted), then Twilio's retry of the
+    recording callback and a few sweeps. Returns the caller's texts and the voicemails stored."""
+    fresh_world(api, twilio, clock_at)
+    caller = "+4917700000088"
+    call = twilio.call(caller)
+    while call.dialing():
+        call.no_answer()
+    record = call.twiml.find("./Record")
+    path = record.get("action")[len(twilio.base_url):]
+    params = {"CallSid": call.sid, "RecordingSid": "RE" + "7" * 32, "AccountSid": ACCOUNT_SID,
+              "RecordingUrl": "https://api.twilio.com/rec/RE7", "RecordingDuration": "12"}
+    if down:
+        twilio_down(twilio, "500")
+    crashed = faults.run_killed(lambda: twilio.post(path, params, replay=False), crash_at, conflicts)
+    clock_at.advance(seconds=61)  # past the crashed request's claim
+    twilio.post(path, params, replay=False)  # the retry (a crashed request answers nothing)
+    if down:
+        twilio_up(twilio)
+    for _ in range(3):
+        clock_at.advance(minutes=1)
+        schedule("page_sweep")
+    texts = [m["body"] for m in twilio.inbox[caller]]
+    stored = [m for m in api.get("/tickets/1").json_body["messages"] if m["text"] == "(voicemail)"]
+    twilio.inbox.clear()
+    return {"crashed": crashed, "texts": texts, "voicemails": stored}
+
+
+def test_the_voicemails_sms_killed_at_every_call_reaches_the_caller_once(api, twilio, clock_at, schedule, faults):
+    clean = _voicemail_story(api, twilio, clock_at, schedule, faults)
+    assert len(clean["voicemails"]) == 1 and len(clean["texts"]) == 1
+    assert clean["texts"][0].startswith("Wir haben Ihre Sprachnachricht - Ticket #1.")
+    for k in range(1, 12):
+        story = _voicemail_story(api, twilio, clock_at, schedule, faults, crash_at=k)
+        where = f"voicemail killed at DynamoDB call {k}"
+        assert len(story["voicemails"]) == 1, where  # stored once, whatever the crash point
+        assert len(story["texts"]) == 1 and "Ticket #1" in story["texts"][0], (where, story["texts"])
+
+
+def test_the_voicemails_sms_under_a_transaction_conflict_and_twilio_down(api, twilio, clock_at, schedule, faults):
+    conflicted = _voicemail_story(api, twilio, clock_at, schedule, faults, conflicts={1})
+    assert len(conflicted["voicemails"]) == 1 and len(conflicted["texts"]) == 1
+    down = _voicemail_story(api, twilio, clock_at, schedule, faults, down=True)
+    assert len(down["voicemails"]) == 1
+    assert len(down["texts"]) == 1  # queued in the outbox while Twilio answered 500, sent by the sweep
+
+
+def test_a_survey_no_with_its_reason_killed_at_every_call_is_recorded_once(api, twilio, clock_at, schedule,
+                                                                         faults):
+    """Issue 34's survey answer with its comment, killed at each DynamoDB call and retried: the answer
+    and the comment stored once, the sorry text sent once."""
+    def story(k):
+        fresh_world(api, twilio, clock_at)
+        twilio.sms(CUSTOMER, "my invoice is wrong")
+        api.post("/tickets/1/resolve")
+        twilio.inbox.clear()
+        params = sms_params(twilio, "NO the address is still the old one")
+        crashed = faults.run_killed(lambda: twilio.post("/twilio/sms", params, replay=False), k)
+        clock_at.advance(seconds=61)  # past the crashed request's claim
+        answer = twilio.post("/twilio/sms", params, replay=False).body.decode()  # Twilio's fallback retry
+        detail = api.get("/tickets/1").json_body
+        sorry = answer.count("Sorry to hear that")  # the answer goes back in the TwiML
+        twilio.inbox.clear()
+        return crashed, detail, sorry
+
+    for k in range(1, 10):
+        crashed, detail, sorry = story(k)
+        where = f"killed at DynamoDB call {k}"
+        comments = [m for m in detail["messages"] if m["text"] == "the address is still the old one"]
+        assert len(comments) == 1 and detail["survey"]["answer"] == "no", where
+        assert detail["status"] == "open" and sorry == 1, (where, sorry)

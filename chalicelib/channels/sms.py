@@ -113,8 +113,9 @@ def webhook(params: dict, sid: str, now: datetime) -> str:
         # A survey answer or a YES to an automated answer goes on that ticket and opens nothing.
         def closing() -> str:
             say = not contact.opted_out
-            text = (surveys.confirm_automation(before, body, now, say=say)
-                    or surveys.answer(before, body, now, say=say))
+            claim = surveys.Claim(key, lambda text: twilio_hooks.messages_twiml([text] if text and say else []))
+            text = (surveys.confirm_automation(before, body, now, say=say, claim=claim)
+                    or surveys.answer(before, body, now, say=say, claim=claim))
             return twilio_hooks.messages_twiml([text] if text and say else [])
 
         return twilio_hooks.once(key, now, closing, fallback=twilio_hooks.sorry_sms())

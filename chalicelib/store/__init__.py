@@ -126,6 +126,7 @@ _WHERE = {
     "ticket_still_paging": "delivery",
     "tickets_due": "tickets",
     "tickets_of": "tickets",
+    "claim_result_write": "tickets",
     "empty_chats_due": "tickets",
     "transact": "_base",
     "update_page": "delivery",

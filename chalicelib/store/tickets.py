@@ -247,6 +247,12 @@ def claim_write(key: str, now: datetime, ttl: timedelta = timedelta(days=2)) -> 
                  IdempotencyKey.key.does_not_exist(), tag="claim")
 
 
+def claim_result_write(key: str, result: str) -> Write:
+    """set_claim_result() as one write of a transaction: the answer committed with the change it answers
+    (a delivery that dies after the commit is replayed it, never redone)."""
+    return Write("update", IdempotencyKey(key=key), tag="claim", actions=[IdempotencyKey.result.set(result)])
+
+
 def set_claim_result(key: str, result: str, *, told: tuple[int, str, str] | None = None) -> None:
     """The answer a retry of this delivery gets. With `told` (ticket id, message id, text), the
     system message that answer carries is corrected in the same transaction: the conversation

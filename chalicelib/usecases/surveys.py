@@ -8,9 +8,11 @@ tickets staff opened or numbers that opted out.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import NamedTuple
 
-from chalicelib import expectations
+from chalicelib import expectations, store
 from chalicelib.domain import conversation, texts
 from chalicelib.domain import surveys as survey_rules
 from chalicelib.domain import tickets as rules
@@ -31,7 +33,23 @@ def expects_answer(ticket: Ticket | None, text: str, now: datetime) -> bool:
     return kind in (conversation.SURVEY, conversation.CONFIRM)
 
 
-def answer(ticket: Ticket | None, text: str, now: datetime, *, say: bool = True) -> str | None:
+class Claim(NamedTuple):
+    """The webhook's delivery (its claim key) and how its answer is rendered (TwiML): both written in
+    the answer's own transaction, so a delivery that dies after the commit is replayed the answer it
+    stored, never re-read as a new message (issue 34's fault story)."""
+
+    key: str
+    render: Callable[[str], str]
+
+
+def _claimed(claim: Claim | None, said: list[str]) -> dict:
+    """The delivery's answer as a write of the change's own transaction (the claim itself was taken
+    when the delivery began)."""
+    return {"extra": lambda t: [store.claim_result_write(claim.key, claim.render(said[0]))]} if claim else {}
+
+
+def answer(ticket: Ticket | None, text: str, now: datetime, *, say: bool = True,
+           claim: Claim | None = None) -> str | None:
     """A customer's message as a survey answer: the reply to send (stored on the ticket as the
     system's message when `say`), or None if it is not one."""
     if ticket is None or ticket.survey_state not in ("asked1", "asked2"):
@@ -43,21 +61,23 @@ def answer(ticket: Ticket | None, text: str, now: datetime, *, say: bool = True)
         if verdict is None:
             return None
         return survey_answer(ticket.id, now, yes=verdict == "yes", comment=comment or None,
-                                     say=say)[1]  # a NO reopens it
-    return survey_comment(ticket.id, now, text, say=say)[1]
+                             say=say, claim=claim)[1]  # a NO reopens it
+    return survey_comment(ticket.id, now, text, say=say, claim=claim)[1]
 
 
-def confirm_automation(ticket: Ticket | None, text: str, now: datetime, *, say: bool = True) -> str | None:
+def confirm_automation(ticket: Ticket | None, text: str, now: datetime, *, say: bool = True,
+                       claim: Claim | None = None) -> str | None:
     """YES after an automated answer resolves the ticket (and counts as a satisfied answer)."""
     if ticket is None or not ticket.awaiting_confirmation or ticket.status != rules.OPEN or yes_no(text) != "yes":
         return None
-    return confirm_automated(ticket.id, now, say=say)[1]
+    return confirm_automated(ticket.id, now, say=say, claim=claim)[1]
 
 
 # --- the survey's transitions, committed with what they cause ----------------------------------------
 
 
-def confirm_automated(ticket_id: int, now: datetime, *, say: bool = True) -> tuple[Ticket, str]:
+def confirm_automated(ticket_id: int, now: datetime, *, say: bool = True,
+                      claim: Claim | None = None) -> tuple[Ticket, str]:
     """The customer said YES to an automated answer: resolved by the automation. The customer's
     closing text (`say`: they can be texted) is stored with it, as the system's message."""
     said = [""]
@@ -67,11 +87,11 @@ def confirm_automated(ticket_id: int, now: datetime, *, say: bool = True) -> tup
         change = rules.resolve(t, CUSTOMER, now, automation=t.awaiting_confirmation)
         return change.then(rules.told(change.ticket, text, now)) if say and change.items else change
 
-    return mutate(ticket_id, now, decide)[0], said[0]
+    return mutate(ticket_id, now, decide, **_claimed(claim, said))[0], said[0]
 
 
 def survey_answer(ticket_id: int, now: datetime, *, yes: bool, comment: str | None = None,
-                  say: bool = True) -> tuple[Ticket, str]:
+                  say: bool = True, claim: Claim | None = None) -> tuple[Ticket, str]:
     """The survey's YES or NO. A NO reopens the ticket for its last owner, who hears it (now at work,
     else in the morning digest): never a silent reopen. What the customer is answered (thanks, or
     the second question) is stored with it. A `comment` written with the answer ("NEIN die Seite ist
@@ -97,12 +117,13 @@ def survey_answer(ticket_id: int, now: datetime, *, yes: bool, comment: str | No
             change = change.then(_forward(change.ticket, first_message(change), comment, now, fx))
         return change.then(rules.told(change.ticket, text, now)) if say else change
 
-    ticket, _ = mutate(ticket_id, now, decide, fx=fx)
+    ticket, _ = mutate(ticket_id, now, decide, fx=fx, **_claimed(claim, said))
     fx.dispatch(now)
     return ticket, said[0]
 
 
-def survey_comment(ticket_id: int, now: datetime, comment: str, *, say: bool = True) -> tuple[Ticket, str]:
+def survey_comment(ticket_id: int, now: datetime, comment: str, *, say: bool = True,
+                   claim: Claim | None = None) -> tuple[Ticket, str]:
     """How we could do better: a customer message, forwarded like any other to whoever works it;
     the thank-you is stored with it."""
     fx = Effects()
@@ -114,6 +135,6 @@ def survey_comment(ticket_id: int, now: datetime, comment: str, *, say: bool = T
         change = change.then(_forward(change.ticket, first_message(change), comment, now, fx))
         return change.then(rules.told(change.ticket, text, now)) if say else change
 
-    ticket, _ = mutate(ticket_id, now, decide, fx=fx)
+    ticket, _ = mutate(ticket_id, now, decide, fx=fx, **_claimed(claim, said))
     fx.dispatch(now)
     return ticket, said[0]
