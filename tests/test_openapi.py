@@ -38,10 +38,17 @@ def test_schemathesis_with_every_check_and_every_phase_finds_nothing(live_server
 
     root = Path(__file__).resolve().parent.parent
     cli = Path(sys.executable).parent / "schemathesis"
-    run = subprocess.run(
-        [str(cli), "run", f"{live_server}/openapi.json", "--url", live_server, "--checks", "all",
-         "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "5", "--seed", "1", "--no-color"],
-        cwd=root, env={**os.environ, "FN_API_KEY": ADMIN_KEY}, capture_output=True, text=True, timeout=1200)
+    def schemathesis():
+        return subprocess.run(
+            [str(cli), "run", f"{live_server}/openapi.json", "--url", live_server, "--checks", "all",
+             "--phases", "examples,coverage,fuzzing,stateful", "--max-examples", "5", "--seed", "1", "--no-color"],
+            cwd=root, env={**os.environ, "FN_API_KEY": ADMIN_KEY}, capture_output=True, text=True, timeout=1200)
+
+    run = schemathesis()
+    if run.returncode and "=== FAILURES" not in run.stdout and "Network Error" in run.stdout:
+        # A dropped loopback connection on a loaded 2-core machine (seen once in CI) is no finding: the
+        # same seeded run once more. Any failure of a check still fails here, the first time.
+        run = schemathesis()
     report = run.stdout[run.stdout.find("=== FAILURES"):] if "=== FAILURES" in run.stdout else run.stdout[-3000:]
     assert run.returncode == 0, report[:6000] + run.stderr[-2000:]
     assert "Failures:" not in run.stdout and " passed" in run.stdout, run.stdout[-3000:]
